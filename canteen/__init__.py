@@ -1,0 +1,90 @@
+"""canteen: kiosk-first staff-canteen feedback and food-safety tracker."""
+import logging
+import re
+import secrets
+from pathlib import Path
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from . import clock, db, demo, i18n
+from .config import DEFAULTS, ConfigError, coerce
+
+ROOT = Path(__file__).resolve().parent.parent
+TAG = re.compile(r"^[a-z0-9_]{1,32}$")
+
+# Our own pages need nothing from elsewhere (kiosks are offline) and no inline script.
+CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+       "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+       "frame-ancestors 'none'")
+
+log = logging.getLogger(__name__)
+
+
+def create_app(test_config=None):
+    """Application factory: defaults, then CANTEEN_* environment, then `test_config`."""
+    app = Flask(__name__, instance_relative_config=True,
+                template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_prefixed_env("CANTEEN")
+    if test_config:
+        app.config.from_mapping(test_config)
+    coerce(app.config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.setdefault("PHOTO_DIR", str(Path(app.instance_path) / "photos"))
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = instance_secret(Path(app.instance_path) / "secret_key")
+    app.extensions["canteen_reason_tags"] = reason_tags(app.config["REASON_TAGS"])
+
+    clock.init_app(app)
+    i18n.init_app(app)
+    db.init_app(app)
+    if app.config["DEMO"]:
+        demo.ensure_demo(app)
+
+    from . import api, kiosk
+    app.register_blueprint(kiosk.bp)
+    app.register_blueprint(api.bp)
+    app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(Exception, unexpected_error)
+    app.after_request(security_headers)
+    return app
+
+
+def reason_tags(spec):
+    tags = [t.strip() for t in spec.split(",") if t.strip()]
+    bad = [t for t in tags if not TAG.match(t)]
+    if bad:
+        raise ConfigError(f"CANTEEN_REASON_TAGS: {bad[0]!r} is not a tag (a-z, 0-9, _)")
+    return tuple(dict.fromkeys(tags))
+
+
+def instance_secret(path):
+    """A random key made once per installation and kept in instance/, never a constant."""
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def wants_json():
+    return request.path.startswith("/api/")
+
+
+def http_error(exc):
+    if wants_json():
+        return jsonify(error=exc.description, field="body" if exc.code == 413 else None), exc.code
+    return render_template("error.html", code=exc.code, name=exc.name), exc.code
+
+
+def unexpected_error(exc):
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return http_error(InternalServerError())
+
+
+def security_headers(response):
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response

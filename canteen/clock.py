@@ -1,0 +1,41 @@
+"""The canteen's clock: local time in its zone and the meal slot now, from app config."""
+import datetime as dt
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import current_app
+
+from .config import ConfigError
+from .meals import current_slot, local_now, parse_windows
+
+
+class CanteenClock:
+    def __init__(self, timezone, meals):
+        try:
+            self.tz = ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"CANTEEN_TIMEZONE: unknown time zone {timezone!r}") from None
+        self.windows = parse_windows(meals)
+
+    def now(self):
+        return local_now(self.tz)
+
+    def today(self):
+        return self.now().date()
+
+    def slot(self, now=None):
+        return current_slot(now or self.now(), self.windows)
+
+    def to_local(self, utc_naive):
+        return local_now(self.tz, utc_naive)
+
+    def local_to_utc(self, local_naive):
+        aware = local_naive.replace(tzinfo=self.tz)
+        return aware.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+def init_app(app):
+    app.extensions["canteen_clock"] = CanteenClock(app.config["TIMEZONE"], app.config["MEALS"])
+
+
+def clock():
+    return current_app.extensions["canteen_clock"]

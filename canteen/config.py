@@ -1,0 +1,78 @@
+"""Configuration: defaults here, overridden by CANTEEN_* environment variables.
+
+`flask.Config.from_prefixed_env` parses values as JSON, so CANTEEN_DEMO=0 arrives as an int
+and CANTEEN_KIOSK_NAME=12 as a number; `coerce` turns every known key back into the type of
+its default so that the rest of the code can trust it.
+"""
+
+DEFAULTS = {
+    # None means "sqlite:///<instance>/canteen.db".
+    "DATABASE_URL": None,
+    # Most pooled connections one process keeps (one per server thread is enough).
+    "DATABASE_POOL_SIZE": 32,
+    "HOST": "127.0.0.1",
+    "PORT": 5000,
+    # waitress worker threads; measured in bench/load.py (see README).
+    "THREADS": 12,
+    "TIMEZONE": "Asia/Shanghai",
+    # name=HH:MM-HH:MM, comma separated; a window may cross midnight (the night-shift meal).
+    "MEALS": "breakfast=06:30-08:30,lunch=11:00-13:00,dinner=17:00-19:00,night=23:00-01:00",
+    # Quick reason chips offered after the face; their labels live in canteen/vocabulary.py.
+    "REASON_TAGS": "too_salty,too_bland,too_oily,cold,small_portion,too_expensive,too_spicy,tasty,want_again",
+    # Recorded on ratings from a kiosk that does not name itself (device pairing comes later).
+    "KIOSK_NAME": "canteen-exit",
+    # Seed a demo canteen into an empty database on start.
+    "DEMO": True,
+    # A dish with a trial start date counts as new for this many days unless it has an end.
+    "TRIAL_DAYS": 28,
+    # Kiosk timings, in seconds.
+    "KIOSK_AUTOSEND_SECONDS": 6,
+    "KIOSK_IDLE_SECONDS": 20,
+    "KIOSK_THANKS_SECONDS": 4,
+    "DEFAULT_LOCALE": "zh_CN",
+    # Whole-request cap; the JSON API applies its own much smaller one.
+    "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
+    "API_MAX_BODY_BYTES": 16 * 1024,
+}
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class ConfigError(ValueError):
+    """A configuration value that cannot be used; the message names the variable."""
+
+
+def _as_bool(key, value):
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ConfigError(f"CANTEEN_{key} must be 1/0 or true/false, not {value!r}")
+
+
+def _as_int(key, value):
+    if isinstance(value, bool):
+        raise ConfigError(f"CANTEEN_{key} must be a whole number, not {value!r}")
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise ConfigError(f"CANTEEN_{key} must be a whole number, not {value!r}") from None
+
+
+def coerce(config):
+    """Give every known key the type of its default; raise ConfigError naming a bad one."""
+    for key, default in DEFAULTS.items():
+        value = config.get(key, default)
+        if value is None:
+            continue
+        if isinstance(default, bool):
+            config[key] = _as_bool(key, value)
+        elif isinstance(default, int):
+            config[key] = _as_int(key, value)
+        elif isinstance(default, str) or default is None:
+            config[key] = str(value)
+    return config

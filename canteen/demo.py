@@ -1,0 +1,128 @@
+"""A living demo canteen: northern-Shaanxi dishes, four meals a day, weeks of votes.
+
+Seeded once into an empty database (CANTEEN_DEMO=0 skips it). A demo database keeps its
+menus rolling forward, so the kiosk still has dishes when the demo is opened weeks later.
+"""
+import datetime as dt
+import random
+
+from .clock import clock
+from .models import AppSetting, Dish, MenuItem, Rating, RatingTag, database
+
+# name_zh, name_en, price in fen, category, quality (mean score the demo votes lean to)
+DISHES = [
+    ("臊子面", "Saozi noodles", 800, "noodles", 4.3),
+    ("油泼面", "Hot-oil noodles", 700, "noodles", 4.5),
+    ("biangbiang面", "Biangbiang noodles", 900, "noodles", 4.1),
+    ("饸饹面", "Hele noodles", 600, "noodles", 3.6),
+    ("肉夹馍", "Roujiamo (meat in flatbread)", 600, "snack", 4.6),
+    ("凉皮", "Liangpi cold noodles", 500, "snack", 3.9),
+    ("羊肉泡馍", "Mutton paomo", 1500, "soup", 4.2),
+    ("洋芋擦擦", "Steamed shredded potato", 400, "vegetable", 3.4),
+    ("红烧肉", "Braised pork belly", 1200, "meat", 4.4),
+    ("回锅肉", "Twice-cooked pork", 1000, "meat", 3.8),
+    ("宫保鸡丁", "Kung pao chicken", 1000, "meat", 3.7),
+    ("鱼香肉丝", "Yuxiang shredded pork", 900, "meat", 3.5),
+    ("麻婆豆腐", "Mapo tofu", 500, "vegetable", 3.9),
+    ("西红柿炒鸡蛋", "Tomato and egg stir-fry", 500, "vegetable", 4.0),
+    ("酸辣土豆丝", "Hot and sour potato strips", 400, "vegetable", 3.3),
+    ("青椒肉丝", "Green pepper shredded pork", 800, "meat", 3.6),
+    ("红烧排骨", "Braised spare ribs", 1500, "meat", 4.1),
+    ("大盘鸡", "Big plate chicken", 1400, "meat", 4.0),
+    ("清炒时蔬", "Stir-fried seasonal greens", 400, "vegetable", 3.2),
+    ("蒸馒头", "Steamed bun", 50, "staple", 3.8),
+    ("花卷", "Flower roll", 80, "staple", 3.7),
+    ("包子", "Baozi (stuffed bun)", 150, "staple", 4.0),
+    ("小米粥", "Millet porridge", 100, "soup", 4.1),
+    ("鸡蛋汤", "Egg drop soup", 100, "soup", 3.4),
+    ("胡辣汤", "Hula soup", 200, "soup", 3.9),
+    ("油条", "Youtiao (fried dough stick)", 100, "staple", 3.5),
+    ("茶叶蛋", "Tea egg", 100, "snack", 3.6),
+    ("米饭", "Steamed rice", 50, "staple", 3.5),
+]
+TRIAL = {"biangbiang面", "大盘鸡", "胡辣汤"}  # new dishes the union asked for
+
+# Which kinds of dish each meal draws from, and how many of each.
+MEAL_PLAN = {
+    "breakfast": {"staple": 3, "soup": 2, "snack": 1},
+    "lunch": {"noodles": 2, "meat": 3, "vegetable": 2, "staple": 2, "soup": 1},
+    "dinner": {"noodles": 1, "meat": 3, "vegetable": 3, "staple": 2, "soup": 1},
+    "night": {"noodles": 1, "meat": 2, "vegetable": 1, "staple": 2, "soup": 1},
+}
+DAYS_BACK = 21
+DAYS_AHEAD = 6
+KIOSKS = ("canteen-exit", "canteen-exit", "lamp-room", "bath-house")
+LOW = ("too_salty", "too_oily", "cold", "small_portion", "too_bland", "too_expensive")
+HIGH = ("tasty", "want_again")
+
+
+def ensure_demo(app):
+    """Seed an empty database, or roll an existing demo's menus forward to next week."""
+    with app.app_context(), database.connection_context():
+        today = clock().today()
+        if not Dish.select().exists():
+            seed(today, random.Random(2026))
+        elif AppSetting.read("demo") == "1":
+            plan_menus(today, today + dt.timedelta(days=DAYS_AHEAD), random.Random(today.toordinal()))
+
+
+def seed(today, rng):
+    with database.atomic():
+        for name_zh, name_en, price, category, _q in DISHES:
+            trial = today - dt.timedelta(days=10) if name_zh in TRIAL else None
+            Dish.create(name_zh=name_zh, name_en=name_en, price_fen=price, category=category,
+                        trial_start=trial)
+        AppSetting.write("demo", "1")
+        plan_menus(today - dt.timedelta(days=DAYS_BACK), today + dt.timedelta(days=DAYS_AHEAD), rng)
+        seed_ratings(today, rng)
+
+
+def plan_menus(first, last, rng):
+    """Plan every meal of every day from `first` to `last` that has nothing planned yet."""
+    meals = [w.name for w in clock().windows]
+    by_category = {}
+    for dish in Dish.select().where(Dish.active):
+        by_category.setdefault(dish.category, []).append(dish.id)
+    planned = set(MenuItem.select(MenuItem.day, MenuItem.meal)
+                  .where(MenuItem.day.between(first, last)).tuples())
+    rows = []
+    day = first
+    while day <= last:
+        for meal in meals:
+            if (day, meal) in planned:
+                continue
+            picks = []
+            for category, count in MEAL_PLAN.get(meal, MEAL_PLAN["lunch"]).items():
+                pool = by_category.get(category, [])
+                picks += rng.sample(pool, min(count, len(pool)))
+            rows += [(day, meal, dish_id, pos) for pos, dish_id in enumerate(picks)]
+        day += dt.timedelta(days=1)
+    if rows:
+        MenuItem.insert_many(rows, fields=[MenuItem.day, MenuItem.meal, MenuItem.dish,
+                                           MenuItem.position]).execute()
+
+
+def seed_ratings(today, rng):
+    """A few hundred votes over the past weeks, each dish leaning to its own quality."""
+    quality = {d[0]: d[4] for d in DISHES}
+    windows = {w.name: w for w in clock().windows}
+    served = (MenuItem.select(MenuItem.day, MenuItem.meal, Dish.id, Dish.name_zh)
+              .join(Dish)
+              .where(MenuItem.day.between(today - dt.timedelta(days=DAYS_BACK),
+                                          today - dt.timedelta(days=1)))
+              .tuples())
+    n = 0
+    for day, meal, dish_id, name in served:
+        for _ in range(rng.choice((0, 0, 1, 1, 2))):
+            score = max(1, min(5, round(rng.gauss(quality[name], 0.9))))
+            _start, end = windows[meal].occurrence(day)
+            voted = end - dt.timedelta(minutes=rng.randint(0, 50))
+            channel = rng.choice(("kiosk", "kiosk", "phone"))
+            rating = Rating.create(
+                dish=dish_id, score=score, channel=channel,
+                kiosk=rng.choice(KIOSKS) if channel == "kiosk" else None, client_id=f"demo-{day:%Y%m%d}-{meal}-{n:05d}",
+                day=day, meal=meal, created_at=clock().local_to_utc(voted))
+            tags = rng.sample(LOW if score <= 2 else HIGH, 1) if score != 3 and rng.random() < 0.6 else []
+            for tag in tags:
+                RatingTag.create(rating=rating, tag=tag)
+            n += 1

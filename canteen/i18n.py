@@ -1,0 +1,75 @@
+"""Languages: zh_CN by default, English on request; catalogs compiled at start.
+
+The .po files are the source of truth in git; their .mo files are compiled into the
+instance folder on start whenever a .po is newer, so a fresh clone needs no build step.
+"""
+from pathlib import Path
+
+from babel import Locale
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from flask import request
+from flask_babel import Babel, get_locale
+
+from .vocabulary import LANGUAGES
+
+CATALOGS = Path(__file__).parent / "translations"
+LANG_COOKIE = "lang"
+
+
+def compile_catalogs(target):
+    """Compile every translations/<locale>/LC_MESSAGES/*.po under `target` if stale.
+
+    Each goes under the name gettext will look for: Babel spells zh_CN as zh_Hans_CN.
+    """
+    for po_path in CATALOGS.glob("*/LC_MESSAGES/*.po"):
+        locale = str(Locale.parse(po_path.parent.parent.name))
+        mo_path = Path(target) / locale / "LC_MESSAGES" / po_path.with_suffix(".mo").name
+        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        mo_path.parent.mkdir(parents=True, exist_ok=True)
+        with po_path.open("rb") as po:
+            catalog = read_po(po)
+        tmp = mo_path.with_suffix(".mo.tmp")
+        with tmp.open("wb") as mo:
+            write_mo(mo, catalog)
+        tmp.replace(mo_path)  # atomic: a concurrent start never reads half a file
+
+
+def requested_language():
+    """?lang=, then the cookie set by the toggle; None when neither names a known language."""
+    for value in (request.args.get("lang"), request.cookies.get(LANG_COOKIE)):
+        if value in LANGUAGES:
+            return value
+    return None
+
+
+def select_locale():
+    # The kiosk defaults to Chinese whatever the browser says; API clients (phones,
+    # scripts) may ask for English with Accept-Language.
+    chosen = requested_language()
+    if chosen:
+        return chosen
+    if request.path.startswith("/api/"):
+        best = request.accept_languages.best_match(["zh_CN", "zh", "en"])
+        if best:
+            return "zh_CN" if best.startswith("zh") else best
+    return None  # BABEL_DEFAULT_LOCALE
+
+
+def current_language():
+    """Our code for the request's language: "zh_CN" or "en"."""
+    locale = get_locale()
+    if locale is None or locale.language == "zh":
+        return "zh_CN"
+    return locale.language
+
+
+def init_app(app):
+    target = Path(app.instance_path) / "translations"
+    compile_catalogs(target)
+    app.config["BABEL_DEFAULT_LOCALE"] = app.config["DEFAULT_LOCALE"]
+    app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["TIMEZONE"]
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(target)
+    Babel(app, locale_selector=select_locale)
+    app.jinja_env.globals.update(current_language=current_language, LANGUAGES=LANGUAGES)

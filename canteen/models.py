@@ -1,0 +1,128 @@
+"""The feedback models: dishes, menus and the miners' ratings."""
+import datetime as dt
+
+from peewee import (BooleanField, CharField, CompositeKey, DatabaseProxy, DateField,
+                    DateTimeField, ForeignKeyField, IntegerField, Model, SmallIntegerField)
+
+from .meals import MEAL_ORDER
+
+database = DatabaseProxy()
+
+
+def utcnow():
+    """Naive UTC: stored times are UTC everywhere, shown in the canteen's zone."""
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+class BaseModel(Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class Dish(BaseModel):
+    name_zh = CharField(max_length=60)
+    name_en = CharField(max_length=80)
+    price_fen = IntegerField()  # money in fen (分) as an integer, never a float
+    category = CharField(max_length=20, default="meat")
+    photo = CharField(max_length=200, null=True)  # file name under instance/photos
+    active = BooleanField(default=True)
+    trial_start = DateField(null=True)  # set for a new dish on trial
+    trial_end = DateField(null=True)  # None: trial_start + TRIAL_DAYS
+    created_at = DateTimeField(default=utcnow)
+
+    def name(self, locale):
+        return self.name_en if locale == "en" and self.name_en else self.name_zh
+
+    def is_new_on(self, day, trial_days):
+        """On trial on `day`: from trial_start to trial_end (or trial_days later)."""
+        if self.trial_start is None:
+            return False
+        end = self.trial_end or self.trial_start + dt.timedelta(days=trial_days - 1)
+        return self.trial_start <= day <= end
+
+    @classmethod
+    def served_on(cls, day, meal):
+        return (cls
+                .select(cls, MenuItem.position)
+                .join(MenuItem)
+                .where((MenuItem.day == day) & (MenuItem.meal == meal) & cls.active)
+                .order_by(MenuItem.position, cls.id))
+
+
+class MenuItem(BaseModel):
+    """Dish `dish` is served at meal `meal` on service day `day`."""
+    day = DateField()
+    meal = CharField(max_length=16)
+    dish = ForeignKeyField(Dish, backref="menu_items", on_delete="CASCADE")
+    position = IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("day", "meal", "dish"), True),)
+
+    @classmethod
+    def meal_serving(cls, dish_id, slot, today):
+        """The meal under which a vote for `dish_id` counts, or None if it is not served.
+
+        The slot being served (or just ended) wins; otherwise any meal of that service day or
+        of today's calendar day that has the dish, latest meal first.
+        """
+        rows = (cls
+                .select(cls.day, cls.meal)
+                .join(Dish)
+                .where((cls.dish == dish_id) & Dish.active & cls.day.in_({slot.day, today}))
+                .tuples())
+        found = set(rows)
+        if (slot.day, slot.meal) in found:
+            return slot.day, slot.meal
+        if not found:
+            return None
+        return max(found, key=lambda dm: (dm[0], MEAL_ORDER.index(dm[1])
+                                          if dm[1] in MEAL_ORDER else -1))
+
+
+class Rating(BaseModel):
+    dish = ForeignKeyField(Dish, backref="ratings", on_delete="RESTRICT")
+    score = SmallIntegerField()
+    channel = CharField(max_length=16)
+    kiosk = CharField(max_length=64, null=True)
+    # Idempotency key made by the client: a retried send never counts twice.
+    client_id = CharField(max_length=64, unique=True)
+    day = DateField()  # service day of the meal voted on
+    meal = CharField(max_length=16)
+    created_at = DateTimeField(default=utcnow, index=True)
+
+    @classmethod
+    def for_dish(cls, dish):
+        return cls.select().where(cls.dish == dish)
+
+    def tags(self):
+        return [t.tag for t in self.tag_rows.order_by(RatingTag.tag)]
+
+
+class RatingTag(BaseModel):
+    rating = ForeignKeyField(Rating, backref="tag_rows", on_delete="CASCADE")
+    tag = CharField(max_length=32)
+
+    class Meta:
+        primary_key = CompositeKey("rating", "tag")
+
+
+class AppSetting(BaseModel):
+    """Small facts about this installation (e.g. that it holds demo data)."""
+    key = CharField(max_length=64, primary_key=True)
+    value = CharField(max_length=500)
+
+    @classmethod
+    def read(cls, key, default=None):
+        row = cls.get_or_none(cls.key == key)
+        return row.value if row else default
+
+    @classmethod
+    def write(cls, key, value):
+        (cls.insert(key=key, value=value)
+         .on_conflict(conflict_target=[cls.key], update={cls.value: value})
+         .execute())
+
+
+MODELS = [Dish, MenuItem, Rating, RatingTag, AppSetting]
