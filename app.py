@@ -2,14 +2,16 @@
 
 `flask --app app …` finds `app` here for the CLI commands (init-db, dishes, menu, …).
 """
-import logging
-import signal
-import sys
 import time
 
-from canteen import create_app
-
 started = time.monotonic()
+
+import logging  # noqa: E402
+import signal  # noqa: E402
+import sys  # noqa: E402
+
+from canteen import create_app  # noqa: E402
+
 app = create_app()
 
 

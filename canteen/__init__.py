@@ -1,5 +1,6 @@
 """canteen: kiosk-first staff-canteen feedback and food-safety tracker."""
 import logging
+import os
 import re
 import secrets
 from pathlib import Path
@@ -23,7 +24,10 @@ log = logging.getLogger(__name__)
 
 def create_app(test_config=None):
     """Application factory: defaults, then CANTEEN_* environment, then `test_config`."""
+    # CANTEEN_INSTANCE_PATH moves the database, secret key and photos out of ./instance.
+    instance_path = (test_config or {}).get("INSTANCE_PATH") or os.environ.get("CANTEEN_INSTANCE_PATH")
     app = Flask(__name__, instance_relative_config=True,
+                instance_path=os.path.abspath(instance_path) if instance_path else None,
                 template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
     app.config.from_mapping(DEFAULTS)
     app.config.from_prefixed_env("CANTEEN")

@@ -1,0 +1,134 @@
+"""Fixtures: an app on a real database (SQLite file, and PostgreSQL when configured).
+
+PostgreSQL and browser tests skip outside CI with a message saying how to enable them;
+with CI=true a missing PostgreSQL or Chromium is a failure, never a silent skip.
+"""
+import datetime as dt
+import os
+import uuid
+from urllib.parse import urlparse, urlunparse
+
+import pytest
+
+from canteen import create_app
+from canteen.clock import clock
+from canteen.models import Dish, MenuItem, database
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+PG_URL = os.environ.get("CANTEEN_TEST_POSTGRES_URL")
+
+
+def require(condition, how_to_enable):
+    """Skip (or, in CI, fail) unless `condition` holds."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"required in CI: {how_to_enable}")
+    pytest.skip(how_to_enable)
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A database of its own for this test run, created and dropped around it."""
+    require(PG_URL, "PostgreSQL tests need CANTEEN_TEST_POSTGRES_URL, e.g. "
+                    "CANTEEN_TEST_POSTGRES_URL=postgresql://postgres@127.0.0.1:5432/test")
+    import psycopg2
+
+    name = f"canteen_test_{uuid.uuid4().hex[:12]}"
+    admin = psycopg2.connect(PG_URL)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunparse(urlparse(PG_URL)._replace(path="/" + name))
+    finally:
+        close_pool()
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def close_pool():
+    if database.obj is not None:
+        database.obj.close_all()
+
+
+def reset_postgres(url):
+    import psycopg2
+
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    conn.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request, tmp_path):
+    """Each test gets an empty database: a new SQLite file, or a wiped PostgreSQL schema."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/canteen.db"
+    url = request.getfixturevalue("postgres_url")
+    close_pool()
+    reset_postgres(url)
+    return url
+
+
+def make_app(db_url, tmp_path, **config):
+    settings = {
+        "TESTING": True,
+        "DATABASE_URL": db_url,
+        "DEMO": False,
+        "SECRET_KEY": "tests-only",
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+    }
+    settings.update(config)
+    return create_app(settings)
+
+
+@pytest.fixture
+def app(db_url, tmp_path):
+    app = make_app(db_url, tmp_path)
+    yield app
+    close_pool()
+
+
+@pytest.fixture
+def sqlite_app(tmp_path):
+    """For tests whose subject is not the database engine."""
+    app = make_app(f"sqlite:///{tmp_path}/canteen.db", tmp_path)
+    yield app
+    close_pool()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def add_dish(name_zh, name_en, price_fen=800, served=True, **fields):
+    """A dish, planned for every meal around now when `served` (so the test never
+    depends on the hour it runs at)."""
+    dish = Dish.create(name_zh=name_zh, name_en=name_en, price_fen=price_fen, **fields)
+    if served:
+        slot = clock().slot()
+        days = {slot.day + dt.timedelta(days=d) for d in (-1, 0, 1)} | {clock().today()}
+        MenuItem.insert_many(
+            [(day, w.name, dish.id) for day in days for w in clock().windows],
+            fields=[MenuItem.day, MenuItem.meal, MenuItem.dish],
+        ).on_conflict_ignore().execute()
+    return dish
+
+
+@pytest.fixture
+def dishes(app):
+    """Three dishes on the menu now (one on trial) and one not on any menu."""
+    with app.app_context(), database.connection_context():
+        today = clock().today()
+        return {
+            "noodles": add_dish("臊子面", "Saozi noodles", 800, category="noodles"),
+            "pork": add_dish("红烧肉", "Braised pork belly", 1200, category="meat",
+                             trial_start=today - dt.timedelta(days=3)),
+            "rice": add_dish("米饭", "Steamed rice", 50, category="staple"),
+            "offmenu": add_dish("羊肉泡馍", "Mutton paomo", 1500, served=False, category="soup"),
+        }

@@ -1,0 +1,157 @@
+"""Configuration, schema migrations, demo data, languages and the kiosk page's promises."""
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from canteen import create_app
+from canteen.clock import clock
+from canteen.config import ConfigError
+from canteen.db import MIGRATIONS
+from canteen.models import Dish, MenuItem, Rating, database
+
+from .conftest import close_pool, make_app
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_environment_configures_the_app(monkeypatch, tmp_path):
+    monkeypatch.setenv("CANTEEN_KIOSK_NAME", "12")
+    monkeypatch.setenv("CANTEEN_DEMO", "0")
+    monkeypatch.setenv("CANTEEN_PORT", "5080")
+    monkeypatch.setenv("CANTEEN_MEALS", "lunch=11:00-13:00,dinner=17:00-19:00")
+    monkeypatch.setenv("CANTEEN_DATABASE_URL", f"sqlite:///{tmp_path}/env.db")
+    monkeypatch.setenv("CANTEEN_INSTANCE_PATH", str(tmp_path / "inst"))
+    app = create_app()
+    try:
+        assert app.config["KIOSK_NAME"] == "12" and app.config["DEMO"] is False
+        assert app.config["PORT"] == 5080
+        assert [w.name for w in app.extensions["canteen_clock"].windows] == ["lunch", "dinner"]
+        assert (tmp_path / "env.db").exists()
+        assert app.instance_path == str(tmp_path / "inst")
+    finally:
+        close_pool()
+
+
+@pytest.mark.parametrize("key,value,words", [
+    ("DEMO", "maybe", "CANTEEN_DEMO"),
+    ("PORT", "http", "CANTEEN_PORT"),
+    ("MEALS", "lunch=11-13", "CANTEEN_MEALS"),
+    ("TIMEZONE", "Mars/Olympus", "CANTEEN_TIMEZONE"),
+    ("REASON_TAGS", "tasty,Too Salty", "CANTEEN_REASON_TAGS"),
+])
+def test_bad_configuration_stops_start_with_a_clear_message(tmp_path, key, value, words):
+    with pytest.raises(ConfigError, match=words):
+        make_app(f"sqlite:///{tmp_path}/x.db", tmp_path, **{key: value})
+
+
+def test_secret_key_is_generated_once_per_installation(tmp_path):
+    settings = {"DATABASE_URL": f"sqlite:///{tmp_path}/s.db", "DEMO": False,
+                "INSTANCE_PATH": str(tmp_path / "inst")}
+    first = create_app(dict(settings)).config["SECRET_KEY"]
+    second = create_app(dict(settings)).config["SECRET_KEY"]
+    other = create_app(dict(settings, INSTANCE_PATH=str(tmp_path / "other"))).config["SECRET_KEY"]
+    close_pool()
+    assert first == second and first != other and len(first) >= 32
+    assert (tmp_path / "inst" / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_migrations_are_recorded_and_data_survives_an_upgrade(app):
+    with app.app_context(), database.connection_context():
+        names = [r[0] for r in database.execute_sql("SELECT name FROM schema_migration").fetchall()]
+        assert names == sorted(p.stem for p in MIGRATIONS.glob("[0-9]*.py"))
+        Dish.create(name_zh="花卷", name_en="Flower roll", price_fen=80)
+    upgraded = create_app({"DATABASE_URL": app.config["DATABASE_URL"], "DEMO": False,
+                           "INSTANCE_PATH": app.instance_path})
+    with upgraded.app_context(), database.connection_context():
+        assert [d.name_zh for d in Dish.select()] == ["花卷"]
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(sqlite_app):
+    with sqlite_app.app_context(), database.connection_context():
+        pragma = lambda name: database.execute_sql(f"PRAGMA {name}").fetchone()[0]  # noqa: E731
+        assert pragma("journal_mode") == "wal"
+        assert pragma("foreign_keys") == 1
+        assert pragma("busy_timeout") >= 1000
+        assert pragma("synchronous") == 2  # FULL: an acknowledged vote survives a power cut
+
+
+def test_demo_seeds_a_living_canteen_once(tmp_path):
+    app = make_app(f"sqlite:///{tmp_path}/demo.db", tmp_path, DEMO=True)
+    with app.app_context(), database.connection_context():
+        dishes, ratings = Dish.select().count(), Rating.select().count()
+        today = clock().today()
+        week = [today + dt.timedelta(days=d) for d in range(7)]
+        planned = set(MenuItem.select(MenuItem.day, MenuItem.meal).where(MenuItem.day.in_(week)).tuples())
+        trial = Dish.select().where(Dish.trial_start.is_null(False)).count()
+        oldest = Rating.select(Rating.day).order_by(Rating.day).first().day
+    assert 20 <= dishes <= 30
+    assert 200 <= ratings <= 1000
+    assert planned == {(d, m) for d in week for m in ("breakfast", "lunch", "dinner", "night")}
+    assert trial >= 1
+    assert (today - oldest).days >= 14
+    make_app(f"sqlite:///{tmp_path}/demo.db", tmp_path, DEMO=True)  # a second start adds nothing
+    with app.app_context(), database.connection_context():
+        assert (Dish.select().count(), Rating.select().count()) == (dishes, ratings)
+    close_pool()
+
+
+def test_demo_off_leaves_the_database_empty(sqlite_app):
+    with sqlite_app.app_context(), database.connection_context():
+        assert Dish.select().count() == 0
+
+
+def test_every_ui_string_has_a_chinese_translation():
+    found = {msg[2] if isinstance(msg[2], str) else msg[2][0]
+             for msg in extract_from_dir(str(ROOT), method_map=[("canteen/**.py", "python"),
+                                                                ("templates/**.html", "jinja2")],
+                                          keywords={"_": None, "_l": None, "gettext": None,
+                                                    "lazy_gettext": None})}
+    with open(ROOT / "canteen/translations/zh_CN/LC_MESSAGES/messages.po", "rb") as f:
+        catalog = read_po(f)
+    translated = {m.id for m in catalog if m.id and m.string and not m.fuzzy}
+    assert found and found <= translated, sorted(found - translated)
+
+
+def test_kiosk_page_is_chinese_by_default_and_english_on_request(sqlite_app):
+    client = sqlite_app.test_client()
+    page = client.get("/kiosk", headers={"Accept-Language": "en-US"}).get_data(as_text=True)
+    assert "今天吃了什么" in page and 'aria-label="5 很好"' in page
+    r = client.get("/kiosk?lang=en")
+    assert r.status_code == 302 and "lang=en" in r.headers["Set-Cookie"]
+    page = client.get("/kiosk").get_data(as_text=True)
+    assert "What did you eat" in page and 'aria-label="5 Very good"' in page
+    assert client.get("/kiosk?lang=xx").headers.get("Set-Cookie") is None
+
+
+def test_kiosk_page_loads_nothing_from_outside_and_every_asset_is_served(sqlite_app):
+    client = sqlite_app.test_client()
+    page = client.get("/kiosk").get_data(as_text=True)
+    refs = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert refs and not [r for r in refs if "//" in r]
+    for ref in refs:
+        with client.get(ref) as r:  # file responses stream: close them
+            assert r.status_code == 200, ref
+    assert client.get("/").headers["Location"].endswith("/kiosk")
+
+
+def test_pages_carry_security_headers_and_html_errors(sqlite_app):
+    client = sqlite_app.test_client()
+    r = client.get("/kiosk")
+    assert "script-src 'self'" in r.headers["Content-Security-Policy"]
+    assert r.headers["X-Frame-Options"] == "DENY" and r.headers["X-Content-Type-Options"] == "nosniff"
+    r = client.get("/no-such-page")
+    assert r.status_code == 404 and "<html" in r.get_data(as_text=True)
+
+
+def test_openapi_documents_every_api_route(sqlite_app):
+    spec = sqlite_app.test_client().get("/api/v1/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.")
+    documented = {("/api/v1" + path, method.upper()) for path, ops in spec["paths"].items() for method in ops}
+    routes = {(rule.rule, method) for rule in sqlite_app.url_map.iter_rules()
+              if rule.rule.startswith("/api/v1") for method in rule.methods - {"HEAD", "OPTIONS"}}
+    routes = {(re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", path), m) for path, m in routes}
+    assert routes == documented
