@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from . import clock, db, demo, i18n
+from . import cli, clock, db, demo, i18n
 from .config import DEFAULTS, ConfigError, coerce
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +43,7 @@ def create_app(test_config=None):
     clock.init_app(app)
     i18n.init_app(app)
     db.init_app(app)
+    cli.init_app(app)
     if app.config["DEMO"]:
         demo.ensure_demo(app)
 

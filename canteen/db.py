@@ -11,6 +11,7 @@ from urllib.parse import urlparse
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 from playhouse import db_url
 from playhouse.migrations import Runner
 from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
@@ -74,6 +75,7 @@ def init_app(app):
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db_command():
     """Create or upgrade the database schema (safe to run again)."""
     applied = migrate()

@@ -62,7 +62,7 @@
     const button = document.createElement("button");
     button.type = "button";
     button.className = "dish";
-    button.setAttribute("role", "listitem");
+    button.setAttribute("aria-label", dish.name); // found by its name alone: "红烧肉"
     const pic = document.createElement("span");
     pic.className = "dish-photo cat-" + dish.category;
     pic.setAttribute("aria-hidden", "true");
@@ -72,7 +72,7 @@
       img.alt = "";
       pic.appendChild(img);
     } else {
-      pic.textContent = Array.from(dish.name)[0] || "?";
+      pic.textContent = (Array.from(dish.name)[0] || "?").toUpperCase();
     }
     const name = document.createElement("span");
     name.className = "dish-name";

@@ -1,0 +1,141 @@
+"""Command line for dishes and menus until the back office has pages for them.
+
+    flask --app app dish add 土豆丝 "Potato strips" 4.00 --category vegetable
+    flask --app app dish list
+    flask --app app menu plan 2026-11-27 lunch 3 5 8
+    flask --app app menu show 2026-11-27
+"""
+import datetime as dt
+import random
+from decimal import Decimal, InvalidOperation
+
+import click
+from flask import current_app
+from flask.cli import AppGroup, with_appcontext
+from peewee import IntegrityError
+
+from . import demo
+from .clock import clock
+from .models import Dish, MenuItem, database
+from .vocabulary import CATEGORIES
+
+dish_cli = AppGroup("dish", help="Add, list and retire dishes.")
+menu_cli = AppGroup("menu", help="Plan and show menus.")
+
+
+def price_to_fen(text):
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise click.BadParameter(f"{text!r} is not a price in yuan, e.g. 8 or 12.50") from None
+    if value < 0 or value != value.quantize(Decimal("0.01")):
+        raise click.BadParameter("a price is yuan with at most two decimals, not negative")
+    return int(value * 100)
+
+
+def parse_day(text):
+    if text in ("today", "tomorrow"):
+        return clock().today() + dt.timedelta(days=text == "tomorrow")
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a date like 2026-11-27 (or today, tomorrow)") from None
+
+
+def meal_names():
+    return [w.name for w in clock().windows]
+
+
+@dish_cli.command("add")
+@click.argument("name_zh")
+@click.argument("name_en")
+@click.argument("price")
+@click.option("--category", type=click.Choice(sorted(CATEGORIES)), default="meat", show_default=True)
+@click.option("--trial-days", type=click.IntRange(1, 365), help="Put the new dish on trial from today.")
+def add_dish(name_zh, name_en, price, category, trial_days):
+    """Add a dish: Chinese name, English name, price in yuan."""
+    if not name_zh.strip() or not name_en.strip():
+        raise click.BadParameter("a dish needs both a Chinese and an English name")
+    fen = price_to_fen(price)
+    trial_start = trial_end = None
+    if trial_days:
+        trial_start = clock().today()
+        trial_end = trial_start + dt.timedelta(days=trial_days - 1)
+    with database.atomic():
+        dish = Dish.create(name_zh=name_zh.strip(), name_en=name_en.strip(), price_fen=fen,
+                           category=category, trial_start=trial_start, trial_end=trial_end)
+    click.echo(f"Added dish {dish.id}: {dish.name_zh} / {dish.name_en} ¥{fen / 100:.2f}")
+
+
+@dish_cli.command("list")
+@click.option("--all", "show_all", is_flag=True, help="Include retired dishes.")
+def list_dishes(show_all):
+    """List dishes with their ids."""
+    query = Dish.select().order_by(Dish.id)
+    if not show_all:
+        query = query.where(Dish.active)
+    today = clock().today()
+    trial_days = current_app.config["TRIAL_DAYS"]
+    for d in query:
+        flags = " [new]" if d.is_new_on(today, trial_days) else ""
+        flags += "" if d.active else " [retired]"
+        click.echo(f"{d.id:>4}  {d.name_zh}  /  {d.name_en}  ¥{d.price_fen / 100:.2f}  {d.category}{flags}")
+
+
+@dish_cli.command("retire")
+@click.argument("dish_id", type=int)
+def retire_dish(dish_id):
+    """Stop offering a dish (its votes are kept)."""
+    updated = Dish.update(active=False).where(Dish.id == dish_id).execute()
+    if not updated:
+        raise click.ClickException(f"There is no dish {dish_id}.")
+    click.echo(f"Retired dish {dish_id}.")
+
+
+@menu_cli.command("plan")
+@click.argument("day")
+@click.argument("meal")
+@click.argument("dish_ids", nargs=-1, type=int, required=True)
+def plan_menu(day, meal, dish_ids):
+    """Serve DISH_IDS at MEAL on DAY (replaces that meal's plan)."""
+    day = parse_day(day)
+    if meal not in meal_names():
+        raise click.BadParameter(f"meal must be one of {', '.join(meal_names())}", param_hint="MEAL")
+    known = {d.id for d in Dish.select(Dish.id).where(Dish.id.in_(dish_ids) & Dish.active)}
+    missing = [i for i in dish_ids if i not in known]
+    if missing:
+        raise click.ClickException(f"No active dish with id {', '.join(map(str, missing))}.")
+    try:
+        with database.atomic():
+            MenuItem.delete().where((MenuItem.day == day) & (MenuItem.meal == meal)).execute()
+            MenuItem.insert_many([(day, meal, i, pos) for pos, i in enumerate(dict.fromkeys(dish_ids))],
+                                 fields=[MenuItem.day, MenuItem.meal, MenuItem.dish,
+                                         MenuItem.position]).execute()
+    except IntegrityError as e:
+        raise click.ClickException(f"Could not plan the menu: {e}") from None
+    click.echo(f"Planned {len(set(dish_ids))} dish(es) for {meal} on {day}.")
+
+
+@menu_cli.command("show")
+@click.argument("day", default="today")
+def show_menu(day):
+    """Show every meal planned for DAY (default today)."""
+    day = parse_day(day)
+    for meal in meal_names():
+        names = [d.name_zh for d in Dish.served_on(day, meal)]
+        click.echo(f"{day} {meal:<9} {'、'.join(names) if names else '(nothing planned)'}")
+
+
+@click.command("seed-demo")
+@with_appcontext
+def seed_demo():
+    """Fill an empty database with the demo canteen."""
+    if Dish.select().exists():
+        raise click.ClickException("The database already has dishes; the demo only seeds an empty one.")
+    demo.seed(clock().today(), random.Random(2026))
+    click.echo(f"Seeded {Dish.select().count()} dishes with menus and votes.")
+
+
+def init_app(app):
+    for command in (dish_cli, menu_cli, seed_demo):
+        app.cli.add_command(command)

@@ -1,0 +1,77 @@
+"""A real Chromium (Debian's /usr/bin/chromium, driven by Playwright) against a live server."""
+import os
+import threading
+from types import SimpleNamespace
+
+import pytest
+from werkzeug.serving import make_server
+
+from canteen.models import Rating, database
+
+from ..conftest import add_dish, close_pool, make_app, require
+
+CHROMIUM = os.environ.get("CANTEEN_CHROMIUM", "/usr/bin/chromium")
+# Playwright cannot download its own browser here; these flags keep Debian's quiet and offline.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    require(os.path.exists(CHROMIUM),
+            f"browser tests need Chromium at {CHROMIUM}: apt-get install -y chromium "
+            "(or set CANTEEN_CHROMIUM)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require(False, "browser tests need Playwright: pip install -e '.[test]'")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live(tmp_path):
+    """The app served on a free loopback port, with three dishes on the menu now."""
+    app = make_app(f"sqlite:///{tmp_path}/live.db", tmp_path,
+                   KIOSK_AUTOSEND_SECONDS=2, KIOSK_IDLE_SECONDS=2, KIOSK_THANKS_SECONDS=1)
+    with app.app_context(), database.connection_context():
+        dishes = [add_dish("臊子面", "Saozi noodles", 800, category="noodles"),
+                  add_dish("红烧肉", "Braised pork belly", 1200, category="meat"),
+                  add_dish("小米粥", "Millet porridge", 100, category="soup")]
+    yield from serve(app, dishes)
+
+
+@pytest.fixture
+def live_demo(tmp_path):
+    """The app with its demo canteen, as a newcomer first sees it."""
+    yield from serve(make_app(f"sqlite:///{tmp_path}/demo.db", tmp_path, DEMO=True), [])
+
+
+def serve(app, dishes):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+
+    def ratings():
+        with app.app_context(), database.connection_context():
+            return [(r.dish_id, r.score, r.tags(), r.kiosk) for r in Rating.select().order_by(Rating.id)]
+
+    yield SimpleNamespace(url=f"http://127.0.0.1:{server.server_port}", app=app,
+                          dishes=dishes, ratings=ratings)
+    server.shutdown()
+    thread.join(5)
+    close_pool()
+
+
+@pytest.fixture
+def page(browser, live):
+    """A touch-screen kiosk page (1280×800 tablet) that records every request it makes."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, has_touch=True,
+                                  locale="en-US")
+    page = context.new_page()
+    page.requests = []
+    page.on("request", lambda request: page.requests.append(request.url))
+    yield page
+    context.close()
