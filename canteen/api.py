@@ -7,7 +7,8 @@ from peewee import IntegrityError
 
 from .clock import clock
 from .i18n import current_language
-from .models import Dish, MenuItem, Rating, RatingTag, database
+from .db import write_transaction
+from .models import Dish, MenuItem, Rating, RatingTag, utcnow
 from .ratings import PayloadError, read_rating
 from .vocabulary import MEALS
 
@@ -83,32 +84,34 @@ def create_rating():
     except PayloadError as e:
         return error(e.message, e.field, e.status)
 
-    earlier = Rating.get_or_none(Rating.client_id == vote.client_id)
-    if earlier is not None:
-        return replay(earlier, vote)
-
-    if not Dish.select().where(Dish.id == vote.dish_id).exists():
-        return error(f"There is no dish with id {vote.dish_id}.", "dish_id")
     served = MenuItem.meal_serving(vote.dish_id, clock().slot(), clock().today())
     if served is None:
+        # A retry may arrive after its meal is over: it was stored, so it still succeeds.
+        earlier = Rating.get_or_none(Rating.client_id == vote.client_id)
+        if earlier is not None:
+            return replay(earlier, vote)
+        if not Dish.select().where(Dish.id == vote.dish_id).exists():
+            return error(f"There is no dish with id {vote.dish_id}.", "dish_id")
         return error(f"Dish {vote.dish_id} is not on today's menu.", "dish_id")
 
     day, meal = served
     try:
-        with database.atomic():
-            rating = Rating.create(dish=vote.dish_id, score=vote.score, channel=vote.channel,
-                                   kiosk=kiosk_name() if vote.channel == "kiosk" else None,
-                                   client_id=vote.client_id, day=day, meal=meal)
+        with write_transaction():
+            rating_id = Rating.insert(dish=vote.dish_id, score=vote.score, channel=vote.channel,
+                                      kiosk=kiosk_name() if vote.channel == "kiosk" else None,
+                                      client_id=vote.client_id, day=day, meal=meal,
+                                      created_at=utcnow()).execute()
             if vote.tags:
-                RatingTag.insert_many([(rating.id, t) for t in vote.tags],
+                RatingTag.insert_many([(rating_id, t) for t in vote.tags],
                                       fields=[RatingTag.rating, RatingTag.tag]).execute()
     except IntegrityError:
-        # The same client_id raced in on another thread: that one stands.
+        # Inserting first and catching the duplicate key costs one query less than looking
+        # first, and is the only check that holds when two retries race each other.
         earlier = Rating.get_or_none(Rating.client_id == vote.client_id)
         if earlier is None:
             raise
         return replay(earlier, vote)
-    return jsonify(id=rating.id, day=day.isoformat(), meal=meal), 201
+    return jsonify(id=rating_id, day=day.isoformat(), meal=meal), 201
 
 
 def replay(earlier, vote):

@@ -13,7 +13,7 @@ DEFAULTS = {
     "HOST": "127.0.0.1",
     "PORT": 5000,
     # waitress worker threads; measured in bench/load.py (see README).
-    "THREADS": 12,
+    "THREADS": 8,
     "TIMEZONE": "Asia/Shanghai",
     # name=HH:MM-HH:MM, comma separated; a window may cross midnight (the night-shift meal).
     "MEALS": "breakfast=06:30-08:30,lunch=11:00-13:00,dinner=17:00-19:00,night=23:00-01:00",

@@ -1,0 +1,143 @@
+"""Shift-change rush: votes per second and latency against `python app.py`, on loopback.
+
+    python bench/load.py                 # 16 and 64 clients, 10 s each
+    python bench/load.py --seconds 20 --threads 12 --clients 16 64 128
+
+Starts the real server (waitress, SQLite in WAL mode, demo data) in a second process and
+drives it with wrk (Debian package `wrk`) from a third. Each vote carries a fresh client_id,
+so every request is a real INSERT committed to disk. The baseline, measured in the same run
+against the same server, is a static file; the report gives votes/s as a ratio of it, p50
+and p99 latency, errors, and checks that every acknowledged vote is in the database.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+VOTE_SCRIPT = r"""
+local counter = 0
+local next_id = 0
+setup = function(thread) thread:set("tid", next_id); next_id = next_id + 1 end
+init = function(args)
+  run_id = args[1]
+  dishes = {}
+  for d in string.gmatch(args[2], "%d+") do table.insert(dishes, d) end
+end
+request = function()
+  counter = counter + 1
+  local body = string.format(
+    '{"dish_id": %s, "score": %d, "tags": ["tasty"], "channel": "kiosk", "client_id": "bench-%s-%d-%d"}',
+    dishes[(counter % #dishes) + 1], (counter % 5) + 1, run_id, tid, counter)
+  return wrk.format("POST", "/api/v1/ratings", {["Content-Type"] = "application/json"}, body)
+end
+"""
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_up(url, proc, limit=30):
+    started = time.monotonic()
+    while time.monotonic() - started < limit:
+        if proc.poll() is not None:
+            sys.exit(f"server exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as r:
+                if r.status == 200:
+                    return time.monotonic() - started
+        except OSError:
+            time.sleep(0.02)
+    sys.exit("server did not come up")
+
+
+def wrk(url, clients, seconds, script=None, args=()):
+    cmd = ["wrk", "-t", "2", "-c", str(clients), "-d", f"{seconds}s", "--latency", "--timeout", "5s"]
+    if script:
+        cmd += ["-s", script]
+    cmd += [url, *args]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    return parse_wrk(out)
+
+
+def to_ms(text):
+    value, unit = float(re.match(r"[\d.]+", text).group()), re.sub(r"[\d.]", "", text)
+    return value * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
+
+
+def parse_wrk(out):
+    pct = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50_ms": to_ms(pct["50"]),
+        "p99_ms": to_ms(pct["99"]),
+        "requests": requests,
+        "errors": (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, sock.groups())) if sock else 0),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--clients", type=int, nargs="+", default=[16, 64])
+    parser.add_argument("--threads", type=int, help="waitress threads (default: the app's)")
+    opts = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("bench needs wrk: apt-get install -y wrk")
+
+    workdir = Path(tempfile.mkdtemp(prefix="canteen-bench-"))
+    port = free_port()
+    env = dict(os.environ, CANTEEN_INSTANCE_PATH=str(workdir), CANTEEN_PORT=str(port), CANTEEN_DEMO="1")
+    if opts.threads:
+        env["CANTEEN_THREADS"] = str(opts.threads)
+    base = f"http://127.0.0.1:{port}"
+    spawned = time.monotonic()
+    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], env=env, cwd=workdir,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        startup = wait_until_up(base + "/kiosk", proc)
+        print(f"first page served {startup:.2f} s after `python app.py` was started "
+              f"({time.monotonic() - spawned:.2f} s wall)")
+        with urllib.request.urlopen(base + "/api/v1/menu/current") as r:
+            dishes = ",".join(str(d["id"]) for d in json.load(r)["dishes"])
+        db = sqlite3.connect(workdir / "canteen.db")
+        before = db.execute("SELECT count(*) FROM rating").fetchone()[0]
+        script = workdir / "vote.lua"
+        script.write_text(VOTE_SCRIPT)
+        acknowledged = 0
+        print(f"{'clients':>7} {'baseline/s':>11} {'votes/s':>9} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6}")
+        for clients in opts.clients:
+            baseline = wrk(base + "/static/favicon.svg", clients, opts.seconds)
+            votes = wrk(base + "/", clients, opts.seconds, str(script), (f"c{clients}", dishes))
+            acknowledged += votes["requests"] - votes["errors"]
+            print(f"{clients:>7} {baseline['rps']:>11.0f} {votes['rps']:>9.0f} "
+                  f"{votes['rps'] / baseline['rps']:>6.2f} {votes['p50_ms']:>7.1f} "
+                  f"{votes['p99_ms']:>7.1f} {votes['errors']:>6}")
+        stored = db.execute("SELECT count(*) FROM rating").fetchone()[0] - before
+        print(f"votes stored: {stored}; answered 2xx: {acknowledged} "
+              f"({'all acknowledged votes are on disk' if stored >= acknowledged else 'VOTES MISSING'})")
+        db.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
