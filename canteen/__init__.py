@@ -6,9 +6,11 @@ import secrets
 from pathlib import Path
 
 from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import cli, clock, db, demo, i18n
+from . import access, auth, cli, clock, db, demo, i18n
 from .config import DEFAULTS, ConfigError, coerce
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,9 +49,18 @@ def create_app(test_config=None):
     if app.config["DEMO"]:
         demo.ensure_demo(app)
 
-    from . import api, kiosk
-    app.register_blueprint(kiosk.bp)
-    app.register_blueprint(api.bp)
+    auth.init_app(app)
+    app.before_request(access.enforce)  # after db's hook: it may look up a token
+
+    from . import admin, api, kiosk, kitchen, office
+    for module in (kiosk, api, auth, office, kitchen, admin):
+        app.register_blueprint(module.bp)
+    # The JSON API takes no form posts: browsers cannot send application/json across sites
+    # without a CORS preflight we never grant, so CSRF tokens would add nothing there.
+    csrf = CSRFProtect(app)
+    csrf.exempt(api.bp)
+    if app.config["PROXY_FIX"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(Exception, unexpected_error)
     app.after_request(security_headers)

@@ -5,6 +5,7 @@ from pathlib import Path
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from peewee import IntegrityError
 
+from .access import DEVICE_COOKIE, current_kiosk, public
 from .clock import clock
 from .i18n import current_language
 from .db import write_transaction
@@ -26,7 +27,10 @@ def reason_tags():
 
 
 def kiosk_name():
-    """The sending kiosk's name: its header, else the configured default."""
+    """The sending kiosk: its paired device, else its header, else the configured default."""
+    paired = current_kiosk()
+    if paired is not None:
+        return paired.name
     name = (request.headers.get("X-Canteen-Kiosk") or "").strip()
     return name[:64] or current_app.config["KIOSK_NAME"]
 
@@ -50,12 +54,14 @@ def _small_bodies():
 
 
 @bp.get("/openapi.json")
+@public
 def openapi():
     """The OpenAPI 3 description of this API."""
     return Response(OPENAPI.read_bytes(), mimetype="application/json")
 
 
 @bp.get("/menu/current")
+@public
 def current_menu():
     """Dishes of the meal being served now, or of the meal that ended last."""
     slot = clock().slot()
@@ -71,8 +77,12 @@ def current_menu():
 
 
 @bp.post("/ratings")
+@public
 def create_rating():
     """Store one vote; a repeated client_id returns the first vote's id (idempotent)."""
+    if request.cookies.get(DEVICE_COOKIE) and current_kiosk() is None:
+        return error("This kiosk's pairing was revoked or replaced; ask the administrator to pair it again.",
+                     None, 403)
     if not request.is_json:
         return error("Send the rating as JSON with Content-Type: application/json.", "body", 400)
     try:

@@ -15,9 +15,10 @@ class CanteenClock:
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigError(f"CANTEEN_TIMEZONE: unknown time zone {timezone!r}") from None
         self.windows = parse_windows(meals)
+        self.frozen = None  # tests and demos may set a local datetime: "it is lunch tomorrow"
 
     def now(self):
-        return local_now(self.tz)
+        return self.frozen or local_now(self.tz)
 
     def today(self):
         return self.now().date()

@@ -30,6 +30,16 @@ DEFAULTS = {
     "KIOSK_IDLE_SECONDS": 20,
     "KIOSK_THANKS_SECONDS": 4,
     "DEFAULT_LOCALE": "zh_CN",
+    # Back office: a session lapses after this long without a request.
+    "SESSION_IDLE_MINUTES": 30,
+    # Failed sign-ins allowed per 15 minutes, per account and per client address.
+    "LOGIN_LIMIT_ACCOUNT": 5,
+    "LOGIN_LIMIT_ADDRESS": 20,
+    # Cookies always Secure (else: Secure whenever the request came over HTTPS).
+    "SESSION_COOKIE_SECURE": False,
+    # Behind a reverse proxy: trust one X-Forwarded-For/-Proto hop.
+    "PROXY_FIX": False,
+    "PHOTO_MAX_BYTES": 5 * 1024 * 1024,
     # Whole-request cap; the JSON API applies its own much smaller one.
     "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
     "API_MAX_BODY_BYTES": 16 * 1024,

@@ -4,11 +4,12 @@ The .po files are the source of truth in git; their .mo files are compiled into 
 instance folder on start whenever a .po is newer, so a fresh clone needs no build step.
 """
 from pathlib import Path
+from urllib.parse import urlencode
 
 from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import request
+from flask import redirect, request
 from flask_babel import Babel, get_locale
 
 from .vocabulary import LANGUAGES
@@ -65,6 +66,19 @@ def current_language():
     return locale.language
 
 
+def remember_language():
+    """GET ?lang=en on any page: remember the choice in a cookie, then show the clean URL.
+    (The API takes ?lang= per request instead.)"""
+    lang = request.args.get("lang")
+    if lang is None or request.method != "GET" or request.path.startswith("/api/"):
+        return None
+    args = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"]
+    response = redirect(request.path + ("?" + urlencode(args) if args else ""))
+    if lang in LANGUAGES:
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    return response
+
+
 def init_app(app):
     target = Path(app.instance_path) / "translations"
     compile_catalogs(target)
@@ -72,4 +86,5 @@ def init_app(app):
     app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["TIMEZONE"]
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(target)
     Babel(app, locale_selector=select_locale)
+    app.before_request(remember_language)
     app.jinja_env.globals.update(current_language=current_language, LANGUAGES=LANGUAGES)

@@ -38,4 +38,10 @@ CATEGORIES = {
     "snack": _l("Snack"),
 }
 
+ROLE_NAMES = {
+    "admin": _l("Administrator"),
+    "manager": _l("Kitchen manager"),
+    "union": _l("Union representative"),
+}
+
 LANGUAGES = {"zh_CN": "中文", "en": "English"}

@@ -1,0 +1,133 @@
+"""Who may sign in or send data: staff accounts, kiosk devices and API tokens.
+
+Secrets are never stored: passwords as scrypt hashes (werkzeug), device credentials, pairing
+codes and API tokens as SHA-256 of a long random value (a KDF adds nothing to 256 random bits).
+"""
+import datetime as dt
+import hashlib
+import secrets
+
+from flask_login import UserMixin
+from peewee import BooleanField, CharField, DateTimeField, IntegerField
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .models import BaseModel, utcnow
+
+ROLES = ("admin", "manager", "union")
+PAIRING_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud, typed on a tablet
+PAIRING_HOURS = 24
+
+
+def digest(secret):
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class User(UserMixin, BaseModel):
+    username = CharField(max_length=40, unique=True)
+    display_name = CharField(max_length=80, default="")
+    password_hash = CharField(max_length=255)
+    roles = CharField(max_length=64, default="")  # comma-separated subset of ROLES
+    active = BooleanField(default=True)
+    # Bumped when the password changes or the account is disabled: old sessions stop working.
+    session_version = IntegerField(default=0)
+    created_at = DateTimeField(default=utcnow)
+    last_login_at = DateTimeField(null=True)
+
+    @property
+    def is_active(self):
+        return self.active
+
+    def get_id(self):
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def role_set(self):
+        return frozenset(r for r in self.roles.split(",") if r)
+
+    def set_roles(self, roles):
+        self.roles = ",".join(r for r in ROLES if r in set(roles))
+
+    def set_password(self, password):
+        self.password_hash = generate_password_hash(password)
+        self.session_version += 1
+
+    def check_password(self, password):
+        return check_password_hash(self.password_hash, password)
+
+    @classmethod
+    def by_username(cls, username):
+        return cls.get_or_none(cls.username == username.strip().lower())
+
+
+class LoginAttempt(BaseModel):
+    """Failed sign-ins, for throttling per account and per address."""
+    username = CharField(max_length=40, index=True)
+    address = CharField(max_length=64, index=True)
+    at = DateTimeField(default=utcnow, index=True)
+
+
+class Kiosk(BaseModel):
+    name = CharField(max_length=64, unique=True)
+    location = CharField(max_length=80, default="")
+    pairing_hash = CharField(max_length=64, null=True, unique=True)
+    pairing_expires_at = DateTimeField(null=True)
+    device_hash = CharField(max_length=64, null=True, unique=True)
+    paired_at = DateTimeField(null=True)
+    revoked_at = DateTimeField(null=True)
+    last_seen_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    def new_pairing_code(self):
+        """A one-time code, valid for PAIRING_HOURS; the old device credential stays until used."""
+        code = "".join(secrets.choice(PAIRING_ALPHABET) for _ in range(8))
+        self.pairing_hash = digest(code)
+        self.pairing_expires_at = utcnow() + dt.timedelta(hours=PAIRING_HOURS)
+        self.revoked_at = None
+        return code
+
+    @classmethod
+    def redeem(cls, code):
+        """Pair the kiosk holding `code`; returns (kiosk, device credential) or (None, None)."""
+        kiosk = cls.get_or_none(cls.pairing_hash == digest(code.strip().upper()))
+        if kiosk is None or kiosk.pairing_expires_at < utcnow() or kiosk.revoked_at:
+            return None, None
+        credential = secrets.token_urlsafe(32)
+        kiosk.device_hash = digest(credential)
+        kiosk.pairing_hash = kiosk.pairing_expires_at = None
+        kiosk.paired_at = kiosk.last_seen_at = utcnow()
+        kiosk.save()
+        return kiosk, credential
+
+    @classmethod
+    def by_credential(cls, credential):
+        if not credential:
+            return None
+        return cls.get_or_none((cls.device_hash == digest(credential)) & cls.revoked_at.is_null())
+
+    @property
+    def status(self):
+        if self.revoked_at:
+            return "revoked"
+        return "paired" if self.device_hash else "waiting"
+
+
+class ApiToken(BaseModel):
+    name = CharField(max_length=64)
+    role = CharField(max_length=16)
+    token_hash = CharField(max_length=64, unique=True)
+    prefix = CharField(max_length=12)  # shown in lists so a token can be recognised
+    created_at = DateTimeField(default=utcnow)
+    revoked_at = DateTimeField(null=True)
+    last_used_at = DateTimeField(null=True)
+
+    @classmethod
+    def issue(cls, name, role):
+        """Create a token; returns (row, secret). The secret is shown once and never stored."""
+        secret = "ct_" + secrets.token_urlsafe(32)
+        row = cls.create(name=name, role=role, token_hash=digest(secret), prefix=secret[:9])
+        return row, secret
+
+    @classmethod
+    def lookup(cls, secret):
+        """The token for `secret`, revoked or not (the caller tells them apart)."""
+        return cls.get_or_none(cls.token_hash == digest(secret))

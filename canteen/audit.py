@@ -1,0 +1,60 @@
+"""Who changed what, when: an append-only, hash-chained audit trail.
+
+Each entry's hash covers its content and the previous entry's hash, so an edited or deleted
+entry breaks the chain and `verify()` says where.
+"""
+import hashlib
+import json
+
+from peewee import CharField, DateTimeField, TextField
+
+from .models import BaseModel, database, utcnow
+
+
+class AuditEntry(BaseModel):
+    at = DateTimeField(default=utcnow, index=True)
+    actor = CharField(max_length=80)  # "user:alice", "token:scale-1", "cli"
+    action = CharField(max_length=40)  # e.g. dish.create, user.roles
+    entity = CharField(max_length=40)
+    entity_id = CharField(max_length=40, null=True)
+    detail = TextField(default="{}")  # JSON
+    prev_hash = CharField(max_length=64)
+    hash = CharField(max_length=64, unique=True)
+
+    def content(self):
+        return json.dumps([self.at.isoformat(timespec="microseconds"), self.actor, self.action,
+                           self.entity, self.entity_id, self.detail, self.prev_hash],
+                          ensure_ascii=False, separators=(",", ":"))
+
+    def details(self):
+        return json.loads(self.detail)
+
+
+GENESIS = "0" * 64
+
+
+def last_hash():
+    row = AuditEntry.select(AuditEntry.hash).order_by(AuditEntry.id.desc()).first()
+    return row.hash if row else GENESIS
+
+
+def record(actor, action, entity, entity_id=None, **detail):
+    """Append one entry. Call inside the transaction of the change it describes."""
+    with database.atomic():
+        entry = AuditEntry(actor=actor, action=action, entity=entity,
+                           entity_id=None if entity_id is None else str(entity_id),
+                           detail=json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str),
+                           prev_hash=last_hash(), at=utcnow())
+        entry.hash = hashlib.sha256(entry.content().encode()).hexdigest()
+        entry.save()
+    return entry
+
+
+def verify():
+    """None if the chain holds, else the id of the first entry that breaks it."""
+    prev = GENESIS
+    for entry in AuditEntry.select().order_by(AuditEntry.id):
+        if entry.prev_hash != prev or hashlib.sha256(entry.content().encode()).hexdigest() != entry.hash:
+            return entry.id
+        prev = entry.hash
+    return None

@@ -1,0 +1,114 @@
+"""Back-office forms (Flask-WTF: CSRF on every POST, errors shown beside each field)."""
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import (BooleanField, DateField, DecimalField, PasswordField,
+                     SelectField, SelectMultipleField, StringField)
+from wtforms.validators import (DataRequired, EqualTo, InputRequired, Length, NumberRange,
+                                Optional, Regexp, ValidationError)
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from .accounts import ROLES
+from .vocabulary import CATEGORIES, ROLE_NAMES
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Large checkboxes instead of a multi-select a gloved hand cannot use."""
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def role_choices():
+    return [(r, ROLE_NAMES[r]) for r in ROLES]
+
+
+class LoginForm(FlaskForm):
+    username = StringField(_l("User name"), validators=[DataRequired(), Length(max=40)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+
+
+def strong_password(form, field):
+    from .auth import validate_new_password
+    username = getattr(form, "username", None)
+    problem = validate_new_password(username.data if username and username.data else "", field.data or "")
+    if problem:
+        raise ValidationError(problem)
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired()])
+    new = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=200), strong_password])
+    confirm = PasswordField(_l("New password again"),
+                            validators=[DataRequired(), EqualTo("new", message=_l("The two passwords differ."))])
+
+
+class DishForm(FlaskForm):
+    name_zh = StringField(_l("Chinese name"), validators=[DataRequired(), Length(max=60)])
+    name_en = StringField(_l("English name"), validators=[DataRequired(), Length(max=80)])
+    price = DecimalField(_l("Price (yuan)"), places=2, validators=[
+        InputRequired(message=_l("Enter a price, e.g. 8 or 12.50.")),
+        NumberRange(min=Decimal("0"), max=Decimal("9999"), message=_l("A price is between 0 and 9999 yuan."))])
+    category = SelectField(_l("Category"), choices=[])
+    photo = FileField(_l("Photo (JPEG, PNG or WebP, at most 5 MB)"))
+    trial_start = DateField(_l("On trial from"), validators=[Optional()])
+    trial_end = DateField(_l("On trial until"), validators=[Optional()])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.category.choices = [(k, v) for k, v in CATEGORIES.items()]
+
+    def validate_price(self, field):
+        if field.data is not None and field.data != field.data.quantize(Decimal("0.01")):
+            raise ValidationError(_l("At most two decimals (fen)."))
+
+    def validate_trial_end(self, field):
+        if field.data and not self.trial_start.data:
+            raise ValidationError(_l("Give the first day of the trial too."))
+        if field.data and self.trial_start.data and field.data < self.trial_start.data:
+            raise ValidationError(_l("The trial cannot end before it starts."))
+
+
+class MenuForm(FlaskForm):
+    dishes = MultiCheckboxField(_l("Dishes"), coerce=int, choices=[])
+
+
+class UserForm(FlaskForm):
+    username = StringField(_l("User name"), validators=[
+        DataRequired(), Length(max=40),
+        Regexp(r"^[A-Za-z0-9._-]+$", message=_l("Letters, digits, dot, dash and underscore only."))])
+    display_name = StringField(_l("Full name"), validators=[Optional(), Length(max=80)])
+    roles = MultiCheckboxField(_l("Roles"), choices=[],
+                               validators=[DataRequired(message=_l("Choose at least one role."))])
+    active = BooleanField(_l("Account enabled"), default=True)
+    password = PasswordField(_l("New password (leave empty to keep)"),
+                             validators=[Optional(), Length(max=200), strong_password])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.roles.choices = role_choices()
+
+
+class KioskForm(FlaskForm):
+    name = StringField(_l("Kiosk name"), validators=[
+        DataRequired(), Length(max=64),
+        Regexp(r"^[A-Za-z0-9._-]+$", message=_l("Letters, digits, dot, dash and underscore only."))])
+    location = StringField(_l("Location"), validators=[Optional(), Length(max=80)])
+
+
+class TokenForm(FlaskForm):
+    name = StringField(_l("Token name"), validators=[DataRequired(), Length(max=64)])
+    role = SelectField(_l("Role"), choices=[])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.role.choices = role_choices()
+
+
+class ConfirmForm(FlaskForm):
+    """An empty form: a POST button with its CSRF token."""
+
+
+class PairForm(FlaskForm):
+    code = StringField(_l("Pairing code"), validators=[DataRequired(), Length(min=8, max=8)])

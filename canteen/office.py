@@ -1,0 +1,21 @@
+"""The signed-in home page: what each role can do from here."""
+from flask import Blueprint, render_template
+from flask_login import current_user
+
+from .access import allow
+from .accounts import ROLES
+from .clock import clock
+from .models import Dish, MenuItem
+
+bp = Blueprint("office", __name__, url_prefix="/office")
+
+
+@bp.get("/")
+@allow(*ROLES)
+def home():
+    """Start page after sign-in, with shortcuts for the user's roles."""
+    today = clock().today()
+    unplanned = [w.name for w in clock().windows
+                 if not MenuItem.select().where((MenuItem.day == today) & (MenuItem.meal == w.name)).exists()]
+    return render_template("office/home.html", roles=current_user.role_set, today=today,
+                           dish_count=Dish.select().where(Dish.active).count(), unplanned=unplanned)
