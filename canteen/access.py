@@ -88,7 +88,8 @@ def enforce():
     """before_request: apply the view's declaration."""
     if request.endpoint is None:
         return None  # 404 / 405 are answered by the error handlers
-    secret = bearer_token()
+    # Tokens are for machines on the API; pages ignore the header.
+    secret = bearer_token() if request.path.startswith("/api/") else None
     if secret is not None:
         token = ApiToken.lookup(secret)
         if token is None or token.revoked_at is not None:

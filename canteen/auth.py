@@ -173,7 +173,7 @@ def create_token_command(name, role):
 
 def init_app(app):
     app.session_interface = SessionInterface()
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config["PERMANENT_SESSION_LIFETIME"] = dt.timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
     login_manager.init_app(app)
     app.cli.add_command(create_user_command)

@@ -132,3 +132,43 @@ def dishes(app):
             "rice": add_dish("米饭", "Steamed rice", 50, category="staple"),
             "offmenu": add_dish("羊肉泡馍", "Mutton paomo", 1500, served=False, category="soup"),
         }
+
+
+PASSWORD = "pit-head-2026!"
+CSRF = __import__("re").compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def make_user(username, *roles, password=PASSWORD, active=True):
+    from canteen.accounts import User
+
+    user = User(username=username, display_name=username.title(), active=active)
+    user.set_roles(roles)
+    user.set_password(password)
+    user.save()
+    return user
+
+
+def csrf_token(client, path="/login"):
+    page = client.get(path).get_data(as_text=True)
+    return CSRF.search(page).group(1)
+
+
+def sign_in(client, username, password=PASSWORD):
+    return client.post("/login", data={"csrf_token": csrf_token(client), "username": username,
+                                       "password": password})
+
+
+@pytest.fixture
+def staff(app):
+    """One account per role (and one with two roles)."""
+    with app.app_context(), database.connection_context():
+        return {name: make_user(name, *roles) for name, roles in {
+            "admin": ("admin",), "manager": ("manager",), "union": ("union",),
+            "chef": ("manager", "union")}.items()}
+
+
+def signed_in(app, username):
+    client = app.test_client()
+    response = sign_in(client, username)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client

@@ -1,0 +1,162 @@
+"""Who reaches what: every route × every kind of caller, generated from the URL map.
+
+EXPECTED is the access rule of every endpoint. A new route that is not listed here fails
+`test_every_route_has_a_rule`, so nothing becomes reachable by accident.
+"""
+import datetime as dt
+
+import pytest
+
+from canteen.accounts import ApiToken, Kiosk
+from canteen.models import Dish, database, utcnow
+
+from .conftest import make_user, signed_in
+
+PUBLIC = "public"
+EXPECTED = {
+    "kiosk.index": PUBLIC,
+    "kiosk.screen": PUBLIC,
+    "kiosk.pair": PUBLIC,
+    "kiosk.photo": PUBLIC,
+    "api.openapi": PUBLIC,
+    "api.current_menu": PUBLIC,
+    "api.create_rating": PUBLIC,
+    "auth.login": PUBLIC,
+    "auth.logout": PUBLIC,
+    "auth.change_password": {"admin", "manager", "union"},
+    "office.home": {"admin", "manager", "union"},
+    "kitchen.dishes": {"manager"},
+    "kitchen.new_dish": {"manager"},
+    "kitchen.edit_dish": {"manager"},
+    "kitchen.toggle_dish": {"manager"},
+    "kitchen.menus": {"manager"},
+    "kitchen.edit_menu": {"manager"},
+    "kitchen.copy_last_week": {"manager"},
+    "admin.users": {"admin"},
+    "admin.new_user": {"admin"},
+    "admin.edit_user": {"admin"},
+    "admin.kiosks": {"admin"},
+    "admin.new_kiosk": {"admin"},
+    "admin.new_pairing": {"admin"},
+    "admin.revoke_kiosk": {"admin"},
+    "admin.tokens": {"admin"},
+    "admin.revoke_token": {"admin"},
+    "admin.audit_log": {"admin"},
+}
+SAMPLE_ARGS = {"dish_id": 1, "user_id": 1, "kiosk_id": 1, "token_id": 1, "day": "2026-11-27",
+               "meal": "lunch", "name": "none.jpg", "code": "ABCDEFGH"}
+CALLERS = ["anonymous", "kiosk", "union", "manager", "admin", "token-manager", "revoked-token"]
+
+
+def routes(app):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        url = rule.rule
+        for arg in rule.arguments:
+            url = url.replace(f"<{arg}>", str(SAMPLE_ARGS[arg])).replace(f"<int:{arg}>", str(SAMPLE_ARGS[arg]))
+            url = url.replace(f"<path:{arg}>", str(SAMPLE_ARGS[arg]))
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield rule.endpoint, method, url
+
+
+def test_every_route_has_a_rule(sqlite_app):
+    endpoints = {r.endpoint for r in sqlite_app.url_map.iter_rules()} - {"static"}
+    assert endpoints == set(EXPECTED), {"unlisted": endpoints - set(EXPECTED),
+                                        "gone": set(EXPECTED) - endpoints}
+
+
+@pytest.fixture
+def callers(app):
+    """A client per kind of caller, plus the headers it sends."""
+    with app.app_context(), database.connection_context():
+        for name in ("union", "manager", "admin"):
+            make_user(name, name)
+        Dish.create(name_zh="米饭", name_en="Rice", price_fen=50)
+        kiosk = Kiosk(name="lamp-room")
+        code = kiosk.new_pairing_code()
+        kiosk.save()
+        _token, good = ApiToken.issue("scale", "manager")
+        revoked, bad = ApiToken.issue("old-scale", "manager")
+        revoked.revoked_at = utcnow()
+        revoked.save()
+    kiosk_client = app.test_client()
+    from .conftest import csrf_token
+    kiosk_client.post("/kiosk/pair", data={"csrf_token": csrf_token(kiosk_client, "/kiosk/pair"), "code": code})
+    assert kiosk_client.get_cookie("canteen_kiosk") is not None
+    return {
+        "anonymous": (app.test_client(), {}),
+        "kiosk": (kiosk_client, {}),
+        "union": (signed_in(app, "union"), {}),
+        "manager": (signed_in(app, "manager"), {}),
+        "admin": (signed_in(app, "admin"), {}),
+        "token-manager": (app.test_client(), {"Authorization": f"Bearer {good}"}),
+        "revoked-token": (app.test_client(), {"Authorization": f"Bearer {bad}"}),
+    }
+
+
+def expected_outcome(rule, caller, path):
+    """'ok', 'login' (sent to sign in), 401 or 403."""
+    if caller == "revoked-token" and path.startswith("/api/"):
+        return 401  # a bad credential is refused, even where none is needed
+    if rule == PUBLIC:
+        return "ok"
+    roles = {"union": {"union"}, "manager": {"manager"}, "admin": {"admin"}}.get(caller, set())
+    if caller == "token-manager" and path.startswith("/api/"):
+        roles = {"manager"}  # a token counts on the API only
+    if roles & rule:
+        return "ok"
+    if roles:
+        return 403
+    return 401 if path.startswith("/api/") else "login"
+
+
+def outcome(response):
+    if response.status_code in (401, 403):
+        return response.status_code
+    if response.status_code == 302 and "/login" in response.headers["Location"]:
+        return "login"
+    return "ok"
+
+
+def test_access_matrix(app, callers):
+    checked = 0
+    failures = []
+    for endpoint, method, path in routes(app):
+        for caller in CALLERS:
+            client, headers = callers[caller]
+            response = client.open(path, method=method, headers=headers)
+            want = expected_outcome(EXPECTED[endpoint], caller, path)
+            got = outcome(response)
+            if got != want:
+                failures.append((caller, method, path, want, got, response.status_code))
+            assert response.status_code < 500, (caller, method, path)
+            checked += 1
+    print(f"access matrix: {checked} requests")
+    assert not failures, failures
+    assert checked >= 200
+
+
+def test_disabled_account_and_changed_password_end_sessions(app, staff):
+    from canteen.accounts import User
+
+    client = signed_in(app, "manager")
+    assert client.get("/kitchen/dishes").status_code == 200
+    with app.app_context(), database.connection_context():
+        user = User.by_username("manager")
+        user.set_password("another-password-9")
+        user.save()
+    assert client.get("/kitchen/dishes").status_code == 302
+    client = signed_in(app, "union")
+    with app.app_context(), database.connection_context():
+        User.update(active=False).where(User.username == "union").execute()
+    assert client.get("/office/").status_code == 302
+
+
+def test_session_lapses_after_inactivity(app, staff):
+    client = signed_in(app, "admin")
+    assert app.permanent_session_lifetime == dt.timedelta(minutes=30)
+    cookie = client.get_cookie("session")
+    assert cookie is not None and cookie.http_only and cookie.same_site == "Lax"
+    assert cookie.expires is not None
+
