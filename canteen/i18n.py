@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import redirect, request
+from flask import has_request_context, redirect, request
 from flask_babel import Babel, get_locale
 
 from .vocabulary import LANGUAGES
@@ -48,6 +48,8 @@ def requested_language():
 def select_locale():
     # The kiosk defaults to Chinese whatever the browser says; API clients (phones,
     # scripts) may ask for English with Accept-Language.
+    if not has_request_context():
+        return None  # CLI and jobs: the default language
     chosen = requested_language()
     if chosen:
         return chosen

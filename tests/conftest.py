@@ -135,7 +135,7 @@ def dishes(app):
 
 
 PASSWORD = "pit-head-2026!"
-CSRF = __import__("re").compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+CSRF = __import__("re").compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 def make_user(username, *roles, password=PASSWORD, active=True):
