@@ -6,6 +6,7 @@ from .access import allow
 from .accounts import ROLES
 from .clock import clock
 from .models import Dish, MenuItem
+from .vocabulary import MEALS
 
 bp = Blueprint("office", __name__, url_prefix="/office")
 
@@ -15,7 +16,7 @@ bp = Blueprint("office", __name__, url_prefix="/office")
 def home():
     """Start page after sign-in, with shortcuts for the user's roles."""
     today = clock().today()
-    unplanned = [w.name for w in clock().windows
+    unplanned = [str(MEALS[w.name]) for w in clock().windows
                  if not MenuItem.select().where((MenuItem.day == today) & (MenuItem.meal == w.name)).exists()]
     return render_template("office/home.html", roles=current_user.role_set, today=today,
                            dish_count=Dish.select().where(Dish.active).count(), unplanned=unplanned)
