@@ -6,7 +6,8 @@ import secrets
 from pathlib import Path
 
 from flask import Flask, jsonify, render_template, request
-from flask_wtf.csrf import CSRFProtect
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -61,6 +62,7 @@ def create_app(test_config=None):
     csrf.exempt(api.bp)
     if app.config["PROXY_FIX"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
+    app.register_error_handler(CSRFError, expired_form)
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(Exception, unexpected_error)
     app.after_request(security_headers)
@@ -91,6 +93,15 @@ def http_error(exc):
     if wants_json():
         return jsonify(error=exc.description, field="body" if exc.code == 413 else None), exc.code
     return render_template("error.html", code=exc.code, name=exc.name), exc.code
+
+
+def expired_form(exc):
+    """A form without a valid CSRF token: stale page, lapsed session, or another site."""
+    if wants_json():
+        return http_error(exc)
+    return render_template("error.html", code=400,
+                           name=_("This form has expired or did not come from this site. "
+                                  "Go back, reload the page and send it again.")), 400
 
 
 def unexpected_error(exc):

@@ -6,6 +6,7 @@ menus rolling forward, so the kiosk still has dishes when the demo is opened wee
 import datetime as dt
 import random
 
+from .accounts import User
 from .clock import clock
 from .models import AppSetting, Dish, MenuItem, Rating, RatingTag, database
 
@@ -49,6 +50,9 @@ MEAL_PLAN = {
     "dinner": {"noodles": 1, "meat": 3, "vegetable": 3, "staple": 2, "soup": 1},
     "night": {"noodles": 1, "meat": 2, "vegetable": 1, "staple": 2, "soup": 1},
 }
+# Demo accounts, one per role, so a newcomer can try the back office (README says so).
+DEMO_PASSWORD = "canteen-demo"
+DEMO_USERS = {"admin": "admin", "manager": "manager", "union": "union"}
 DAYS_BACK = 21
 DAYS_AHEAD = 6
 KIOSKS = ("canteen-exit", "canteen-exit", "lamp-room", "bath-house")
@@ -73,6 +77,12 @@ def seed(today, rng):
             Dish.create(name_zh=name_zh, name_en=name_en, price_fen=price, category=category,
                         trial_start=trial)
         AppSetting.write("demo", "1")
+        if not User.select().exists():
+            for username, role in DEMO_USERS.items():
+                user = User(username=username, display_name=f"demo {role}")
+                user.set_roles([role])
+                user.set_password(DEMO_PASSWORD)
+                user.save()
         plan_menus(today - dt.timedelta(days=DAYS_BACK), today + dt.timedelta(days=DAYS_AHEAD), rng)
         seed_ratings(today, rng)
 

@@ -160,3 +160,31 @@ def test_session_lapses_after_inactivity(app, staff):
     assert cookie is not None and cookie.http_only and cookie.same_site == "Lax"
     assert cookie.expires is not None
 
+
+
+def test_every_form_post_needs_its_csrf_token(app):
+    """Signed in with every role, a POST without the token is refused and changes nothing."""
+    from canteen.audit import AuditEntry
+
+    with app.app_context(), database.connection_context():
+        make_user("all", "admin", "manager", "union")
+        Dish.create(name_zh="米饭", name_en="Rice", price_fen=50)
+        kiosk = Kiosk(name="exit")
+        kiosk.new_pairing_code()
+        kiosk.save()
+        ApiToken.issue("scale", "manager")
+    client = signed_in(app, "all")
+    with app.app_context(), database.connection_context():
+        before = AuditEntry.select().count()
+    posts = [(e, path) for e, m, path in routes(app) if m == "POST" and not e.startswith("api.")]
+    assert len(posts) >= 12
+    for endpoint, path in posts:
+        r = client.post(path, data={"name": "x", "username": "y", "password": "zzzzzzzzzzzz",
+                                    "code": "ABCDEFGH", "roles": "union"},
+                        headers={"Origin": "http://evil.example"})
+        assert r.status_code == 400, (endpoint, r.status_code)
+        assert "expired" in r.get_data(as_text=True) or "过期" in r.get_data(as_text=True)
+    with app.app_context(), database.connection_context():
+        assert AuditEntry.select().count() == before
+        assert Kiosk.get().revoked_at is None and ApiToken.get().revoked_at is None
+        assert Dish.get().active

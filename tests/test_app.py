@@ -13,7 +13,7 @@ from canteen.config import ConfigError
 from canteen.db import MIGRATIONS
 from canteen.models import Dish, MenuItem, Rating, database
 
-from .conftest import close_pool, make_app
+from .conftest import close_pool, make_app, sign_in
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -93,6 +93,8 @@ def test_demo_seeds_a_living_canteen_once(tmp_path):
     assert planned == {(d, m) for d in week for m in ("breakfast", "lunch", "dinner", "night")}
     assert trial >= 1
     assert (today - oldest).days >= 14
+    for username in ("admin", "manager", "union"):  # one demo account per role
+        assert sign_in(app.test_client(), username, "canteen-demo").status_code == 302
     make_app(f"sqlite:///{tmp_path}/demo.db", tmp_path, DEMO=True)  # a second start adds nothing
     with app.app_context(), database.connection_context():
         assert (Dish.select().count(), Rating.select().count()) == (dishes, ratings)
