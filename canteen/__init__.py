@@ -42,6 +42,8 @@ def create_app(test_config=None):
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret(Path(app.instance_path) / "secret_key")
     app.extensions["canteen_reason_tags"] = reason_tags(app.config["REASON_TAGS"])
+    if app.config["ONE_VOTE_PER"] not in ("day", "meal"):
+        raise ConfigError("CANTEEN_ONE_VOTE_PER must be day or meal")
 
     clock.init_app(app)
     i18n.init_app(app)

@@ -16,6 +16,7 @@ from .models import utcnow
 PUBLIC = "public"
 DEFAULT = frozenset({"admin"})
 DEVICE_COOKIE = "canteen_kiosk"
+PHONE_COOKIE = "canteen_phone"  # a random id per phone: one vote per phone per dish per day
 
 
 def public(view):

@@ -76,6 +76,7 @@ class Kiosk(BaseModel):
     revoked_at = DateTimeField(null=True)
     last_seen_at = DateTimeField(null=True)
     created_at = DateTimeField(default=utcnow)
+    card_reader = BooleanField(default=False)  # a USB reader types staff card numbers + Enter
 
     def new_pairing_code(self):
         """A one-time code, valid for PAIRING_HOURS; the old device credential stays until used."""

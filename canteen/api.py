@@ -1,11 +1,13 @@
 """JSON API v1: the contract kiosks, phones and scripts rely on (canteen/openapi.json)."""
+import datetime as dt
 import json
 from pathlib import Path
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from peewee import IntegrityError
 
-from .access import DEVICE_COOKIE, current_kiosk, public
+from . import limits, qr, votes
+from .access import DEVICE_COOKIE, PHONE_COOKIE, current_kiosk, public
 from .clock import clock
 from .i18n import current_language
 from .db import write_transaction
@@ -89,12 +91,26 @@ def create_rating():
         payload = json.loads(request.get_data(cache=False))
     except (ValueError, UnicodeDecodeError):
         return error("The body is not valid JSON.", "body", 400)
+    config = current_app.config
+    now = utcnow()
     try:
-        vote = read_rating(payload, reason_tags())
+        vote = read_rating(payload, reason_tags(), now=now, max_age_days=config["REPLAY_MAX_DAYS"])
     except PayloadError as e:
         return error(e.message, e.field, e.status)
+    source = None
+    if vote.qr_token:
+        try:
+            source = qr.read_token(vote.qr_token, grace=2.0)
+        except qr.TokenError as e:
+            return error(TOKEN_ERRORS[e.reason], "qr_token")
+    limited = limits.check_vote(source)
+    if limited:
+        return limited
 
-    served = MenuItem.meal_serving(vote.dish_id, clock().slot(), clock().today())
+    voted_at = vote.voted_at or now
+    local = clock().to_local(voted_at)
+    slot = clock().slot(local)
+    served = MenuItem.meal_serving(vote.dish_id, slot, local.date())
     if served is None:
         # A retry may arrive after its meal is over: it was stored, so it still succeeds.
         earlier = Rating.get_or_none(Rating.client_id == vote.client_id)
@@ -102,18 +118,31 @@ def create_rating():
             return replay(earlier, vote)
         if not Dish.select().where(Dish.id == vote.dish_id).exists():
             return error(f"There is no dish with id {vote.dish_id}.", "dish_id")
-        return error(f"Dish {vote.dish_id} is not on today's menu.", "dish_id")
+        return error(f"Dish {vote.dish_id} is not on the menu of that day.", "dish_id")
 
     day, meal = served
+    kiosk = kiosk_name() if vote.channel == "kiosk" else None
+    key = person_key(vote)
+    burst_limit = config["BURST_PER_MINUTE_PHONE" if vote.channel == "phone" else "BURST_PER_MINUTE_KIOSK"]
+    flag = votes.flag_reason(
+        votes_in_last_minute=votes.votes_in_last_minute(kiosk, key, voted_at, burst_limit),
+        burst_limit=burst_limit, voted_local=local, meal_window=clock().window(meal).occurrence(day),
+        early_minutes=30, late_hours=config["LATE_VOTE_HOURS"],
+        token_age=source.age if source and source.kind == "kiosk" else None,
+        token_max_age=source.max_age if source else None)
     try:
         with write_transaction():
             rating_id = Rating.insert(dish=vote.dish_id, score=vote.score, channel=vote.channel,
-                                      kiosk=kiosk_name() if vote.channel == "kiosk" else None,
-                                      client_id=vote.client_id, day=day, meal=meal,
-                                      created_at=utcnow()).execute()
+                                      kiosk=kiosk, client_id=vote.client_id, day=day, meal=meal,
+                                      created_at=now, voted_at=voted_at, voter_key=key, flag=flag,
+                                      comment=vote.comment, source=source_label(source)).execute()
             if vote.tags:
                 RatingTag.insert_many([(rating_id, t) for t in vote.tags],
                                       fields=[RatingTag.rating, RatingTag.tag]).execute()
+            votes.settle_repeats(rating_id, dish_id=vote.dish_id, day=day, meal=meal, score=vote.score,
+                                 kiosk=kiosk, key=key, voted_at=voted_at,
+                                 per_meal=config["ONE_VOTE_PER"] == "meal",
+                                 debounce=dt.timedelta(seconds=config["KIOSK_DEBOUNCE_SECONDS"]))
     except IntegrityError:
         # Inserting first and catching the duplicate key costs one query less than looking
         # first, and is the only check that holds when two retries race each other.
@@ -121,10 +150,34 @@ def create_rating():
         if earlier is None:
             raise
         return replay(earlier, vote)
-    return jsonify(id=rating_id, day=day.isoformat(), meal=meal), 201
+    return jsonify(id=rating_id, day=day.isoformat(), meal=meal, flag=flag), 201
+
+
+TOKEN_ERRORS = {
+    "forged": "This QR code is not one of ours.",
+    "expired": "This QR code has expired; scan the code on the kiosk again.",
+    "revoked": "This QR card is no longer in use; ask the canteen for a new one.",
+}
+
+
+def person_key(vote):
+    """Who voted, as an HMAC: the staff card read at the kiosk, else the phone's cookie."""
+    secret = current_app.config["SECRET_KEY"]
+    if vote.employee_no:
+        return votes.voter_key(secret, "card", vote.employee_no)
+    phone = request.cookies.get(PHONE_COOKIE) if vote.channel == "phone" else None
+    if phone:
+        return votes.voter_key(secret, "phone", phone[:64])
+    return None
+
+
+def source_label(source):
+    if source is None:
+        return None
+    return f"card:{source.card_id}" if source.kind == "card" else f"kiosk-qr:{source.kiosk}"[:64]
 
 
 def replay(earlier, vote):
     if earlier.dish_id != vote.dish_id or earlier.score != vote.score:
         return error("This client_id was already used for a different vote.", "client_id", 409)
-    return jsonify(id=earlier.id, day=earlier.day.isoformat(), meal=earlier.meal), 200
+    return jsonify(id=earlier.id, day=earlier.day.isoformat(), meal=earlier.meal, flag=earlier.flag), 200

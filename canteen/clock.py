@@ -26,6 +26,9 @@ class CanteenClock:
     def slot(self, now=None):
         return current_slot(now or self.now(), self.windows)
 
+    def window(self, meal):
+        return next(w for w in self.windows if w.name == meal)
+
     def to_local(self, utc_naive):
         return local_now(self.tz, utc_naive)
 

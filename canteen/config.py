@@ -40,6 +40,31 @@ DEFAULTS = {
     # Behind a reverse proxy: trust one X-Forwarded-For/-Proto hop.
     "PROXY_FIX": False,
     "PHOTO_MAX_BYTES": 5 * 1024 * 1024,
+    # Shown on printed cards and the phone page.
+    "CANTEEN_NAME": "职工食堂",
+    # Base of the URLs in QR codes (what phones can reach), e.g. http://canteen.mine.local:5000;
+    # empty: the address the kiosk itself uses.
+    "PUBLIC_URL": "",
+    # A kiosk's live QR changes this often and dies after QR_LIVE_MAX_AGE (seconds).
+    "QR_ROTATE_SECONDS": 300,
+    "QR_LIVE_MAX_AGE": 900,
+    # One vote per person per dish per "day" (service day) or per "meal".
+    "ONE_VOTE_PER": "day",
+    # The same face for the same dish on one kiosk within this many seconds counts once.
+    "KIOSK_DEBOUNCE_SECONDS": 3,
+    # More votes than this from one device within a minute are flagged as a burst.
+    "BURST_PER_MINUTE_KIOSK": 15,
+    "BURST_PER_MINUTE_PHONE": 6,
+    # Votes later than this after their meal ended are flagged.
+    "LATE_VOTE_HOURS": 3,
+    # An offline kiosk may deliver votes up to this many days old.
+    "REPLAY_MAX_DAYS": 7,
+    # Requests per minute on the public vote endpoints, per client address and per QR token
+    # (paired kiosks are exempt); 0 turns a limit off.
+    "RATE_LIMIT_ADDRESS_PER_MINUTE": 600,
+    "RATE_LIMIT_TOKEN_PER_MINUTE": 120,
+    # Unpaired kiosks: is a staff-card reader attached? (paired kiosks: set per kiosk)
+    "KIOSK_CARD_READER": False,
     # Whole-request cap; the JSON API applies its own much smaller one.
     "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
     "API_MAX_BODY_BYTES": 16 * 1024,

@@ -131,7 +131,8 @@ def seed_ratings(today, rng):
             rating = Rating.create(
                 dish=dish_id, score=score, channel=channel,
                 kiosk=rng.choice(KIOSKS) if channel == "kiosk" else None, client_id=f"demo-{day:%Y%m%d}-{meal}-{n:05d}",
-                day=day, meal=meal, created_at=clock().local_to_utc(voted))
+                day=day, meal=meal, created_at=clock().local_to_utc(voted),
+                voted_at=clock().local_to_utc(voted))
             tags = rng.sample(LOW if score <= 2 else HIGH, 1) if score != 3 and rng.random() < 0.6 else []
             for tag in tags:
                 RatingTag.create(rating=rating, tag=tag)

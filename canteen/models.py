@@ -2,7 +2,8 @@
 import datetime as dt
 
 from peewee import (BooleanField, CharField, CompositeKey, DatabaseProxy, DateField,
-                    DateTimeField, ForeignKeyField, IntegerField, Model, SmallIntegerField)
+                    DateTimeField, ForeignKeyField, IntegerField, Model, SmallIntegerField,
+                    TextField)
 
 from .meals import MEAL_ORDER
 
@@ -92,11 +93,26 @@ class Rating(BaseModel):
     client_id = CharField(max_length=64, unique=True)
     day = DateField()  # service day of the meal voted on
     meal = CharField(max_length=16)
-    created_at = DateTimeField(default=utcnow, index=True)
+    created_at = DateTimeField(default=utcnow, index=True)  # when the server stored it
+    voted_at = DateTimeField(null=True, index=True)  # when the miner voted (kept on offline replay)
+    # HMAC of whoever voted (card number or phone cookie), never the identity itself.
+    voter_key = CharField(max_length=64, null=True)
+    replaced_by = IntegerField(null=True)  # a later vote of the same person for the same dish and day
+    flag = CharField(max_length=40, null=True)  # why this vote is kept out of summaries
+    comment = TextField(null=True)  # phone votes only, at most 500 characters
+    source = CharField(max_length=64, null=True)  # "card:12" or "kiosk-qr:lamp-room"
+
+    class Meta:
+        indexes = ((("voter_key", "dish", "day"), False),)
 
     @classmethod
     def for_dish(cls, dish):
         return cls.select().where(cls.dish == dish)
+
+    @classmethod
+    def counted(cls):
+        """The votes summaries count: neither replaced by a later one nor flagged."""
+        return cls.select().where(cls.replaced_by.is_null() & cls.flag.is_null())
 
     def tags(self):
         return [t.tag for t in self.tag_rows.order_by(RatingTag.tag)]
@@ -127,4 +143,13 @@ class AppSetting(BaseModel):
          .execute())
 
 
-MODELS = [Dish, MenuItem, Rating, RatingTag, AppSetting]
+class QrCard(BaseModel):
+    """A printed table card: its QR carries a signed token naming this row."""
+    label = CharField(max_length=80)
+    location = CharField(max_length=80, default="")
+    dish = ForeignKeyField(Dish, null=True, on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+    revoked_at = DateTimeField(null=True)
+
+
+MODELS = [Dish, MenuItem, Rating, RatingTag, AppSetting, QrCard]

@@ -3,12 +3,17 @@
 Everything a client may get wrong is caught here, before anything is written, with a
 message a person can act on and the name of the field at fault.
 """
+import datetime as dt
 import re
+import unicodedata
 from typing import NamedTuple
 
 CHANNELS = ("kiosk", "phone")
 CLIENT_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
+EMPLOYEE_NO = re.compile(r"^[A-Za-z0-9]{4,20}$")
 MAX_TAGS = 10
+MAX_COMMENT = 500
+CLOCK_SKEW = dt.timedelta(minutes=5)
 
 
 class PayloadError(ValueError):
@@ -25,14 +30,51 @@ class RatingInput(NamedTuple):
     tags: tuple
     channel: str
     client_id: str
+    voted_at: dt.datetime = None  # naive UTC; None: now
+    comment: str = None
+    qr_token: str = None
+    employee_no: str = None
 
 
 def _is_int(value):
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def read_rating(payload, allowed_tags):
-    """Validate a decoded JSON body; return a RatingInput or raise PayloadError."""
+def read_voted_at(value, now, max_age_days):
+    """An ISO 8601 time (with zone) → naive UTC, not in the future and not too old."""
+    if not isinstance(value, str):
+        raise PayloadError("voted_at must be an ISO 8601 time, e.g. 2026-11-26T12:05:00Z.", "voted_at")
+    try:
+        when = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise PayloadError("voted_at must be an ISO 8601 time, e.g. 2026-11-26T12:05:00Z.", "voted_at") from None
+    if when.tzinfo is None:
+        raise PayloadError("voted_at needs a time zone (Z or +08:00).", "voted_at")
+    when = when.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    if when > now + CLOCK_SKEW:
+        raise PayloadError("voted_at is in the future; check the kiosk's clock.", "voted_at")
+    if when < now - dt.timedelta(days=max_age_days):
+        raise PayloadError(f"voted_at is more than {max_age_days} days old.", "voted_at")
+    return when
+
+
+def read_comment(value):
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise PayloadError("comment must be text.", "comment")
+    # drop control characters (keep line breaks); the text is shown escaped everywhere
+    text = "".join(c for c in value if c in "\n" or unicodedata.category(c)[0] != "C").strip()
+    if len(text) > MAX_COMMENT:
+        raise PayloadError(f"comment may have at most {MAX_COMMENT} characters.", "comment")
+    return text or None
+
+
+def read_rating(payload, allowed_tags, now=None, max_age_days=7):
+    """Validate a decoded JSON body; return a RatingInput or raise PayloadError.
+
+    `now` (naive UTC) bounds voted_at, the original time of a vote replayed by an offline kiosk.
+    """
     if not isinstance(payload, dict):
         raise PayloadError("The body must be a JSON object.", "body", 400)
 
@@ -72,4 +114,26 @@ def read_rating(payload, allowed_tags):
         raise PayloadError("client_id must be 8-64 characters: letters, digits, . _ : -",
                            "client_id")
 
-    return RatingInput(dish_id, score, tuple(sorted(set(tags))), channel, client_id)
+    voted_at = payload.get("voted_at")
+    if voted_at is not None:
+        now = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        voted_at = read_voted_at(voted_at, now, max_age_days)
+
+    comment = read_comment(payload.get("comment"))
+
+    qr_token = payload.get("qr_token")
+    if qr_token is not None and (not isinstance(qr_token, str) or not 1 <= len(qr_token) <= 400):
+        raise PayloadError("qr_token must be the token from the QR code.", "qr_token")
+    if channel == "phone" and not qr_token:
+        raise PayloadError("A phone vote needs the qr_token of the code that was scanned.", "qr_token")
+
+    employee_no = payload.get("employee_no")
+    if employee_no is not None:
+        if channel != "kiosk":
+            raise PayloadError("employee_no comes only from a kiosk's card reader.", "employee_no")
+        if not isinstance(employee_no, str) or not EMPLOYEE_NO.match(employee_no.strip()):
+            raise PayloadError("employee_no must be 4-20 letters or digits.", "employee_no")
+        employee_no = employee_no.strip().upper()
+
+    return RatingInput(dish_id, score, tuple(sorted(set(tags))), channel, client_id,
+                       voted_at, comment, qr_token, employee_no)

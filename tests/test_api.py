@@ -57,9 +57,17 @@ def test_a_vote_is_stored_with_its_tags_kiosk_and_meal(app, client, dishes):
         assert rating.meal == body["meal"] and rating.day.isoformat() == body["day"]
 
 
+def card_token(app, label="table 1"):
+    from canteen import qr
+    from canteen.models import QrCard
+    with app.app_context(), database.connection_context():
+        return qr.card_token(QrCard.create(label=label).id)
+
+
 def test_kiosk_without_a_name_records_the_configured_one_and_phones_none(app, client, dishes):
     a = vote(client, dishes["rice"].id, "kiosk-test-0002").get_json()["id"]
-    b = vote(client, dishes["rice"].id, "phone-test-0003", channel="phone").get_json()["id"]
+    b = vote(client, dishes["rice"].id, "phone-test-0003", channel="phone",
+             qr_token=card_token(app)).get_json()["id"]
     with app.app_context(), database.connection_context():
         assert Rating.get_by_id(a).kiosk == "canteen-exit"
         assert Rating.get_by_id(b).kiosk is None

@@ -1,0 +1,95 @@
+"""QR codes that lead a phone to the voting page, and the signed tokens they carry.
+
+Two kinds of token, both signed with the app's secret (itsdangerous), so they cannot be made
+up or altered:
+- a printed table card carries {"c": card id}: long-lived, dead once the card is revoked;
+- a kiosk's idle screen shows {"k": kiosk name}, timestamped: it rotates every
+  QR_ROTATE_SECONDS and dies after QR_LIVE_MAX_AGE, so a photo posted in a chat group soon
+  stops working.
+"""
+import re
+import time
+from typing import NamedTuple
+
+import qrcode
+import qrcode.image.svg
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
+
+
+class QrSource(NamedTuple):
+    kind: str  # "card" or "kiosk"
+    card_id: int = None
+    kiosk: str = None
+    age: float = 0.0  # seconds since a kiosk token was issued
+    max_age: float = None
+
+
+class TokenError(ValueError):
+    """reason: "forged", "expired" or "revoked"."""
+    def __init__(self, reason):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _card_signer():
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="canteen.qr-card")
+
+
+def _kiosk_signer():
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="canteen.qr-kiosk")
+
+
+def card_token(card_id):
+    return _card_signer().dumps({"c": card_id})
+
+
+def kiosk_token(kiosk_name):
+    return _kiosk_signer().dumps({"k": kiosk_name})
+
+
+def read_token(token, grace=1.0):
+    """The source a token names; raises TokenError. `grace` stretches a kiosk token's life
+    (a miner who opened the page may finish voting a little after the code rotated away)."""
+    from .models import QrCard
+
+    max_age = current_app.config["QR_LIVE_MAX_AGE"]
+    if not isinstance(token, str) or len(token) > 400:
+        raise TokenError("forged")
+    try:
+        payload = _card_signer().loads(token)
+    except BadSignature:
+        payload = None
+    if isinstance(payload, dict) and isinstance(payload.get("c"), int):
+        card = QrCard.get_or_none(QrCard.id == payload["c"])
+        if card is None or card.revoked_at is not None:
+            raise TokenError("revoked")
+        return QrSource("card", card_id=card.id)
+    try:
+        payload, issued = _kiosk_signer().loads(token, max_age=max_age * grace, return_timestamp=True)
+    except SignatureExpired:
+        raise TokenError("expired") from None
+    except BadSignature:
+        raise TokenError("forged") from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("k"), str):
+        raise TokenError("forged")
+    return QrSource("kiosk", kiosk=payload["k"], age=max(0.0, time.time() - issued.timestamp()),
+                    max_age=max_age)
+
+
+def svg(data, css_class="qr"):
+    """The QR code for `data` as an inline SVG element (no Pillow, crisp at any size)."""
+    image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=2,
+                        error_correction=qrcode.constants.ERROR_CORRECT_M)
+    text = image.to_string(encoding="unicode")
+    # drop the fixed size in mm: CSS sizes it; label it for assistive tools
+    text = text.replace("<svg ", f'<svg class="{css_class}" role="img" aria-label="QR" ', 1)
+    for attr in ("width", "height"):
+        text = _strip_attr(text, attr)
+    return text
+
+
+def _strip_attr(text, attr):
+    head, sep, rest = text.partition(">")
+    head = re.sub(rf'\s{attr}="[^"]*"', "", head, count=1)
+    return head + sep + rest
