@@ -26,6 +26,12 @@ class CanteenClock:
     def slot(self, now=None):
         return current_slot(now or self.now(), self.windows)
 
+    def previous_slot(self, slot):
+        """The meal before `slot` (the one that ended before it began)."""
+        start, _end = self.window(slot.meal).occurrence(slot.day)
+        earlier = self.slot(start - dt.timedelta(minutes=1))
+        return earlier._replace(serving=False)
+
     def window(self, meal):
         return next(w for w in self.windows if w.name == meal)
 

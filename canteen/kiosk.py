@@ -1,14 +1,20 @@
 """The miners' kiosk: a touch screen at the canteen exit (two taps, no typing)."""
 from flask import (Blueprint, current_app, redirect, render_template, request,
                    send_from_directory, url_for)
-from flask_babel import gettext as _
+import secrets
 
-from . import audit
-from .access import DEVICE_COOKIE, current_kiosk, public
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from . import audit, limits, qr
+from .access import DEVICE_COOKIE, PHONE_COOKIE, current_kiosk, public
 from .accounts import Kiosk
+from .api import dish_json
+from .clock import clock
 from .forms import PairForm
-from .models import database
-from .vocabulary import FACES, REASONS
+from .i18n import current_language
+from .models import Dish, QrCard, database
+from .vocabulary import FACES, MEALS, REASONS
 
 bp = Blueprint("kiosk", __name__)
 
@@ -27,19 +33,25 @@ def index():
 def screen():
     """The full-screen voting page (?kiosk=NAME names an unpaired screen)."""
     config = current_app.config
-    reasons = [(tag, REASONS.get(tag, tag.replace("_", " ")))
-               for tag in current_app.extensions["canteen_reason_tags"]]
+    paired = current_kiosk()
     return render_template(
         "kiosk/screen.html",
         faces=sorted(FACES.items()),
-        reasons=reasons,
+        reasons=reason_choices(),
         kiosk_name=kiosk_label(),
+        card_reader=paired.card_reader if paired else config["KIOSK_CARD_READER"],
+        qr_seconds=config["QR_ROTATE_SECONDS"],
         timings={
             "autosend": config["KIOSK_AUTOSEND_SECONDS"],
             "idle": config["KIOSK_IDLE_SECONDS"],
             "thanks": config["KIOSK_THANKS_SECONDS"],
         },
     )
+
+
+def reason_choices():
+    return [(tag, REASONS.get(tag, tag.replace("_", " ")))
+            for tag in current_app.extensions["canteen_reason_tags"]]
 
 
 def kiosk_label():
@@ -78,3 +90,72 @@ def pair(code):
 def photo(name):
     """Dish photos stored under instance/photos."""
     return send_from_directory(current_app.config["PHOTO_DIR"], name, max_age=ONE_YEAR)
+
+
+def public_base():
+    """Where phones reach this server: CANTEEN_PUBLIC_URL, else the address in use."""
+    return (current_app.config["PUBLIC_URL"] or request.host_url).rstrip("/")
+
+
+def phone_url(token):
+    return public_base() + url_for("kiosk.phone", token=token)
+
+
+@bp.get("/kiosk/qr.svg")
+@public
+def live_qr():
+    """The kiosk's rotating QR for phones: a fresh token on every request."""
+    token = qr.kiosk_token(kiosk_label())
+    response = current_app.response_class(qr.svg(phone_url(token)), mimetype="image/svg+xml")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+TOKEN_PAGES = {
+    "forged": (404, _l("This QR code is not one of ours. Scan the code on the kiosk or on the table card.")),
+    "expired": (410, _l("This QR code has expired. Scan the code on the kiosk screen again: it changes every few minutes.")),
+    "revoked": (410, _l("This card is no longer in use. Ask the canteen staff for a new one.")),
+}
+
+
+@bp.get("/p/<token>")
+@public
+def phone(token):
+    """The phone page a QR code leads to: today's dishes, faces, reasons, a short comment."""
+    try:
+        source = qr.read_token(token)
+    except qr.TokenError as e:
+        status, message = TOKEN_PAGES[e.reason]
+        return render_template("kiosk/phone_invalid.html", message=message), status
+    wait = limits.over_limit(f"card:{source.card_id}" if source.kind == "card" else f"kiosk:{source.kiosk}")
+    if wait:
+        return limits.too_many(wait, as_json=False)
+    now_slot = clock().slot()
+    meals = []
+    lang = current_language()
+    for slot in (now_slot, clock().previous_slot(now_slot)):
+        dishes = [dish_json(d, slot.day, lang) for d in Dish.served_on(slot.day, slot.meal)]
+        if dishes:
+            meals.append({"meal": str(MEALS[slot.meal]), "day": slot.day, "dishes": dishes})
+    place = None
+    if source.kind == "card":
+        card = QrCard.get_by_id(source.card_id)
+        place = " · ".join(filter(None, (card.label, card.location)))
+    response = current_app.make_response(render_template(
+        "kiosk/phone.html", meals=meals, token=token, place=place,
+        faces=sorted(FACES.items()), reasons=reason_choices()))
+    if not request.cookies.get(PHONE_COOKIE):
+        response.set_cookie(PHONE_COOKIE, secrets.token_urlsafe(16), max_age=ONE_YEAR, httponly=True,
+                            samesite="Lax", secure=request.is_secure)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/kiosk-sw.js")
+@public
+def service_worker():
+    """The kiosk's service worker, served from the root so that it may cover /kiosk."""
+    response = send_from_directory(current_app.static_folder, "kiosk-sw.js", max_age=0)
+    response.headers["Service-Worker-Allowed"] = "/"
+    response.headers["Cache-Control"] = "no-cache"
+    return response

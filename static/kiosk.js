@@ -15,7 +15,11 @@
   let timer = null;
   let timerFn = null;
   let timerSeconds = 0;
-  let flushing = false;
+  let flushing = Promise.resolve();
+  let retryTimer = null;
+  let card = null; // staff card number typed by a USB reader, for the next vote
+  let keys = "";
+  let keysAt = 0;
 
   function show(name) {
     for (const s of screens) $("screen-" + s).hidden = s !== name;
@@ -44,6 +48,8 @@
     clearTimeout(timer);
     timerFn = null;
     vote = null;
+    card = null;
+    $("card-badge").hidden = true;
     for (const chip of document.querySelectorAll(".chip")) chip.setAttribute("aria-pressed", "false");
     show("dishes");
   }
@@ -139,14 +145,25 @@
   function send() {
     if (!vote || vote.score === null) return restart();
     const tags = Array.from(document.querySelectorAll('.chip[aria-pressed="true"]'), (c) => c.dataset.tag);
-    const payload = { dish_id: vote.dish_id, score: vote.score, tags: tags, channel: "kiosk", client_id: newClientId() };
+    // voted_at travels with the vote: delivered late by an offline kiosk, it keeps its time.
+    const payload = { dish_id: vote.dish_id, score: vote.score, tags: tags, channel: "kiosk",
+                      client_id: newClientId(), voted_at: new Date().toISOString() };
+    if (card) payload.employee_no = card;
     const outbox = readOutbox();
     outbox.push(payload);
     localStorage.setItem(OUTBOX, JSON.stringify(outbox));
     vote = null;
+    card = null;
+    // Honest thanks: "sent" only once the server has it, else "saved on this kiosk".
+    $("thanks-sent").hidden = false;
+    $("thanks-saved").hidden = true;
     show("thanks");
     arm(Number(cfg.thanks), restart);
-    flush();
+    flush().then(() => {
+      const waiting = readOutbox().some((v) => v.client_id === payload.client_id);
+      $("thanks-sent").hidden = waiting;
+      $("thanks-saved").hidden = !waiting;
+    });
   }
 
   function readOutbox() {
@@ -162,35 +179,69 @@
     localStorage.setItem(OUTBOX, JSON.stringify(rest));
   }
 
-  async function flush() {
-    if (flushing) return;
-    flushing = true;
+  // Runs are chained: never two at once, each reads the outbox afresh.
+  function flush() {
+    flushing = flushing.then(flushOnce, flushOnce);
+    return flushing;
+  }
+
+  async function flushOnce() {
     let offline = false;
-    try {
-      for (const payload of readOutbox()) {
-        let response;
-        try {
-          response = await fetch(cfg.ratingsUrl, {
-            method: "POST",
-            headers: { "Content-Type": "application/json", "X-Canteen-Kiosk": cfg.kiosk },
-            body: JSON.stringify(payload),
-          });
-        } catch (err) {
-          offline = true;
-          break;
-        }
-        if (response.status >= 500 || response.status === 429 || response.status === 408) {
-          offline = true;
-          break;
-        }
-        // Stored (201), already stored (200), or refused for good (4xx): done with it.
-        dropFromOutbox(payload.client_id);
+    for (const payload of readOutbox()) {
+      let response;
+      try {
+        response = await fetch(cfg.ratingsUrl, {
+          method: "POST",
+          headers: { "Content-Type": "application/json", "X-Canteen-Kiosk": cfg.kiosk },
+          body: JSON.stringify(payload),
+        });
+      } catch (err) {
+        offline = true;
+        break;
       }
-    } finally {
-      flushing = false;
+      if (response.status >= 500 || response.status === 429 || response.status === 408) {
+        offline = true;
+        break;
+      }
+      // Stored (201), already stored (200), or refused for good (4xx): done with it.
+      dropFromOutbox(payload.client_id);
     }
     $("offline").hidden = !offline;
-    if (offline) setTimeout(flush, 5000);
+    showUnsent();
+    clearTimeout(retryTimer);
+    if (offline) retryTimer = setTimeout(flush, 5000);
+  }
+
+  function showUnsent() {
+    const n = readOutbox().length;
+    $("unsent").hidden = n === 0;
+    $("unsent").textContent = cfg.unsent.replace("{n}", String(n));
+  }
+
+  // USB card readers type the number and Enter, faster than any hand.
+  function onKey(event) {
+    if (cfg.cardReader !== "1") return;
+    const now = Date.now();
+    if (now - keysAt > 1000) keys = "";
+    keysAt = now;
+    if (event.key === "Enter") {
+      if (/^[A-Za-z0-9]{4,20}$/.test(keys)) {
+        card = keys.toUpperCase();
+        $("card-badge").hidden = false;
+        if (root.dataset.screen === "faces") arm(timerSeconds, timerFn);
+      }
+      keys = "";
+    } else if (event.key.length === 1) {
+      keys += event.key;
+    }
+  }
+
+  function rotateQr() {
+    const img = $("phone-qr-img");
+    img.onload = () => { $("phone-qr").hidden = false; };
+    img.onerror = () => { $("phone-qr").hidden = true; }; // offline: phones could not vote anyway
+    img.src = cfg.qrUrl + (cfg.qrUrl.includes("?") ? "&" : "?") + "t=" + Date.now();
+    setTimeout(rotateQr, Number(cfg.qrSeconds) * 1000);
   }
 
   // Wiring
@@ -207,8 +258,13 @@
     if (timerFn && root.dataset.screen === "faces") arm(timerSeconds, timerFn);
   });
   window.addEventListener("online", flush);
+  document.addEventListener("keydown", onKey);
+  // The shell survives a reload while the server is down (needs a secure context:
+  // https, or localhost; see the README).
+  if ("serviceWorker" in navigator) navigator.serviceWorker.register(cfg.swUrl, { scope: "/" }).catch(() => {});
 
   restart();
   loadMenu();
+  rotateQr();
   flush();
 })();
