@@ -4,10 +4,10 @@ import json
 from pathlib import Path
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
-from peewee import IntegrityError
+from peewee import IntegrityError, fn
 
 from . import limits, qr, votes
-from .access import DEVICE_COOKIE, PHONE_COOKIE, current_kiosk, public
+from .access import DEVICE_COOKIE, PHONE_COOKIE, allow, current_kiosk, public
 from .clock import clock
 from .i18n import current_language
 from .db import write_transaction
@@ -181,3 +181,28 @@ def replay(earlier, vote):
     if earlier.dish_id != vote.dish_id or earlier.score != vote.score:
         return error("This client_id was already used for a different vote.", "client_id", 409)
     return jsonify(id=earlier.id, day=earlier.day.isoformat(), meal=earlier.meal, flag=earlier.flag), 200
+
+
+@bp.get("/summary")
+@allow("union", "manager", "admin")
+def summary():
+    """Votes per dish for one service day (default today): counted votes only, with how many
+    flagged and replaced votes were left out."""
+    try:
+        day = dt.date.fromisoformat(request.args["day"]) if "day" in request.args else clock().today()
+    except ValueError:
+        return error("day must be a date like 2026-11-26.", "day")
+    lang = current_language()
+    rows = (Rating.counted()
+            .select(Rating.dish, fn.COUNT(Rating.id).alias("votes"), fn.AVG(Rating.score).alias("mean"))
+            .where(Rating.day == day)
+            .group_by(Rating.dish))
+    names = {d.id: d.name(lang) for d in Dish.select().where(Dish.id.in_([r.dish_id for r in rows]))}
+    left_out = {
+        "flagged": Rating.select().where((Rating.day == day) & Rating.flag.is_null(False)).count(),
+        "replaced": Rating.select().where((Rating.day == day) & Rating.replaced_by.is_null(False)
+                                          & Rating.flag.is_null()).count(),
+    }
+    dishes = sorted(({"id": r.dish_id, "name": names.get(r.dish_id), "votes": r.votes,
+                      "mean": round(float(r.mean), 2)} for r in rows), key=lambda d: -d["votes"])
+    return jsonify(day=day.isoformat(), dishes=dishes, left_out=left_out)

@@ -106,6 +106,12 @@ class TokenForm(FlaskForm):
         self.role.choices = role_choices()
 
 
+class CardForm(FlaskForm):
+    label = StringField(_l("Card label (e.g. Table 12)"), validators=[DataRequired(), Length(max=80)])
+    location = StringField(_l("Location"), validators=[Optional(), Length(max=80)])
+    dish = SelectField(_l("Dish"), coerce=int, choices=[])
+
+
 class ConfirmForm(FlaskForm):
     """An empty form: a POST button with its CSRF token."""
 

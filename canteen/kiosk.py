@@ -137,12 +137,13 @@ def phone(token):
         dishes = [dish_json(d, slot.day, lang) for d in Dish.served_on(slot.day, slot.meal)]
         if dishes:
             meals.append({"meal": str(MEALS[slot.meal]), "day": slot.day, "dishes": dishes})
-    place = None
+    place = open_dish = None
     if source.kind == "card":
         card = QrCard.get_by_id(source.card_id)
         place = " · ".join(filter(None, (card.label, card.location)))
+        open_dish = card.dish_id  # a card made for one dish opens straight at it
     response = current_app.make_response(render_template(
-        "kiosk/phone.html", meals=meals, token=token, place=place,
+        "kiosk/phone.html", meals=meals, token=token, place=place, open_dish=open_dish,
         faces=sorted(FACES.items()), reasons=reason_choices()))
     if not request.cookies.get(PHONE_COOKIE):
         response.set_cookie(PHONE_COOKIE, secrets.token_urlsafe(16), max_age=ONE_YEAR, httponly=True,

@@ -6,12 +6,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError, fn
 
-from . import audit
+from . import audit, qr
 from .access import actor, allow
 from .clock import clock
-from .forms import ConfirmForm, DishForm, MenuForm
+from .forms import CardForm, ConfirmForm, DishForm, MenuForm
 from .i18n import current_language
-from .models import Dish, MenuItem, database
+from .models import Dish, MenuItem, QrCard, database, utcnow
 from .photos import PhotoError, save_photo
 from .vocabulary import CATEGORIES, MEALS
 
@@ -222,3 +222,72 @@ def copy_last_week():
     filled = len({(r[0], r[1]) for r in rows})
     flash(_("Copied %(n)d meal(s) from last week; meals already planned were kept.", n=filled))
     return redirect(url_for("kitchen.menus", week=start.isoformat()))
+
+
+@bp.route("/cards", methods=["GET", "POST"])
+@allow("manager")
+def cards():
+    """Printed table cards with a QR code for phones: create, print, revoke."""
+    form = CardForm()
+    form.dish.choices = [(0, _("Any dish of the meal"))] + [
+        (d.id, d.name_zh) for d in Dish.select().where(Dish.active).order_by(Dish.name_zh)]
+    status = 200
+    if form.validate_on_submit():
+        with database.atomic():
+            card = QrCard.create(label=form.label.data.strip(), location=(form.location.data or "").strip(),
+                                 dish=form.dish.data or None)
+            audit.record(actor(), "card.create", "qr_card", card.id, label=card.label, location=card.location)
+        flash(_("Card %(label)s is ready to print.", label=card.label))
+        return redirect(url_for("kitchen.cards"))
+    if request.method == "POST":
+        status = 422
+    rows = QrCard.select().order_by(QrCard.revoked_at.is_null(False), QrCard.id.desc())
+    return render_template("kitchen/cards.html", form=form, cards=rows, confirm=ConfirmForm()), status
+
+
+def card_url(card):
+    from .kiosk import phone_url
+    return phone_url(qr.card_token(card.id))
+
+
+@bp.get("/cards/print")
+@allow("manager")
+def print_cards():
+    """A sheet of cards to print: A4 (four A6 cards a page) or A6 (one a page)."""
+    layout = request.args.get("layout", "a4")
+    if layout not in ("a4", "a6"):
+        abort(404)
+    ids = [int(i) for i in request.args.getlist("card") if i.isdigit()]
+    query = QrCard.select().where(QrCard.revoked_at.is_null()).order_by(QrCard.id)
+    if ids:
+        query = query.where(QrCard.id.in_(ids))
+    cards = [(card, qr.svg(card_url(card), "card-qr")) for card in query]
+    return render_template("kitchen/cards_print.html", cards=cards, layout=layout)
+
+
+@bp.get("/cards/<int:card_id>.svg")
+@allow("manager")
+def card_svg(card_id):
+    """One card as a standalone SVG (A6), for a print shop."""
+    card = QrCard.get_or_none(QrCard.id == card_id) or abort(404)
+    if card.revoked_at:
+        abort(404)
+    body = render_template("kitchen/card.svg", card=card,
+                           qr=qr.svg(card_url(card), "card-qr", 'x="17.5" y="38" width="70" height="70"'))
+    response = current_app.response_class(body, mimetype="image/svg+xml")
+    response.headers["Content-Disposition"] = f'attachment; filename="canteen-card-{card.id}.svg"'
+    return response
+
+
+@bp.post("/cards/<int:card_id>/revoke")
+@allow("manager", "admin")
+def revoke_card(card_id):
+    """Stop a printed card: its QR leads to a 'no longer in use' page from now on."""
+    card = QrCard.get_or_none(QrCard.id == card_id) or abort(404)
+    if ConfirmForm().validate_on_submit() and card.revoked_at is None:
+        with database.atomic():
+            card.revoked_at = utcnow()
+            card.save()
+            audit.record(actor(), "card.revoke", "qr_card", card.id, label=card.label)
+        flash(_("Card %(label)s no longer works.", label=card.label))
+    return redirect(url_for("kitchen.cards"))

@@ -77,13 +77,14 @@ def read_token(token, grace=1.0):
                     max_age=max_age)
 
 
-def svg(data, css_class="qr"):
-    """The QR code for `data` as an inline SVG element (no Pillow, crisp at any size)."""
+def svg(data, css_class="qr", attrs=""):
+    """The QR code for `data` as an SVG element (no Pillow, crisp at any size); `attrs` adds
+    attributes, e.g. x/y/width/height when it is nested in a larger SVG."""
     image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=2,
                         error_correction=qrcode.constants.ERROR_CORRECT_M)
     text = image.to_string(encoding="unicode")
     # drop the fixed size in mm: CSS sizes it; label it for assistive tools
-    text = text.replace("<svg ", f'<svg class="{css_class}" role="img" aria-label="QR" ', 1)
+    text = text.replace("<svg ", f'<svg class="{css_class}" role="img" aria-label="QR" {attrs} ', 1)
     for attr in ("width", "height"):
         text = _strip_attr(text, attr)
     return text

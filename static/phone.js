@@ -51,6 +51,8 @@
     chip.addEventListener("click", () => chip.setAttribute("aria-pressed", String(chip.getAttribute("aria-pressed") !== "true")));
   }
   document.getElementById("cancel").addEventListener("click", close);
+  const first = cfg.openDish && document.querySelector('.dish-row[data-dish="' + cfg.openDish + '"]');
+  if (first) open(first);
 
   send.addEventListener("click", async () => {
     if (!current || current.score === null) return;

@@ -18,6 +18,14 @@ EXPECTED = {
     "kiosk.screen": PUBLIC,
     "kiosk.pair": PUBLIC,
     "kiosk.photo": PUBLIC,
+    "kiosk.live_qr": PUBLIC,
+    "kiosk.phone": PUBLIC,
+    "kiosk.service_worker": PUBLIC,
+    "api.summary": {"union", "manager", "admin"},
+    "kitchen.cards": {"manager"},
+    "kitchen.print_cards": {"manager"},
+    "kitchen.card_svg": {"manager"},
+    "kitchen.revoke_card": {"manager", "admin"},
     "api.openapi": PUBLIC,
     "api.current_menu": PUBLIC,
     "api.create_rating": PUBLIC,
@@ -44,7 +52,8 @@ EXPECTED = {
     "admin.audit_log": {"admin"},
 }
 SAMPLE_ARGS = {"dish_id": 1, "user_id": 1, "kiosk_id": 1, "token_id": 1, "day": "2026-11-27",
-               "meal": "lunch", "name": "none.jpg", "code": "ABCDEFGH"}
+               "meal": "lunch", "name": "none.jpg", "code": "ABCDEFGH", "token": "not-a-token",
+               "card_id": 1}
 CALLERS = ["anonymous", "kiosk", "union", "manager", "admin", "token-manager", "revoked-token"]
 
 
@@ -131,6 +140,7 @@ def test_access_matrix(app, callers):
             if got != want:
                 failures.append((caller, method, path, want, got, response.status_code))
             assert response.status_code < 500, (caller, method, path)
+            response.close()  # file responses stream
             checked += 1
     print(f"access matrix: {checked} requests")
     assert not failures, failures
