@@ -103,7 +103,9 @@ def main():
 
     workdir = Path(tempfile.mkdtemp(prefix="canteen-bench-"))
     port = free_port()
-    env = dict(os.environ, CANTEEN_INSTANCE_PATH=str(workdir), CANTEEN_PORT=str(port), CANTEEN_DEMO="1")
+    # wrk is one client address sending thousands of votes a minute: lift the per-address limit
+    env = dict(os.environ, CANTEEN_INSTANCE_PATH=str(workdir), CANTEEN_PORT=str(port), CANTEEN_DEMO="1",
+               CANTEEN_RATE_LIMIT_ADDRESS_PER_MINUTE="0")
     if opts.threads:
         env["CANTEEN_THREADS"] = str(opts.threads)
     base = f"http://127.0.0.1:{port}"

@@ -10,23 +10,32 @@ from flask import current_app, jsonify, render_template, request
 
 from .access import current_kiosk
 
-_lock = threading.Lock()
-_counts = {}
+
+class Counter:
+    """Requests per key in fixed one-minute windows."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.counts = {}
+
+    def hit(self, key, limit, now=None):
+        """Count one request for `key`; seconds to wait if over `limit` per minute, else 0."""
+        if not limit:
+            return 0
+        now = now or time.time()
+        window = int(now // 60)
+        with self.lock:
+            if len(self.counts) > 50_000:  # old windows: forget them
+                for k in [k for k in self.counts if k[1] < window]:
+                    del self.counts[k]
+            count = self.counts.get((key, window), 0) + 1
+            self.counts[(key, window)] = count
+        return 0 if count <= limit else int(60 - now % 60) + 1
 
 
-def hit(key, limit, now=None):
-    """Count one request for `key`; seconds to wait if it is over `limit` per minute, else 0."""
-    if not limit:
-        return 0
-    now = now or time.time()
-    window = int(now // 60)
-    with _lock:
-        if len(_counts) > 50_000:  # old windows: forget them
-            for k in [k for k in _counts if k[1] < window]:
-                del _counts[k]
-        count = _counts.get((key, window), 0) + 1
-        _counts[(key, window)] = count
-    return 0 if count <= limit else int(60 - now % 60) + 1
+def hit(key, limit):
+    counter = current_app.extensions.setdefault("canteen_rate_limits", Counter())
+    return counter.hit(key, limit)
 
 
 def over_limit(token_key=None):

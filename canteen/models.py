@@ -103,7 +103,7 @@ class Rating(BaseModel):
     source = CharField(max_length=64, null=True)  # "card:12" or "kiosk-qr:lamp-room"
 
     class Meta:
-        indexes = ((("voter_key", "dish", "day"), False),)
+        indexes = ((("voter_key", "dish", "day"), False), (("kiosk", "voted_at"), False))
 
     @classmethod
     def for_dish(cls, dish):

@@ -81,6 +81,9 @@ def make_app(db_url, tmp_path, **config):
         "DEMO": False,
         "SECRET_KEY": "tests-only",
         "INSTANCE_PATH": str(tmp_path / "instance"),
+        # rate limits are a deployment setting; the tests about them turn them on
+        "RATE_LIMIT_ADDRESS_PER_MINUTE": 0,
+        "RATE_LIMIT_TOKEN_PER_MINUTE": 0,
     }
     settings.update(config)
     return create_app(settings)

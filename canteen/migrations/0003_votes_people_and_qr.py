@@ -30,6 +30,7 @@ def up(migrator, db):
         migrator.add_column("kiosk", "card_reader", BooleanField(default=False)),
         migrator.add_index("rating", ("voter_key", "dish_id", "day")),
         migrator.add_index("rating", ("voted_at",)),
+        migrator.add_index("rating", ("kiosk", "voted_at")),
     )
     db.execute_sql("UPDATE rating SET voted_at = created_at WHERE voted_at IS NULL")
 
@@ -38,6 +39,7 @@ def down(migrator, db):
     migrator.migrate(
         migrator.drop_index("rating", "rating_voter_key_dish_id_day"),
         migrator.drop_index("rating", "rating_voted_at"),
+        migrator.drop_index("rating", "rating_kiosk_voted_at"),
         *[migrator.drop_column("rating", c) for c in ("voted_at", "voter_key", "replaced_by", "flag",
                                                       "comment", "source")],
         migrator.drop_column("kiosk", "card_reader"),

@@ -1,0 +1,271 @@
+"""Trustworthy votes: QR tokens, one vote per person, flags, rate limits, offline replay times."""
+import datetime as dt
+import time
+
+import pytest
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+
+from canteen import qr
+from canteen.clock import clock
+from canteen.models import QrCard, Rating, database, utcnow
+from canteen.ratings import PayloadError, read_rating
+from canteen.votes import flag_reason, voter_key
+
+from .conftest import signed_in
+
+TAGS = ("tasty", "cold")
+NOW = dt.datetime(2026, 11, 26, 4, 0)  # naive UTC
+
+
+def in_db(app, fn):
+    with app.app_context(), database.connection_context():
+        return fn()
+
+
+# --- pure rules -----------------------------------------------------------------
+
+def test_voter_key_is_stable_keyed_and_reveals_nothing():
+    a = voter_key("secret-1", "card", "10086")
+    assert a == voter_key("secret-1", "card", "10086")
+    assert a != voter_key("secret-2", "card", "10086") != voter_key("secret-1", "phone", "10086")
+    assert "10086" not in a and len(a) == 64
+
+
+LUNCH = (dt.datetime(2026, 11, 26, 11, 0), dt.datetime(2026, 11, 26, 13, 0))
+
+
+@pytest.mark.parametrize("facts,expected", [
+    ({}, None),
+    ({"votes_in_last_minute": 15}, "burst"),
+    ({"votes_in_last_minute": 14}, None),
+    ({"voted_local": dt.datetime(2026, 11, 26, 10, 29)}, "outside_meal"),  # before the meal
+    ({"voted_local": dt.datetime(2026, 11, 26, 10, 31)}, None),
+    ({"voted_local": dt.datetime(2026, 11, 26, 16, 1)}, "outside_meal"),  # 3 h after it ended
+    ({"token_age": 721, "token_max_age": 900}, "token_near_expiry"),
+    ({"token_age": 700, "token_max_age": 900}, None),
+])
+def test_flag_reason(facts, expected):
+    args = dict(votes_in_last_minute=0, burst_limit=15, voted_local=dt.datetime(2026, 11, 26, 12, 30),
+                meal_window=LUNCH, early_minutes=30, late_hours=3)
+    args.update(facts)
+    assert flag_reason(**args) == expected
+
+
+def base(**extra):
+    return dict({"dish_id": 1, "score": 4, "client_id": "abcdefgh"}, **extra)
+
+
+@pytest.mark.parametrize("payload,field", [
+    (base(voted_at="2026-11-26 03:59:00"), "voted_at"),          # no zone
+    (base(voted_at="yesterday"), "voted_at"),
+    (base(voted_at=1732600000), "voted_at"),
+    (base(voted_at="2026-11-26T04:10:00Z"), "voted_at"),         # in the future
+    (base(voted_at="2026-11-10T04:00:00Z"), "voted_at"),         # more than 7 days old
+    (base(comment="x" * 501), "comment"),
+    (base(comment=["not", "text"]), "comment"),
+    (base(channel="phone"), "qr_token"),
+    (base(channel="phone", qr_token="t", employee_no="12345"), "employee_no"),
+    (base(employee_no="12"), "employee_no"),
+    (base(employee_no="12 34 56"), "employee_no"),
+])
+def test_bad_new_fields_are_named(payload, field):
+    with pytest.raises(PayloadError) as e:
+        read_rating(payload, TAGS, now=NOW)
+    assert e.value.field == field
+
+
+def test_new_fields_are_read():
+    vote = read_rating(base(voted_at="2026-11-26T11:30:00+08:00", comment=" 太咸了\x00\n下次少放盐 ",
+                            employee_no=" ab1234 "), TAGS, now=NOW)
+    assert vote.voted_at == dt.datetime(2026, 11, 26, 3, 30)
+    assert vote.comment == "太咸了\n下次少放盐"
+    assert vote.employee_no == "AB1234"
+    assert read_rating(base(comment="   "), TAGS, now=NOW).comment is None
+
+
+# --- tokens ---------------------------------------------------------------------
+
+def old_kiosk_token(app, seconds_ago, kiosk="exit"):
+    """A real kiosk token, signed with the app's key, issued `seconds_ago`."""
+    class PastSigner(TimestampSigner):
+        def get_timestamp(self):
+            return int(time.time()) - seconds_ago
+
+    signer = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="canteen.qr-kiosk", signer=PastSigner)
+    return signer.dumps({"k": kiosk})
+
+
+@pytest.fixture
+def card(app):
+    return in_db(app, lambda: QrCard.create(label="12号桌", location="一楼"))
+
+
+def test_tokens_valid_forged_expired_revoked_rotated(app, card):
+    with app.test_request_context():
+        good_card = qr.card_token(card.id)
+        assert qr.read_token(good_card).card_id == card.id
+        fresh = qr.kiosk_token("lamp-room")
+        assert qr.read_token(fresh).kiosk == "lamp-room"
+        for forged in (good_card[:-2] + "xx", fresh.replace(".", "-", 1), "abc", "",
+                       URLSafeTimedSerializer("other-key", salt="canteen.qr-kiosk").dumps({"k": "x"})):
+            with pytest.raises(qr.TokenError) as e:
+                in_db(app, lambda: qr.read_token(forged))
+            assert e.value.reason == "forged"
+        with pytest.raises(qr.TokenError) as e:
+            qr.read_token(old_kiosk_token(app, 901))
+        assert e.value.reason == "expired"
+        assert qr.read_token(old_kiosk_token(app, 600)).age >= 599  # rotated away, still valid
+    in_db(app, lambda: QrCard.update(revoked_at=utcnow()).where(QrCard.id == card.id).execute())
+    with app.test_request_context(), pytest.raises(qr.TokenError) as e:
+        in_db(app, lambda: qr.read_token(good_card))
+    assert e.value.reason == "revoked"
+
+
+def test_phone_page_answers_every_token_kind(app, card, dishes):
+    client = app.test_client()
+    with app.test_request_context():
+        good = qr.card_token(card.id)
+    r = client.get(f"/p/{good}")
+    assert r.status_code == 200 and "12号桌" in r.get_data(as_text=True)
+    assert client.get_cookie("canteen_phone").http_only
+    assert "红烧肉" in r.get_data(as_text=True)
+    assert client.get("/p/forged-token").status_code == 404
+    assert client.get(f"/p/{old_kiosk_token(app, 1000)}").status_code == 410
+    in_db(app, lambda: QrCard.update(revoked_at=utcnow()).execute())
+    r = client.get(f"/p/{good}")
+    assert r.status_code == 410 and "Traceback" not in r.get_data(as_text=True)
+
+
+def test_kiosk_live_qr_rotates(app):
+    client = app.test_client()
+    first = client.get("/kiosk/qr.svg")
+    assert first.mimetype == "image/svg+xml" and first.headers["Cache-Control"] == "no-store"
+    assert "<svg" in first.get_data(as_text=True)
+
+
+# --- one vote per person --------------------------------------------------------
+
+def post(client, dish, score, key, **extra):
+    body = {"dish_id": dish.id, "score": score, "client_id": key, "channel": "kiosk"}
+    body.update(extra)
+    return client.post("/api/v1/ratings", json=body)
+
+
+def at_lunch(app, seconds=0):
+    """voted_at during the most recent lunch (12:00 local), so that tests never depend on
+    the hour they run at: votes then are inside their meal window and unflagged."""
+    def compute():
+        now = clock().now()
+        noon = now.replace(hour=12, minute=0, second=0, microsecond=0)
+        if noon > now - dt.timedelta(minutes=2):
+            noon -= dt.timedelta(days=1)
+        return clock().local_to_utc(noon + dt.timedelta(seconds=seconds))
+    return in_db(app, compute).isoformat() + "Z"
+
+
+def counted(app):
+    return in_db(app, lambda: sorted((r.dish_id, r.score) for r in Rating.counted()))
+
+
+def phone_client(app, token):
+    client = app.test_client()
+    assert client.get(f"/p/{token}").status_code == 200  # the page sets the phone's cookie
+    return client
+
+
+def test_same_card_twice_counts_once_the_later(app, dishes):
+    client = app.test_client()
+    for score, key, card_no, second in ((2, "card-vote-1", "10086", 0), (5, "card-vote-2", "10086", 30),
+                                        (3, "card-vote-3", "20001", 40)):
+        r = post(client, dishes["pork"], score, key, employee_no=card_no, voted_at=at_lunch(app, second))
+        assert r.status_code == 201 and r.get_json()["flag"] is None
+    assert counted(app) == sorted([(dishes["pork"].id, 5), (dishes["pork"].id, 3)])
+    rows = in_db(app, lambda: list(Rating.select().order_by(Rating.id)))
+    assert rows[0].replaced_by == rows[1].id and rows[1].replaced_by is None
+    assert all("10086" not in (r.voter_key or "") for r in rows)
+
+
+def test_same_phone_twice_counts_once_and_two_phones_twice(app, card, dishes):
+    with app.test_request_context():
+        token = qr.card_token(card.id)
+    mine, other = phone_client(app, token), phone_client(app, token)
+    for second, (client, score, key) in enumerate(((mine, 1, "phone-a-1"), (mine, 4, "phone-a-2"),
+                                                   (other, 2, "phone-b-1"))):
+        r = post(client, dishes["noodles"], score, key, channel="phone", qr_token=token, comment="<b>咸</b>",
+                 voted_at=at_lunch(app, 20 * second))
+        assert r.status_code == 201, r.get_json()
+    assert counted(app) == sorted([(dishes["noodles"].id, 4), (dishes["noodles"].id, 2)])
+    assert in_db(app, lambda: Rating.get(Rating.client_id == "phone-a-1").comment) == "<b>咸</b>"
+    assert in_db(app, lambda: Rating.get(Rating.client_id == "phone-b-1").source) == f"card:{card.id}"
+
+
+def test_a_replayed_older_vote_does_not_override_a_newer_one(app, dishes):
+    client = app.test_client()
+    now = utcnow().replace(microsecond=0)
+    newer, older = now - dt.timedelta(minutes=1), now - dt.timedelta(minutes=5)
+    post(client, dishes["rice"], 5, "replay-new", employee_no="30003", voted_at=newer.isoformat() + "Z")
+    post(client, dishes["rice"], 1, "replay-old", employee_no="30003", voted_at=older.isoformat() + "Z")
+    assert counted(app) == [(dishes["rice"].id, 5)]
+    assert in_db(app, lambda: Rating.get(Rating.client_id == "replay-old").voted_at) == older
+
+
+def test_identical_presses_on_one_kiosk_count_once(app, dishes):
+    client = app.test_client()
+    for i in range(3):
+        assert post(client, dishes["rice"], 4, f"press-{i:04d}", voted_at=at_lunch(app, i)).status_code == 201
+    assert counted(app) == [(dishes["rice"].id, 4)]
+    r = post(client, dishes["rice"], 2, "press-other", voted_at=at_lunch(app, 3))  # another face: another miner
+    assert r.status_code == 201
+    assert len(counted(app)) == 2
+
+
+def test_a_burst_from_one_device_is_kept_but_flagged_and_left_out(app, dishes, staff):
+    client = app.test_client()
+    order = [dishes["rice"], dishes["pork"], dishes["noodles"]]
+    flags = []
+    for i in range(17):  # one vote every 3 s: more than 15 a minute from one kiosk
+        r = post(client, order[i % 3], i % 5 + 1, f"burst-{i:04d}", voted_at=at_lunch(app, 3 * i))
+        assert r.status_code == 201
+        flags.append(r.get_json()["flag"])
+    assert flags == [None] * 15 + ["burst", "burst"]
+    assert in_db(app, lambda: Rating.select().count()) == 17  # nothing dropped
+    day = in_db(app, lambda: Rating.get().day)
+    report = signed_in(app, "union").get(f"/api/v1/summary?day={day}").get_json()
+    assert sum(d["votes"] for d in report["dishes"]) == 15
+    assert report["left_out"] == {"flagged": 2, "replaced": 0}
+    everything = sorted(r.score for r in in_db(app, lambda: list(Rating.select())))
+    assert len(everything) == 17
+
+
+def test_a_vote_long_after_its_meal_is_flagged(app, dishes):
+    local = clock_now(app)
+    at = local.replace(hour=5, minute=30, second=0, microsecond=0)
+    if at > local:
+        at -= dt.timedelta(days=1)
+    utc_at = in_db(app, lambda: clock().local_to_utc(at))
+    r = post(app.test_client(), dishes["rice"], 3, "late-vote-1", voted_at=utc_at.isoformat() + "Z")
+    assert r.status_code == 201 and r.get_json()["flag"] == "outside_meal"
+    assert in_db(app, lambda: Rating.get().voted_at) == utc_at
+
+
+def clock_now(app):
+    with app.app_context():
+        return clock().now()
+
+
+# --- rate limits ----------------------------------------------------------------
+
+def test_rate_limit_per_address_answers_429_with_a_wait(tmp_path, db_url):
+    from .conftest import add_dish, close_pool, make_app
+
+    app = make_app(db_url, tmp_path, RATE_LIMIT_ADDRESS_PER_MINUTE=5, RATE_LIMIT_TOKEN_PER_MINUTE=100)
+    try:
+        dish = in_db(app, lambda: add_dish("米饭", "Rice"))
+        client = app.test_client()
+        codes = [post(client, dish, 1 + i % 5, f"limit-{i:04d}").status_code for i in range(5)]
+        assert codes == [201] * 5
+        r = post(client, dish, 3, "limit-last")
+        assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1 and r.get_json()["error"]
+        assert in_db(app, lambda: Rating.select().count()) == 5
+    finally:
+        close_pool()
