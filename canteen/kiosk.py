@@ -133,8 +133,11 @@ def phone(token):
     now_slot = clock().slot()
     meals = []
     lang = current_language()
+    shown = set()  # a dish served at both meals appears once, under the later meal
     for slot in (now_slot, clock().previous_slot(now_slot)):
-        dishes = [dish_json(d, slot.day, lang) for d in Dish.served_on(slot.day, slot.meal)]
+        dishes = [dish_json(d, slot.day, lang) for d in Dish.served_on(slot.day, slot.meal)
+                  if d.id not in shown]
+        shown.update(d["id"] for d in dishes)
         if dishes:
             meals.append({"meal": str(MEALS[slot.meal]), "day": slot.day, "dishes": dishes})
     place = open_dish = None

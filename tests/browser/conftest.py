@@ -49,19 +49,42 @@ def live_demo(tmp_path):
     yield from serve(make_app(f"sqlite:///{tmp_path}/demo.db", tmp_path, DEMO=True), [])
 
 
+class LiveServer:
+    """The app on a loopback port that can be stopped and started again on the same port,
+    as when the canteen's server restarts or the mine network drops."""
+
+    def __init__(self, app, port=0):
+        self.app = app
+        self.server = None
+        self.start(port)
+
+    def start(self, port=None):
+        self.server = make_server("127.0.0.1", port if port is not None else self.port, self.app,
+                                  threaded=True)
+        self.port = self.server.server_port
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
+
+
 def serve(app, dishes):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    live_server = LiveServer(app)
 
     def ratings():
         with app.app_context(), database.connection_context():
             return [(r.dish_id, r.score, r.tags(), r.kiosk) for r in Rating.select().order_by(Rating.id)]
 
-    yield SimpleNamespace(url=f"http://127.0.0.1:{server.server_port}", app=app,
-                          dishes=dishes, ratings=ratings)
-    server.shutdown()
-    thread.join(5)
+    def rows():
+        with app.app_context(), database.connection_context():
+            return list(Rating.select().order_by(Rating.id))
+
+    yield SimpleNamespace(url=f"http://127.0.0.1:{live_server.port}", app=app, server=live_server,
+                          dishes=dishes, ratings=ratings, rows=rows)
+    live_server.stop()
     close_pool()
 
 
