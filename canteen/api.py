@@ -124,12 +124,15 @@ def create_rating():
     kiosk = kiosk_name() if vote.channel == "kiosk" else None
     key = person_key(vote)
     burst_limit = config["BURST_PER_MINUTE_PHONE" if vote.channel == "phone" else "BURST_PER_MINUTE_KIOSK"]
+    debounce = dt.timedelta(seconds=config["KIOSK_DEBOUNCE_SECONDS"])
+    recent = votes.recent_from_device(kiosk, key, voted_at, burst_limit, debounce)
     flag = votes.flag_reason(
-        votes_in_last_minute=votes.votes_in_last_minute(kiosk, key, voted_at, burst_limit),
+        votes_in_last_minute=votes.burst_count(recent, voted_at),
         burst_limit=burst_limit, voted_local=local, meal_window=clock().window(meal).occurrence(day),
         early_minutes=30, late_hours=config["LATE_VOTE_HOURS"],
         token_age=source.age if source and source.kind == "kiosk" else None,
         token_max_age=source.max_age if source else None)
+    repeats = [] if key else votes.debounced(recent, vote.dish_id, vote.score, voted_at, debounce)
     try:
         with write_transaction():
             rating_id = Rating.insert(dish=vote.dish_id, score=vote.score, channel=vote.channel,
@@ -139,10 +142,9 @@ def create_rating():
             if vote.tags:
                 RatingTag.insert_many([(rating_id, t) for t in vote.tags],
                                       fields=[RatingTag.rating, RatingTag.tag]).execute()
-            votes.settle_repeats(rating_id, dish_id=vote.dish_id, day=day, meal=meal, score=vote.score,
-                                 kiosk=kiosk, key=key, voted_at=voted_at,
-                                 per_meal=config["ONE_VOTE_PER"] == "meal",
-                                 debounce=dt.timedelta(seconds=config["KIOSK_DEBOUNCE_SECONDS"]))
+            votes.settle_repeats(rating_id, dish_id=vote.dish_id, day=day, meal=meal, key=key,
+                                 voted_at=voted_at, per_meal=config["ONE_VOTE_PER"] == "meal",
+                                 repeats=repeats)
     except IntegrityError:
         # Inserting first and catching the duplicate key costs one query less than looking
         # first, and is the only check that holds when two retries race each other.

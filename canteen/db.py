@@ -47,6 +47,12 @@ def write_transaction():
             yield txn
 
 
+def db_time(value):
+    """A naive UTC datetime as a query parameter for plain SQL: SQLite compares the text
+    peewee stored (str of the datetime), PostgreSQL takes the object."""
+    return str(value) if isinstance(database.obj, PooledSqliteDatabase) else value
+
+
 def default_url(instance_path):
     return "sqlite:///" + os.path.join(instance_path, "canteen.db")
 

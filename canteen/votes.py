@@ -9,9 +9,8 @@ import datetime as dt
 import hashlib
 import hmac
 
-from peewee import fn
-
-from .models import Rating
+from .db import db_time
+from .models import Rating, database
 
 FLAGS = ("burst", "outside_meal", "token_near_expiry")
 BURST_WINDOW = dt.timedelta(seconds=60)
@@ -39,42 +38,55 @@ def flag_reason(*, votes_in_last_minute, burst_limit, voted_local, meal_window, 
     return None
 
 
-def device_filter(kiosk, key):
-    """Votes from the same device: the same person's key, else the same kiosk."""
+def _as_datetime(value):
+    return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+
+
+def recent_from_device(kiosk, key, voted_at, limit, debounce):
+    """The device's latest votes around `voted_at`: [(id, dish_id, score, voted_at)].
+
+    One query serves both the burst count and the kiosk debounce; every vote runs it, so it
+    is plain SQL on the (kiosk, voted_at) / (voter_key, …) indexes rather than built per call.
+    """
     if key:
-        return Rating.voter_key == key
-    if kiosk:
-        return (Rating.kiosk == kiosk) & Rating.voter_key.is_null()
-    return None
+        column, value = "voter_key", key
+    elif kiosk:
+        column, value = "kiosk", kiosk
+    else:
+        return []
+    p = database.param
+    extra = "" if key else " AND voter_key IS NULL"
+    rows = database.execute_sql(
+        f"SELECT id, dish_id, score, voted_at, replaced_by FROM rating WHERE {column} = {p}{extra} "
+        f"AND voted_at >= {p} AND voted_at <= {p} ORDER BY voted_at DESC LIMIT {int(limit) + 8}",
+        (value, db_time(voted_at - BURST_WINDOW), db_time(voted_at + debounce))).fetchall()
+    return [(i, d, s, _as_datetime(v), r) for i, d, s, v, r in rows]
 
 
-def votes_in_last_minute(kiosk, key, voted_at, limit):
-    where = device_filter(kiosk, key)
-    if where is None or not limit:
-        return 0
-    recent = (Rating.select(Rating.id)
-              .where(where & Rating.voted_at.between(voted_at - BURST_WINDOW, voted_at))
-              .limit(limit + 1))  # counting past the limit tells nothing more
-    return Rating.select(fn.COUNT(1)).from_(recent.alias("recent")).scalar()
+def burst_count(recent, voted_at):
+    """Earlier votes within the minute before `voted_at`."""
+    return sum(1 for _i, _d, _s, when, _r in recent if when <= voted_at)
 
 
-def settle_repeats(rating_id, *, dish_id, day, meal, score, kiosk, key, voted_at, per_meal,
-                   debounce):
-    """Make the newest vote of a person (or an identical press repeated on one kiosk within
-    `debounce`) the one that counts: earlier ones get replaced_by. Run inside the insert's
-    transaction."""
+def debounced(recent, dish_id, score, voted_at, debounce):
+    """Ids of the same face for the same dish on the same kiosk within `debounce`."""
+    return [i for i, d, s, when, replaced in recent
+            if d == dish_id and s == score and replaced is None and abs(when - voted_at) <= debounce]
+
+
+def settle_repeats(rating_id, *, dish_id, day, meal, key, voted_at, per_meal, repeats=()):
+    """Make the newest vote of a person (or an identical press repeated on one kiosk) the one
+    that counts: earlier ones get replaced_by. Run inside the insert's transaction."""
     if key:
         same = (Rating.voter_key == key) & (Rating.dish == dish_id) & (Rating.day == day)
         if per_meal:
             same &= Rating.meal == meal
-    elif kiosk and debounce:
-        same = ((Rating.kiosk == kiosk) & Rating.voter_key.is_null() & (Rating.dish == dish_id)
-                & (Rating.score == score)
-                & Rating.voted_at.between(voted_at - debounce, voted_at + debounce))
+        earlier = list(Rating.select(Rating.id, Rating.voted_at)
+                       .where(same & (Rating.id != rating_id) & Rating.replaced_by.is_null()))
+    elif repeats:
+        earlier = list(Rating.select(Rating.id, Rating.voted_at).where(Rating.id.in_(list(repeats))))
     else:
         return
-    earlier = list(Rating.select(Rating.id, Rating.voted_at)
-                   .where(same & (Rating.id != rating_id) & Rating.replaced_by.is_null()))
     if not earlier:
         return
     newest = max(earlier, key=lambda r: (r.voted_at, r.id))
