@@ -180,3 +180,17 @@ def audit_log():
     """The audit trail, newest first, and whether its hash chain is intact."""
     entries = AuditEntry.select().order_by(AuditEntry.id.desc()).limit(500)
     return render_template("admin/audit.html", entries=entries, broken=audit.verify())
+
+
+@bp.post("/kiosks/<int:kiosk_id>/card-reader")
+@allow("admin")
+def toggle_card_reader(kiosk_id):
+    """Say whether this kiosk has a USB staff-card reader (one vote per card per dish a day)."""
+    kiosk = Kiosk.get_or_none(Kiosk.id == kiosk_id) or abort(404)
+    if ConfirmForm().validate_on_submit():
+        with database.atomic():
+            kiosk.card_reader = not kiosk.card_reader
+            kiosk.save()
+            audit.record(actor(), "kiosk.card_reader", "kiosk", kiosk.id, name=kiosk.name,
+                         card_reader=kiosk.card_reader)
+    return redirect(url_for("admin.kiosks"))

@@ -47,6 +47,7 @@ EXPECTED = {
     "admin.new_kiosk": {"admin"},
     "admin.new_pairing": {"admin"},
     "admin.revoke_kiosk": {"admin"},
+    "admin.toggle_card_reader": {"admin"},
     "admin.tokens": {"admin"},
     "admin.revoke_token": {"admin"},
     "admin.audit_log": {"admin"},

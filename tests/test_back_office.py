@@ -305,6 +305,9 @@ def test_kiosk_pairing_naming_and_revocation(app, staff, dishes):
     assert in_db(app, lambda: Rating.get().kiosk) == "lamp-room"
     kiosk = in_db(app, lambda: Kiosk.get(Kiosk.name == "lamp-room"))
     assert kiosk.last_seen_at is not None and kiosk.status == "paired"
+    assert 'data-card-reader="0"' in screen.get("/kiosk").get_data(as_text=True)
+    post_form(admin, f"/admin/kiosks/{kiosk.id}/card-reader", {}, page="/admin/kiosks")
+    assert 'data-card-reader="1"' in screen.get("/kiosk").get_data(as_text=True)
     post_form(admin, f"/admin/kiosks/{kiosk.id}/revoke", {}, page="/admin/kiosks")
     r = screen.post("/api/v1/ratings", json=dict(vote, client_id="paired-vote-2"))
     assert r.status_code == 403 and "revoked" in r.get_json()["error"]
