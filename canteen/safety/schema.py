@@ -1,0 +1,261 @@
+"""The food-safety log kinds (logs.toml) and the checks every entry passes before it is stored.
+
+Pure: no Flask, no database. References (supplier, storage unit, staff, dish) are looked up
+through a `refs` callable given by the caller: refs(type, id) → the row, or None.
+"""
+import datetime as dt
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SCHEMA_FILE = Path(__file__).with_name("logs.toml")
+REF_TYPES = ("supplier", "unit", "staff", "dish")
+MEALS = ("breakfast", "lunch", "dinner", "night")
+TRUE = {"true", "1", "yes", "on", "y"}
+FALSE = {"false", "0", "no", "off", "n", ""}
+
+
+@dataclass
+class Field:
+    name: str
+    type: str
+    zh: str
+    en: str
+    required: bool = False
+    required_if: dict = None
+    choices: list = None  # [(value, zh, en)]
+    min: float = None
+    max: float = None
+    unit: str = ""
+    past: bool = False
+    after: str = None
+
+    def label(self, lang):
+        return self.en if lang == "en" else self.zh
+
+    def choice_label(self, value, lang):
+        for code, zh, en in self.choices or ():
+            if code == value:
+                return en if lang == "en" else zh
+        return value
+
+
+@dataclass
+class Kind:
+    name: str
+    zh: str
+    en: str
+    fields: list = field(default_factory=list)
+
+    def label(self, lang):
+        return self.en if lang == "en" else self.zh
+
+    def field(self, name):
+        return next(f for f in self.fields if f.name == name)
+
+
+def load(path=SCHEMA_FILE):
+    with open(path, "rb") as fh:
+        raw = tomllib.load(fh)
+    choices = raw.get("choices", {})
+    kinds = {}
+    for name, spec in raw["kinds"].items():
+        fields = []
+        for f in spec["fields"]:
+            f = dict(f)
+            if isinstance(f.get("choices"), str):
+                f["choices"] = [tuple(c) for c in choices[f["choices"]]]
+            fields.append(Field(**f))
+        kinds[name] = Kind(name, spec["zh"], spec["en"], fields)
+    return kinds
+
+
+KINDS = load()
+
+
+# What an entry can get wrong; the views pass translated versions of the same templates.
+MESSAGES = {
+    "unknown": "is not a field of this log",
+    "text": "{label}: must be text",
+    "too_long": "{label}: at most {n} characters",
+    "choice": "{label}: choose one of {options}",
+    "integer": "{label}: must be a whole number",
+    "number": "{label}: must be a number",
+    "range": "{label}: must be between {min} and {max} {unit}",
+    "bool": "{label}: must be yes or no",
+    "date": "{label}: must be a date like 2026-11-26",
+    "datetime": "{label}: must be a date and time like 2026-11-26T08:30",
+    "ref": "{label}: there is no such entry in the register",
+    "required": "{label} is required",
+    "future": "{label} cannot be in the future",
+    "before": "{label} cannot be before {other}",
+}
+
+
+def english(key, **params):
+    return MESSAGES[key].format(**params).replace("  ", " ").strip()
+
+
+class Problem(ValueError):
+    def __init__(self, key, **params):
+        super().__init__(key)
+        self.key, self.params = key, params
+
+
+class EntryErrors(ValueError):
+    """{field name: message}; the first one also as the exception's text."""
+
+    def __init__(self, errors):
+        self.errors = errors
+        super().__init__(next(iter(errors.values())))
+
+
+def _number(value, integer):
+    if isinstance(value, bool):
+        raise ValueError
+    if isinstance(value, (int, float)):
+        number = value
+    else:
+        number = float(str(value).strip().replace("，", ".").replace(",", "."))
+    if not math.isfinite(number):
+        raise ValueError
+    if integer:
+        if number != int(number):
+            raise ValueError
+        return int(number)
+    return round(float(number), 3)
+
+
+def _bool(value):
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in TRUE:
+        return True
+    if text in FALSE:
+        return False
+    raise ValueError
+
+
+def _empty(value):
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _convert(f, value, refs, tz=None):
+    """The value as stored (JSON-ready), or raise ValueError with a message."""
+    if f.type == "text":
+        if not isinstance(value, str):
+            raise Problem("text")
+        text = " ".join(value.split())
+        if f.max and len(text) > f.max:
+            raise Problem("too_long", n=f.max)
+        return text
+    if f.type == "choice":
+        codes = [c[0] for c in f.choices]
+        if value not in codes:
+            raise Problem("choice", options=", ".join(codes))
+        return value
+    if f.type in ("number", "integer"):
+        try:
+            number = _number(value, f.type == "integer")
+        except (ValueError, TypeError):
+            raise Problem(f.type) from None
+        if f.min is not None and number < f.min or f.max is not None and number > f.max:
+            raise Problem("range", min=f"{f.min:g}", max=f"{f.max:g}", unit=f.unit)
+        return number
+    if f.type == "bool":
+        try:
+            return _bool(value)
+        except ValueError:
+            raise Problem("bool") from None
+    if f.type == "date":
+        try:
+            return dt.date.fromisoformat(str(value).strip()).isoformat()
+        except ValueError:
+            raise Problem("date") from None
+    if f.type == "datetime":
+        try:
+            when = dt.datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise Problem("datetime") from None
+        if when.tzinfo is not None:  # stored as the canteen's local wall-clock time
+            when = when.astimezone(tz).replace(tzinfo=None) if tz else when.replace(tzinfo=None)
+        return when.isoformat(timespec="minutes")
+    if f.type == "meal":
+        if value not in MEALS:
+            raise Problem("choice", options=", ".join(MEALS))
+        return value
+    if f.type in REF_TYPES:
+        try:
+            ident = _number(value, integer=True)
+        except (ValueError, TypeError):
+            raise Problem("ref") from None
+        if refs(f.type, ident) is None:
+            raise Problem("ref")
+        return ident
+    raise ValueError(f"unknown field type {f.type}")
+
+
+def _required(kind, f, clean, refs):
+    if f.required:
+        return True
+    rule = f.required_if
+    if not rule:
+        return False
+    name, _dot, attr = rule["field"].partition(".")
+    value = clean.get(name)
+    if attr and value is not None:  # e.g. "unit.kind": an attribute of the referenced row
+        row = refs(kind.field(name).type, value)
+        value = getattr(row, attr, None) if row is not None else None
+    if "in" in rule:
+        return value in rule["in"]
+    if "above" in rule:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and value > rule["above"]
+    if "present" in rule:
+        return value is not None
+    return False
+
+
+def _compare_key(f, text):
+    if f.type == "date":
+        return dt.datetime.combine(dt.date.fromisoformat(text), dt.time())
+    return dt.datetime.fromisoformat(text)
+
+
+def validate(kind, data, refs, now_local, tz=None, lang="en", say=english):
+    """Check an entry of `kind`; return the clean dict or raise EntryErrors.
+
+    `now_local`: the canteen's local time, for "not in the future" (a little slack for
+    clocks); `tz`: its zone, to turn a time sent with an offset into local time.
+    """
+    if not isinstance(data, dict):
+        raise EntryErrors({"body": "The entry must be a JSON object."})
+    errors, clean = {}, {}
+    known = {f.name for f in kind.fields}
+    for name in data:
+        if name not in known:
+            errors[str(name)[:40]] = say("unknown", label=str(name)[:40])
+    for f in kind.fields:
+        value = data.get(f.name)
+        if value is None or (_empty(value) and f.type != "bool"):
+            continue
+        try:
+            clean[f.name] = _convert(f, value, refs, tz)
+        except Problem as e:
+            errors[f.name] = say(e.key, label=f.label(lang), **e.params)
+    for f in kind.fields:
+        if f.name not in errors and f.name not in clean and _required(kind, f, clean, refs):
+            errors[f.name] = say("required", label=f.label(lang))
+    slack = now_local + dt.timedelta(minutes=10)
+    for f in kind.fields:
+        if f.name not in clean or f.type not in ("date", "datetime"):
+            continue
+        when = _compare_key(f, clean[f.name])
+        if f.past and when > slack:
+            errors[f.name] = say("future", label=f.label(lang))
+        if f.after and f.after in clean and when < _compare_key(kind.field(f.after), clean[f.after]):
+            errors[f.name] = say("before", label=f.label(lang), other=kind.field(f.after).label(lang))
+    if errors:
+        raise EntryErrors(errors)
+    return clean
