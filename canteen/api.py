@@ -7,7 +7,10 @@ from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from peewee import IntegrityError, fn
 
 from . import limits, qr, votes
-from .access import DEVICE_COOKIE, PHONE_COOKIE, allow, current_kiosk, public
+from .access import DEVICE_COOKIE, PHONE_COOKIE, actor, allow, current_kiosk, public
+from .safety import schema as safety_schema
+from .safety import service as safety_service
+from .safety.models import SafetyRecord
 from .clock import clock
 from .i18n import current_language
 from .db import write_transaction
@@ -208,3 +211,81 @@ def summary():
     dishes = sorted(({"id": r.dish_id, "name": names.get(r.dish_id), "votes": r.votes,
                       "mean": round(float(r.mean), 2)} for r in rows), key=lambda d: -d["votes"])
     return jsonify(day=day.isoformat(), dishes=dishes, left_out=left_out)
+
+
+# --- food-safety logs -------------------------------------------------------------
+
+def read_json_object():
+    """The request's JSON object, or an error response."""
+    if not request.is_json:
+        return None, error("Send the entry as JSON with Content-Type: application/json.", "body", 400)
+    try:
+        payload = json.loads(request.get_data(cache=False))
+    except (ValueError, UnicodeDecodeError):
+        return None, error("The body is not valid JSON.", "body", 400)
+    if not isinstance(payload, dict):
+        return None, error("The body must be a JSON object.", "body", 400)
+    return payload, None
+
+
+def entry_errors(e):
+    field, message = next(iter(e.errors.items()))
+    return jsonify(error=message, field=field, errors=e.errors), 422
+
+
+def safety_json(record):
+    return {"id": record.id, "kind": record.kind, "version": record.version, "author": record.author,
+            "occurred_at": record.occurred_at.isoformat() + "Z", "recorded_at": record.recorded_at.isoformat() + "Z",
+            "late": record.late_by is not None, "values": record.values()}
+
+
+@bp.post("/safety/<kind_name>")
+@allow("manager")
+def create_safety_record(kind_name):
+    """Store one food-safety log entry (a thermometer, a scale or a script may post it)."""
+    if kind_name not in safety_schema.KINDS:
+        return error(f"Unknown log kind {kind_name[:40]!r}; use one of {', '.join(safety_schema.KINDS)}.",
+                     "kind", 404)
+    payload, failure = read_json_object()
+    if failure:
+        return failure
+    try:
+        record, warnings = safety_service.create(kind_name, payload, actor())
+    except safety_schema.EntryErrors as e:
+        return entry_errors(e)
+    return jsonify(dict(safety_json(record), warnings=[str(w) for w in warnings])), 201
+
+
+@bp.post("/safety/<kind_name>/<int:record_id>/amendments")
+@allow("manager")
+def amend_safety_record(kind_name, record_id):
+    """Correct an entry: {"entry": {...the whole entry as it should read...}, "reason": "..."}."""
+    record = SafetyRecord.get_or_none((SafetyRecord.id == record_id) & (SafetyRecord.kind == kind_name))
+    if record is None:
+        return error("There is no such entry.", None, 404)
+    payload, failure = read_json_object()
+    if failure:
+        return failure
+    try:
+        amendment, warnings = safety_service.amend(record, payload.get("entry"), payload.get("reason"), actor())
+    except safety_schema.EntryErrors as e:
+        return entry_errors(e)
+    return jsonify(dict(safety_json(record), amendment=amendment.version,
+                        warnings=[str(w) for w in warnings])), 201
+
+
+@bp.get("/safety/<kind_name>")
+@allow("manager", "union", "admin")
+def list_safety_records(kind_name):
+    """Entries of one log, newest first (?from=&to= dates; default the last 30 days)."""
+    if kind_name not in safety_schema.KINDS:
+        return error(f"Unknown log kind {kind_name[:40]!r}.", "kind", 404)
+    try:
+        end = dt.date.fromisoformat(request.args.get("to") or clock().today().isoformat())
+        start = dt.date.fromisoformat(request.args.get("from") or (end - dt.timedelta(days=30)).isoformat())
+    except ValueError:
+        return error("from and to must be dates like 2026-11-26.", "from")
+    rows = (SafetyRecord.select()
+            .where((SafetyRecord.kind == kind_name) & SafetyRecord.day.between(start, end))
+            .order_by(SafetyRecord.occurred_at.desc()).limit(1000))
+    return jsonify(kind=kind_name, records=[safety_json(r) for r in rows])

@@ -1,0 +1,110 @@
+"""Storing food-safety entries: validation, append-only amendments, audit chain, stock.
+
+Views and the JSON API both come through here, so a form and a thermometer posting JSON are
+held to exactly the same rules.
+"""
+import datetime as dt
+import json
+
+from ..audit import record as audit_record
+from ..clock import clock
+from ..db import write_transaction
+from ..models import Dish, utcnow
+from .models import SafetyAmendment, SafetyRecord, Staff, StockLot, StorageUnit, Supplier
+from .schema import KINDS, EntryErrors, validate
+from .warnings import warnings_for
+
+REGISTERS = {"supplier": Supplier, "unit": StorageUnit, "staff": Staff, "dish": Dish}
+# How long records must be kept (food-safety.md: procurement 6 months past use-by and at
+# least 2 years; every other log 2 years).
+RETENTION = dt.timedelta(days=730)
+PROCUREMENT_AFTER_USE_BY = dt.timedelta(days=183)
+
+
+def lookup(kind, ident):
+    model = REGISTERS[kind]
+    return model.get_or_none(model.id == ident)
+
+
+def occurred_at_from(value, now_utc):
+    """When it happened (naive UTC), from an optional ISO time; None means now."""
+    if value in (None, ""):
+        return now_utc
+    try:
+        when = dt.datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise EntryErrors({"occurred_at": "occurred_at must be a time like 2026-11-26T08:30"}) from None
+    if when.tzinfo is None:
+        when = clock().local_to_utc(when)
+    else:
+        when = when.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    if when > now_utc + dt.timedelta(minutes=10):
+        raise EntryErrors({"occurred_at": "occurred_at cannot be in the future"})
+    return when
+
+
+def check(kind_name, data, lang="en", say=None):
+    """The clean entry, or EntryErrors naming each field at fault."""
+    kwargs = {"lang": lang}
+    if say is not None:
+        kwargs["say"] = say
+    return validate(KINDS[kind_name], data, lookup, clock().now(), tz=clock().tz, **kwargs)
+
+
+def create(kind_name, data, author, lang="en", say=None):
+    """Validate and store one entry; returns (record, warnings). Raises EntryErrors."""
+    data = dict(data) if isinstance(data, dict) else data
+    occurred = occurred_at_from(data.pop("occurred_at", None) if isinstance(data, dict) else None, utcnow())
+    clean = check(kind_name, data, lang, say)
+    now = utcnow()
+    text = json.dumps(clean, ensure_ascii=False, sort_keys=True)
+    with write_transaction():
+        record = SafetyRecord.create(kind=kind_name, data=text, current=text, recorded_at=now,
+                                     occurred_at=occurred, author=author,
+                                     day=clock().to_local(occurred).date())
+        if kind_name == "procurement" and clean.get("accepted"):
+            StockLot.create(record=record, item=clean["item"], category=clean["category"],
+                            quantity=clean["quantity"], qty_unit=clean["qty_unit"],
+                            remaining=clean["quantity"], use_by=clean.get("use_by"), received_at=now)
+        audit_record(author, f"safety.{kind_name}.create", "safety_record", record.id,
+                     entry=clean, occurred_at=occurred.isoformat(), late=record.late_by is not None)
+    return record, warnings_for(kind_name, clean, lookup, clock().today())
+
+
+def amend(record, data, reason, author, lang="en", say=None):
+    """A correction: the whole entry as it should read, with a reason. The original and every
+    earlier version stay; returns (amendment, warnings)."""
+    reason = " ".join(str(reason or "").split())
+    if not reason:
+        raise EntryErrors({"reason": "Give the reason for the correction"})
+    if len(reason) > 300:
+        raise EntryErrors({"reason": "The reason may have at most 300 characters"})
+    clean = check(record.kind, data, lang, say)
+    before = record.values()
+    changed = sorted(k for k in set(before) | set(clean) if before.get(k) != clean.get(k))
+    if not changed:
+        raise EntryErrors({"reason": "Nothing was changed"})
+    text = json.dumps(clean, ensure_ascii=False, sort_keys=True)
+    with write_transaction():
+        version = record.version + 1
+        amendment = SafetyAmendment.create(record=record, version=version, data=text,
+                                           changed=json.dumps(changed), reason=reason, author=author,
+                                           at=utcnow())
+        (SafetyRecord.update(current=text, version=version)
+         .where((SafetyRecord.id == record.id) & (SafetyRecord.version == record.version))
+         .execute())
+        audit_record(author, f"safety.{record.kind}.amend", "safety_record", record.id,
+                     version=version, reason=reason, before={k: before.get(k) for k in changed},
+                     after={k: clean.get(k) for k in changed})
+    record.current, record.version = text, version
+    return amendment, warnings_for(record.kind, clean, lookup, clock().today())
+
+
+def keep_until(record):
+    """The first day this record may be purged under the retention rules."""
+    base = record.recorded_at.date() + RETENTION
+    if record.kind == "procurement":
+        use_by = record.values().get("use_by")
+        if use_by:
+            return max(base, dt.date.fromisoformat(use_by) + PROCUREMENT_AFTER_USE_BY)
+    return base

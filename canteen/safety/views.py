@@ -1,0 +1,396 @@
+"""The kitchen manager's food-safety pages: today's logs, each log's list, form and history,
+the registers and stock on hand. Union representatives may read; only managers write."""
+import datetime as dt
+import json
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from .. import audit
+from ..access import actor, allow
+from ..clock import clock
+from ..forms import ConfirmForm
+from ..i18n import current_language
+from ..models import Dish, database, utcnow
+from ..vocabulary import MEALS
+from . import service
+from .models import (UNIT_KINDS, SafetyAmendment, SafetyRecord, Staff, StockLot, StockUse, StorageUnit,
+                     Supplier, Training)
+from .schema import KINDS, EntryErrors
+
+bp = Blueprint("safety", __name__, url_prefix="/safety")
+
+READ = ("manager", "union", "admin")
+
+# The validator's messages, translated (same placeholders as schema.MESSAGES).
+SAY = {
+    "unknown": _l("is not a field of this log"),
+    "text": _l("{label}: must be text"),
+    "too_long": _l("{label}: at most {n} characters"),
+    "choice": _l("{label}: choose one of {options}"),
+    "integer": _l("{label}: must be a whole number"),
+    "number": _l("{label}: must be a number"),
+    "range": _l("{label}: must be between {min} and {max} {unit}"),
+    "bool": _l("{label}: must be yes or no"),
+    "date": _l("{label}: must be a date like 2026-11-26"),
+    "datetime": _l("{label}: must be a date and time like 2026-11-26T08:30"),
+    "ref": _l("{label}: there is no such entry in the register"),
+    "required": _l("{label} is required"),
+    "future": _l("{label} cannot be in the future"),
+    "before": _l("{label} cannot be before {other}"),
+}
+UNIT_NAMES = {"dry": _l("Dry store"), "cold_room": _l("Cold room"), "fridge": _l("Fridge"),
+              "freezer": _l("Freezer"), "sample_fridge": _l("Sample fridge")}
+
+
+def say(key, **params):
+    return str(SAY[key]).format(**params).replace("  ", " ").strip()
+
+
+def kind_or_404(name):
+    if name not in KINDS:
+        abort(404)
+    return KINDS[name]
+
+
+def registers():
+    """Choices for reference fields, active entries only."""
+    lang = current_language()
+    return {
+        "supplier": [(s.id, s.name) for s in Supplier.select().where(Supplier.active).order_by(Supplier.name)],
+        "unit": [(u.id, f"{u.name} ({UNIT_NAMES[u.kind]})") for u in
+                 StorageUnit.select().where(StorageUnit.active).order_by(StorageUnit.name)],
+        "staff": [(s.id, s.name) for s in Staff.select().where(Staff.active).order_by(Staff.name)],
+        "dish": [(d.id, d.name(lang)) for d in Dish.select().where(Dish.active).order_by(Dish.name_zh)],
+        "meal": [(m, MEALS[m]) for m in (w.name for w in clock().windows)],
+    }
+
+
+def display(kind, values):
+    """(label, shown value) pairs for a record, names instead of ids."""
+    lang = current_language()
+    names = {}
+    for ref_type, choices in registers().items():
+        names[ref_type] = dict(choices)
+    names["dish"] = {d.id: d.name(lang) for d in Dish.select()}
+    names["staff"] = {s.id: s.name for s in Staff.select()}
+    names["supplier"] = {s.id: s.name for s in Supplier.select()}
+    names["unit"] = {u.id: u.name for u in StorageUnit.select()}
+    rows = []
+    for f in kind.fields:
+        if f.name not in values:
+            continue
+        value = values[f.name]
+        if f.type in names:
+            value = names[f.type].get(value, value)
+        elif f.type == "choice":
+            value = f.choice_label(value, lang)
+        elif f.type == "bool":
+            value = _("yes") if value else _("no")
+        elif f.type in ("number", "integer"):
+            value = f"{value:g} {f.unit}".strip()
+        elif f.type == "datetime":
+            value = value.replace("T", " ")
+        rows.append((f.label(lang), value))
+    return rows
+
+
+def form_values():
+    data = {}
+    for key in request.form:
+        if key in ("csrf_token", "reason"):
+            continue
+        value = request.form.get(key, "").strip()
+        data[key] = value if value != "" else None
+    return data
+
+
+@bp.get("/")
+@allow(*READ)
+def today():
+    """What has been logged today and what is still missing."""
+    day = clock().today()
+    counts = {}
+    for (kind,) in SafetyRecord.select(SafetyRecord.kind).where(SafetyRecord.day == day).tuples():
+        counts[kind] = counts.get(kind, 0) + 1
+    return render_template("safety/today.html", day=day, kinds=KINDS, counts=counts,
+                           missing=missing_today(day), lang=current_language())
+
+
+def missing_today(day):
+    """Concrete gaps: meals served so far without tableware or samples, cold units without a
+    reading, staff without a morning check."""
+    now = clock().now()
+    done = [(r.kind, r.values()) for r in SafetyRecord.select().where(SafetyRecord.day == day)]
+    gaps = []
+    started = [w.name for w in clock().windows if w.occurrence(day)[0] <= now]
+    lang = current_language()
+    for meal in started:
+        served = list(Dish.served_on(day, meal))
+        if not served:
+            continue
+        if not any(k == "tableware" and v.get("meal") == meal for k, v in done):
+            gaps.append(_("Tableware disinfection for %(meal)s", meal=MEALS[meal]))
+        sampled = {v.get("dish") for k, v in done if k == "sample" and v.get("meal") == meal}
+        for dish in served:
+            if dish.id not in sampled:
+                gaps.append(_("Retained sample of %(dish)s (%(meal)s)", dish=dish.name(lang), meal=MEALS[meal]))
+    read_units = {v.get("unit") for k, v in done if k == "storage"}
+    for unit in StorageUnit.select().where(StorageUnit.active & StorageUnit.kind.in_(
+            ["cold_room", "fridge", "freezer", "sample_fridge"])):
+        if unit.id not in read_units:
+            gaps.append(_("Temperature of %(unit)s", unit=unit.name))
+    checked = {v.get("staff") for k, v in done if k == "health_check"}
+    for person in Staff.select().where(Staff.active):
+        if person.id not in checked:
+            gaps.append(_("Morning health check of %(name)s", name=person.name))
+    return gaps
+
+
+@bp.get("/<kind_name>/")
+@allow(*READ)
+def records(kind_name):
+    """One log's entries, newest first, filtered by dates and the log's references."""
+    kind = kind_or_404(kind_name)
+    today_ = clock().today()
+    try:
+        start = dt.date.fromisoformat(request.args.get("from") or (today_ - dt.timedelta(days=30)).isoformat())
+        end = dt.date.fromisoformat(request.args.get("to") or today_.isoformat())
+    except ValueError:
+        abort(400)
+    query = (SafetyRecord.select()
+             .where((SafetyRecord.kind == kind_name) & SafetyRecord.day.between(start, end))
+             .order_by(SafetyRecord.occurred_at.desc())
+             .limit(500))
+    ref_fields = [f for f in kind.fields if f.type in ("supplier", "unit", "staff", "dish", "meal", "choice", "bool")]
+    filters = {f.name: request.args.get(f.name) for f in ref_fields if request.args.get(f.name)}
+    rows = []
+    for record in query:
+        values = record.values()
+        if any(str(values.get(name)).lower() != value.lower() for name, value in filters.items()):
+            continue
+        rows.append((record, display(kind, values)[:4], service.warnings_for(kind_name, values, service.lookup, today_)))
+    return render_template("safety/records.html", kind=kind, rows=rows, start=start, end=end,
+                           filter_fields=[f for f in ref_fields if f.type in ("supplier", "unit", "staff", "meal")
+                                          or f.name == "accepted"],
+                           filters=filters, choices=registers(), lang=current_language())
+
+
+@bp.route("/<kind_name>/new", methods=["GET", "POST"])
+@allow("manager")
+def new_record(kind_name):
+    """A log entry on a kitchen tablet: big targets, numeric keypads, server time stamp."""
+    kind = kind_or_404(kind_name)
+    form = ConfirmForm()
+    errors, values = {}, {"meal": clock().slot().meal}
+    if request.method == "POST":
+        values = form_values()
+        if not form.validate_on_submit():
+            abort(400)
+        try:
+            record, warnings = service.create(kind_name, values, actor(), current_language(), say)
+        except EntryErrors as e:
+            errors = e.errors
+        else:
+            flash(_("Saved: %(kind)s.", kind=kind.label(current_language())))
+            for warning in warnings:
+                flash(str(warning), "warning")
+            return redirect(url_for("safety.record", kind_name=kind_name, record_id=record.id))
+    return render_template("safety/form.html", kind=kind, form=form, values=values, errors=errors,
+                           choices=registers(), lang=current_language(), record=None), 422 if errors else 200
+
+
+@bp.get("/<kind_name>/<int:record_id>")
+@allow(*READ)
+def record(kind_name, record_id):
+    """One entry: current values, the original, every correction with its reason and author."""
+    kind = kind_or_404(kind_name)
+    entry = SafetyRecord.get_or_none((SafetyRecord.id == record_id) & (SafetyRecord.kind == kind_name)) or abort(404)
+    amendments = [(a, json.loads(a.changed)) for a in entry.amendments.order_by(SafetyAmendment.version.desc())]
+    return render_template("safety/record.html", kind=kind, entry=entry, current=display(kind, entry.values()),
+                           original=display(kind, entry.original()), amendments=amendments,
+                           warnings=service.warnings_for(kind_name, entry.values(), service.lookup, clock().today()),
+                           keep_until=service.keep_until(entry), local=clock().to_local)
+
+
+@bp.route("/<kind_name>/<int:record_id>/amend", methods=["GET", "POST"])
+@allow("manager")
+def amend(kind_name, record_id):
+    """Correct an entry: the original stays, the correction carries a reason and an author."""
+    kind = kind_or_404(kind_name)
+    entry = SafetyRecord.get_or_none((SafetyRecord.id == record_id) & (SafetyRecord.kind == kind_name)) or abort(404)
+    form = ConfirmForm()
+    errors, values = {}, entry.values()
+    if request.method == "POST":
+        values = form_values()
+        if not form.validate_on_submit():
+            abort(400)
+        try:
+            _amendment, warnings = service.amend(entry, values, request.form.get("reason"), actor(),
+                                                 current_language(), say)
+        except EntryErrors as e:
+            errors = e.errors
+        else:
+            flash(_("The correction is saved; the original is kept."))
+            for warning in warnings:
+                flash(str(warning), "warning")
+            return redirect(url_for("safety.record", kind_name=kind_name, record_id=entry.id))
+    return render_template("safety/form.html", kind=kind, form=form, values=values, errors=errors,
+                           choices=registers(), lang=current_language(), record=entry,
+                           reason=request.form.get("reason", "")), 422 if errors else 200
+
+
+# --- registers ------------------------------------------------------------------
+
+REGISTER_FIELDS = {
+    "suppliers": (Supplier, [("name", "text", _l("Name")), ("licence_no", "text", _l("Licence number")),
+                             ("licence_expiry", "date", _l("Licence valid until")), ("contact", "text", _l("Contact"))]),
+    "units": (StorageUnit, [("name", "text", _l("Name")), ("kind", "unit_kind", _l("Type")),
+                            ("owner", "staff", _l("Owner (4D responsibility)")), ("checker", "staff", _l("Checker"))]),
+    "staff": (Staff, [("name", "text", _l("Name")), ("job", "text", _l("Job")),
+                      ("health_cert_no", "text", _l("Health certificate number")),
+                      ("health_cert_expiry", "date", _l("Health certificate valid until"))]),
+}
+
+
+def register_or_404(name):
+    if name not in REGISTER_FIELDS:
+        abort(404)
+    return REGISTER_FIELDS[name]
+
+
+def read_register_form(name, fields):
+    """Clean values or {field: error} for a register entry."""
+    values, errors = {}, {}
+    for field, kind, label in fields:
+        raw = (request.form.get(field) or "").strip()
+        if kind == "text":
+            if field == "name" and not raw:
+                errors[field] = _("%(label)s is required", label=label)
+            elif len(raw) > 80:
+                errors[field] = _("%(label)s: at most 80 characters", label=label)
+            values[field] = raw
+        elif kind == "date":
+            try:
+                values[field] = dt.date.fromisoformat(raw) if raw else None
+            except ValueError:
+                errors[field] = _("%(label)s: must be a date like 2026-11-26", label=label)
+        elif kind == "unit_kind":
+            if raw not in UNIT_KINDS:
+                errors[field] = _("%(label)s is required", label=label)
+            values[field] = raw
+        elif kind == "staff":
+            values[field] = int(raw) if raw.isdigit() and Staff.get_or_none(Staff.id == int(raw)) else None
+    return values, errors
+
+
+@bp.route("/registers/<name>", methods=["GET", "POST"])
+@allow(*READ)
+def register(name):
+    """Suppliers, storage units or staff: list and add (managers add)."""
+    model, fields = register_or_404(name)
+    errors, values = {}, {}
+    if request.method == "POST":
+        if "manager" not in _roles():
+            abort(403)
+        if not ConfirmForm().validate_on_submit():
+            abort(400)
+        values, errors = read_register_form(name, fields)
+        if not errors and "name" in values and model.select().where(model.name == values["name"]).exists() \
+                and model is not Staff:
+            errors["name"] = _("This name is already in the register.")
+        if not errors:
+            with database.atomic():
+                row = model.create(**values)
+                audit.record(actor(), f"register.{name}.create", name, row.id,
+                             **{k: v for k, v in values.items()})
+            flash(_("Added %(name)s.", name=values["name"]))
+            return redirect(url_for("safety.register", name=name))
+    rows = model.select().order_by(model.name)
+    return render_template("safety/register.html", name=name, fields=fields, rows=rows, errors=errors,
+                           values=values, confirm=ConfirmForm(), unit_names=UNIT_NAMES,
+                           staff=registers()["staff"], today=clock().today(),
+                           trainings=Training.select().order_by(Training.day.desc()).limit(200)
+                           if name == "staff" else []), 422 if errors else 200
+
+
+@bp.post("/registers/<name>/<int:row_id>/active")
+@allow("manager")
+def toggle_register(name, row_id):
+    """Take an entry out of use (or back): records that name it keep their link."""
+    model, _fields = register_or_404(name)
+    row = model.get_or_none(model.id == row_id) or abort(404)
+    if ConfirmForm().validate_on_submit():
+        with database.atomic():
+            row.active = not row.active
+            row.save()
+            audit.record(actor(), f"register.{name}.active", name, row.id, active=row.active)
+    return redirect(url_for("safety.register", name=name))
+
+
+@bp.post("/registers/staff/<int:staff_id>/training")
+@allow("manager")
+def add_training(staff_id):
+    """Record a training a staff member received (3D: training in place)."""
+    person = Staff.get_or_none(Staff.id == staff_id) or abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    topic = " ".join((request.form.get("topic") or "").split())[:80]
+    try:
+        day = dt.date.fromisoformat(request.form.get("day") or "")
+    except ValueError:
+        day = None
+    if not topic or day is None or day > clock().today():
+        flash(_("A training needs a topic and a date that is not in the future."), "warning")
+    else:
+        with database.atomic():
+            training = Training.create(staff=person, topic=topic, day=day,
+                                       trainer=(request.form.get("trainer") or "").strip()[:60])
+            audit.record(actor(), "register.training.create", "training", training.id, staff=person.id,
+                         topic=topic, day=day)
+        flash(_("Training recorded for %(name)s.", name=person.name))
+    return redirect(url_for("safety.register", name="staff"))
+
+
+def _roles():
+    from ..access import current_roles
+    return current_roles()
+
+
+# --- stock ------------------------------------------------------------------------
+
+@bp.route("/stock", methods=["GET", "POST"])
+@allow(*READ)
+def stock():
+    """Stock on hand by use-by date: expired and near-expiry goods first."""
+    if request.method == "POST":
+        if "manager" not in _roles():
+            abort(403)
+        if not ConfirmForm().validate_on_submit():
+            abort(400)
+        lot = StockLot.get_or_none(StockLot.id == request.form.get("lot", type=int)) or abort(404)
+        try:
+            quantity = float(request.form.get("quantity", ""))
+        except ValueError:
+            quantity = -1
+        reason = request.form.get("reason", "used")
+        if not 0 < quantity <= lot.remaining or reason not in ("used", "discarded", "returned"):
+            flash(_("Take between 0 and %(n)s %(unit)s.", n=f"{lot.remaining:g}", unit=lot.qty_unit), "warning")
+        else:
+            with database.atomic():
+                StockUse.create(lot=lot, quantity=quantity, reason=reason, author=actor(), at=utcnow())
+                StockLot.update(remaining=StockLot.remaining - quantity).where(StockLot.id == lot.id).execute()
+                audit.record(actor(), "stock.use", "stock_lot", lot.id, quantity=quantity, reason=reason)
+            flash(_("Recorded."))
+        return redirect(url_for("safety.stock"))
+    today_ = clock().today()
+    lots = list(StockLot.select().where(StockLot.remaining > 0)
+                .order_by(StockLot.use_by.is_null(), StockLot.use_by, StockLot.id))
+    return render_template("safety/stock.html", lots=lots, today=today_, soon=today_ + dt.timedelta(days=2),
+                           confirm=ConfirmForm())
+
+
+@bp.context_processor
+def _log_kinds():
+    return {"kinds_all": KINDS}
