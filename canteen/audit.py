@@ -5,7 +5,10 @@ entry breaks the chain and `verify()` says where.
 """
 import hashlib
 import json
+import sys
 
+import click
+from flask.cli import with_appcontext
 from peewee import CharField, DateTimeField, TextField
 
 from .models import BaseModel, database, utcnow
@@ -58,3 +61,16 @@ def verify():
             return entry.id
         prev = entry.hash
     return None
+
+
+@click.command("verify-audit")
+@with_appcontext
+def verify_audit_command():
+    """Walk the audit chain; exit 1 at the first entry that was changed or removed."""
+    broken = verify()
+    count = AuditEntry.select().count()
+    if broken is not None:
+        click.echo(f"Audit chain BROKEN at entry {broken} (of {count}): it was changed, or one "
+                   "before it was removed, outside the app.")
+        sys.exit(1)
+    click.echo(f"Audit chain intact: {count} entries.")

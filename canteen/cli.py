@@ -137,5 +137,7 @@ def seed_demo():
 
 
 def init_app(app):
-    for command in (dish_cli, menu_cli, seed_demo):
+    from .audit import verify_audit_command
+    from .safety.service import purge_command
+    for command in (dish_cli, menu_cli, seed_demo, verify_audit_command, purge_command):
         app.cli.add_command(command)

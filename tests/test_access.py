@@ -22,6 +22,18 @@ EXPECTED = {
     "kiosk.phone": PUBLIC,
     "kiosk.service_worker": PUBLIC,
     "api.summary": {"union", "manager", "admin"},
+    "api.create_safety_record": {"manager"},
+    "api.amend_safety_record": {"manager"},
+    "api.list_safety_records": {"manager", "union", "admin"},
+    "safety.today": {"manager", "union", "admin"},
+    "safety.records": {"manager", "union", "admin"},
+    "safety.new_record": {"manager"},
+    "safety.record": {"manager", "union", "admin"},
+    "safety.amend": {"manager"},
+    "safety.register": {"manager", "union", "admin"},
+    "safety.toggle_register": {"manager"},
+    "safety.add_training": {"manager"},
+    "safety.stock": {"manager", "union", "admin"},
     "kitchen.cards": {"manager"},
     "kitchen.print_cards": {"manager"},
     "kitchen.card_svg": {"manager"},
@@ -54,7 +66,7 @@ EXPECTED = {
 }
 SAMPLE_ARGS = {"dish_id": 1, "user_id": 1, "kiosk_id": 1, "token_id": 1, "day": "2026-11-27",
                "meal": "lunch", "name": "none.jpg", "code": "ABCDEFGH", "token": "not-a-token",
-               "card_id": 1}
+               "card_id": 1, "kind_name": "storage", "record_id": 1, "staff_id": 1, "row_id": 1}
 CALLERS = ["anonymous", "kiosk", "union", "manager", "admin", "token-manager", "revoked-token"]
 
 

@@ -6,6 +6,9 @@ held to exactly the same rules.
 import datetime as dt
 import json
 
+import click
+from flask.cli import with_appcontext
+
 from ..audit import record as audit_record
 from ..clock import clock
 from ..db import write_transaction
@@ -108,3 +111,31 @@ def keep_until(record):
         if use_by:
             return max(base, dt.date.fromisoformat(use_by) + PROCUREMENT_AFTER_USE_BY)
     return base
+
+
+def purgeable(today):
+    """Records whose retention has run out (none younger than the rules allow)."""
+    return [r for r in SafetyRecord.select().where(SafetyRecord.recorded_at < utcnow() - RETENTION)
+            if keep_until(r) < today]
+
+
+@click.command("purge-safety")
+@click.option("--yes", is_flag=True, help="Delete; without it, only list what could go.")
+@with_appcontext
+def purge_command(yes):
+    """Remove food-safety records past their retention period (2 years; procurement also
+    6 months past use-by). Younger records are never touched."""
+    old = purgeable(clock().today())
+    for r in old:
+        click.echo(f"{r.kind} #{r.id} recorded {r.recorded_at:%Y-%m-%d}, kept until {keep_until(r)}")
+    if not yes:
+        click.echo(f"{len(old)} record(s) could be purged; run again with --yes to delete them.")
+        return
+    with write_transaction():
+        ids = [r.id for r in old]
+        if ids:
+            StockLot.update(record=None).where(StockLot.record.in_(ids)).execute()
+            SafetyAmendment.delete().where(SafetyAmendment.record.in_(ids)).execute()
+            SafetyRecord.delete().where(SafetyRecord.id.in_(ids)).execute()
+        audit_record("cli", "safety.purge", "safety_record", None, ids=ids)
+    click.echo(f"Purged {len(old)} record(s).")

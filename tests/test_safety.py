@@ -1,0 +1,329 @@
+"""Food-safety logs: every kind through the form and the API, on SQLite and PostgreSQL;
+amendments keep the original; the audit chain notices tampering; stock; retention."""
+import datetime as dt
+import json
+
+import pytest
+
+from canteen.audit import AuditEntry
+from canteen.clock import clock
+from canteen.models import database
+from canteen.safety.models import (SafetyAmendment, SafetyRecord, Staff, StockLot, StorageUnit, Supplier,
+                                   Training)
+from canteen.safety.schema import KINDS, EntryErrors, validate
+
+from .conftest import add_dish, csrf_token, make_user, signed_in
+
+
+def in_db(app, fn):
+    with app.app_context(), database.connection_context():
+        return fn()
+
+
+@pytest.fixture
+def kitchen(app):
+    """Registers a small kitchen needs: staff, a supplier, storage units, a dish on the menu."""
+    def build():
+        cook = Staff.create(name="王师傅", job="厨师", health_cert_no="HC-1",
+                            health_cert_expiry=clock().today() + dt.timedelta(days=200))
+        checker = Staff.create(name="李班长", job="班长")
+        Training.create(staff=cook, topic="tableware", day=clock().today() - dt.timedelta(days=30))
+        good = Supplier.create(name="黄陵肉联厂", licence_no="SC-1", licence_expiry=clock().today() + dt.timedelta(days=90))
+        lapsed = Supplier.create(name="过期供应商", licence_no="SC-2", licence_expiry=clock().today() - dt.timedelta(days=3))
+        units = {k: StorageUnit.create(name=f"{k}-1", kind=k, owner=cook, checker=checker)
+                 for k in ("dry", "cold_room", "freezer", "sample_fridge")}
+        dish = add_dish("红烧肉", "Braised pork", 1200)
+        return {"cook": cook.id, "checker": checker.id, "supplier": good.id, "lapsed": lapsed.id,
+                "units": {k: u.id for k, u in units.items()}, "dish": dish.id,
+                "now": clock().now().replace(second=0, microsecond=0)}
+    return in_db(app, build)
+
+
+def valid_entries(k):
+    """One good entry of every kind."""
+    now = k["now"]
+    hour_ago = (now - dt.timedelta(hours=1)).isoformat(timespec="minutes")
+    two_hours_ago = (now - dt.timedelta(hours=2)).isoformat(timespec="minutes")
+    today = now.date()
+    return {
+        "procurement": {"supplier": k["supplier"], "item": "猪肉", "category": "meat", "quantity": 20,
+                        "qty_unit": "kg", "batch": "B-7", "production_date": (today - dt.timedelta(days=1)).isoformat(),
+                        "use_by": (today + dt.timedelta(days=4)).isoformat(), "licence_checked": True,
+                        "certificate_checked": True, "quarantine_checked": True, "sensory_ok": True,
+                        "package_ok": True, "storage_class": "chilled", "labelled_storage_temp": 4,
+                        "arrival_temp": 5.5, "accepted": True, "received_by": k["cook"]},
+        "transport": {"supplier": k["supplier"], "vehicle": "陕J·12345", "departed_at": two_hours_ago,
+                      "arrived_at": hour_ago, "vehicle_cleaned": True, "food_apart_from_nonfood": True,
+                      "raw_categories_apart": True, "load_type": "frozen", "transit_temp": -18,
+                      "seal_intact": True, "checked_by": k["checker"]},
+        "storage": {"unit": k["units"]["cold_room"], "temperature": 3.5, "off_floor_cm": 15, "off_wall_cm": 10,
+                    "labels_ok": True, "fifo_ok": True, "raw_cooked_separated": True, "expired_found": 0,
+                    "inspected_by": k["checker"]},
+        "produce_wash": {"meal": "lunch", "item": "黄瓜", "picked_over": True, "washed": True, "raw_eaten": True,
+                         "disinfectant": "chlorine", "concentration_mg_l": 100, "soak_minutes": 10, "rinsed": True,
+                         "operator": k["cook"]},
+        "tableware": {"meal": "lunch", "items": "碗、餐盘", "scraped": True, "washed": True, "rinsed": True,
+                      "method": "chemical", "concentration_mg_l": 250, "duration_min": 5, "visual_ok": True,
+                      "stored_clean": True, "operator": k["cook"]},
+        "cooking": {"meal": "lunch", "dish": k["dish"], "core_temp": 78, "holding": "hot", "holding_temp": 65,
+                    "holding_minutes": 90, "operator": k["cook"]},
+        "sample": {"meal": "lunch", "dish": k["dish"], "weight_g": 150, "sealed": True,
+                   "fridge": k["units"]["sample_fridge"], "stored_at": hour_ago, "operator": k["cook"]},
+        "health_check": {"staff": k["cook"], "shift": "early", "fever": False, "diarrhoea": False,
+                         "vomiting": False, "sore_throat": False, "hand_wound": False, "hair_covered": True,
+                         "no_jewellery": True, "fit_for_work": True, "checked_by": k["checker"]},
+    }
+
+
+def test_every_kind_has_an_example():
+    assert set(valid_entries({"now": dt.datetime(2026, 11, 26, 12), "supplier": 1, "cook": 1, "checker": 2,
+                              "units": {"cold_room": 1, "sample_fridge": 2}, "dish": 1})) == set(KINDS)
+
+
+# --- the JSON API ---------------------------------------------------------------
+
+def api(app):
+    client = signed_in(app, "manager")
+    return client
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_api_stores_every_kind_and_lists_it(app, staff, kitchen, kind):
+    client = api(app)
+    entry = valid_entries(kitchen)[kind]
+    r = client.post(f"/api/v1/safety/{kind}", json=entry)
+    assert r.status_code == 201, r.get_json()
+    body = r.get_json()
+    assert body["kind"] == kind and body["warnings"] == [] and body["late"] is False
+    assert {k: body["values"][k] for k in ("operator", "checked_by", "inspected_by", "received_by")
+            if k in entry} == {k: entry[k] for k in ("operator", "checked_by", "inspected_by", "received_by")
+                               if k in entry}
+    listed = client.get(f"/api/v1/safety/{kind}").get_json()["records"]
+    assert [r["id"] for r in listed] == [body["id"]]
+    union = signed_in(app, "union")
+    assert union.get(f"/api/v1/safety/{kind}").status_code == 200
+    assert union.post(f"/api/v1/safety/{kind}", json=entry).status_code == 403
+    assert in_db(app, lambda: SafetyRecord.select().count()) == 1
+
+
+IMPOSSIBLE = [
+    ("storage", {"temperature": -300}, "temperature"),
+    ("cooking", {"core_temp": 1000}, "core_temp"),
+    ("procurement", {"quantity": -5}, "quantity"),
+    ("procurement", {"quantity": "twenty"}, "quantity"),
+    ("procurement", {"use_by": "2020-01-01", "production_date": "2020-02-01"}, "use_by"),
+    ("procurement", {"production_date": "2099-01-01", "use_by": "2099-02-01"}, "production_date"),
+    ("procurement", {"supplier": 9999}, "supplier"),
+    ("procurement", {"category": "explosives"}, "category"),
+    ("procurement", {"accepted": "maybe"}, "accepted"),
+    ("procurement", {"arrival_temp": None}, "arrival_temp"),  # required for chilled goods
+    ("procurement", {"accepted": False}, "reject_reason"),
+    ("storage", {"unit": 424242}, "unit"),
+    ("storage", {"temperature": None}, "temperature"),  # a cold room needs its reading
+    ("storage", {"expired_found": 3}, "expired_action"),
+    ("storage", {"expired_found": 1.5}, "expired_found"),
+    ("transport", {"arrived_at": "2000-01-01T00:00"}, "arrived_at"),
+    ("sample", {"stored_at": "2099-01-01T08:00"}, "stored_at"),
+    ("sample", {"weight_g": None}, "weight_g"),
+    ("tableware", {"method": "chemical", "concentration_mg_l": None}, "concentration_mg_l"),
+    ("health_check", {"staff": "王师傅"}, "staff"),
+    ("health_check", {"surprise": 1}, "surprise"),
+    ("cooking", {"dish": 0}, "dish"),
+    ("cooking", {"meal": "brunch"}, "meal"),
+]
+
+
+@pytest.mark.parametrize("kind,change,field", IMPOSSIBLE)
+def test_impossible_values_are_refused_naming_the_field(app, staff, kitchen, kind, change, field):
+    client = api(app)
+    entry = dict(valid_entries(kitchen)[kind], **change)
+    r = client.post(f"/api/v1/safety/{kind}", json=entry)
+    assert r.status_code == 422, r.get_json()
+    body = r.get_json()
+    assert field in body["errors"] and body["error"] and body["field"] in body["errors"]
+    assert in_db(app, lambda: (SafetyRecord.select().count(), StockLot.select().count(),
+                               AuditEntry.select().where(AuditEntry.action.startswith("safety")).count())) == (0, 0, 0)
+
+
+@pytest.mark.parametrize("data,content_type,status", [
+    ("{broken", "application/json", 400), ("[]", "application/json", 400),
+    ("a=1", "application/x-www-form-urlencoded", 400),
+])
+def test_api_refuses_bodies_that_are_not_objects(app, staff, data, content_type, status):
+    r = api(app).post("/api/v1/safety/storage", data=data, content_type=content_type)
+    assert r.status_code == status and r.get_json()["field"] == "body"
+    assert api(app).post("/api/v1/safety/teleport", json={}).status_code == 404
+
+
+def test_unsafe_but_possible_facts_are_recorded_with_warnings(app, staff, kitchen):
+    client = api(app)
+    today = kitchen["now"].date()
+    entry = dict(valid_entries(kitchen)["procurement"], supplier=kitchen["lapsed"], arrival_temp=11,
+                 use_by=(today - dt.timedelta(days=1)).isoformat(),
+                 production_date=(today - dt.timedelta(days=10)).isoformat())
+    r = client.post("/api/v1/safety/procurement", json=entry)
+    assert r.status_code == 201
+    warnings = " ".join(r.get_json()["warnings"])
+    assert "licence" in warnings or "许可证" in warnings
+    assert len(r.get_json()["warnings"]) == 3  # licence, use-by, temperature
+    assert in_db(app, lambda: SafetyRecord.get().values()["arrival_temp"]) == 11
+
+
+def test_a_token_can_post_readings(app, kitchen):
+    from canteen.accounts import ApiToken
+    _row, secret = in_db(app, lambda: ApiToken.issue("cold-room-probe", "manager"))
+    entry = valid_entries(kitchen)["storage"]
+    r = app.test_client().post("/api/v1/safety/storage", json=entry, headers={"Authorization": f"Bearer {secret}"})
+    assert r.status_code == 201 and r.get_json()["author"] == "token:cold-room-probe"
+
+
+# --- amendments, late entries, audit ----------------------------------------------
+
+def test_a_correction_keeps_the_original_with_reason_and_author(app, staff, kitchen):
+    client = api(app)
+    entry = valid_entries(kitchen)["storage"]
+    record_id = client.post("/api/v1/safety/storage", json=entry).get_json()["id"]
+    fixed = dict(entry, temperature=4.5)
+    assert client.post(f"/api/v1/safety/storage/{record_id}/amendments", json={"entry": fixed}).status_code == 422
+    assert client.post(f"/api/v1/safety/storage/{record_id}/amendments",
+                       json={"entry": entry, "reason": "no change"}).status_code == 422
+    r = client.post(f"/api/v1/safety/storage/{record_id}/amendments",
+                    json={"entry": fixed, "reason": "misread the display"})
+    assert r.status_code == 201 and r.get_json()["version"] == 2
+    record = in_db(app, lambda: SafetyRecord.get_by_id(record_id))
+    assert record.original()["temperature"] == 3.5 and record.values()["temperature"] == 4.5
+    amendment = in_db(app, lambda: SafetyAmendment.get())
+    assert (amendment.reason, amendment.author, json.loads(amendment.changed)) == \
+        ("misread the display", "user:manager", ["temperature"])
+    page = client.get(f"/safety/storage/{record_id}").get_data(as_text=True)
+    assert "misread the display" in page and "3.5" in page and "4.5" in page
+
+
+def test_an_entry_for_an_earlier_time_is_marked_late(app, staff, kitchen):
+    client = api(app)
+    earlier = (kitchen["now"] - dt.timedelta(hours=3)).isoformat(timespec="minutes")
+    r = client.post("/api/v1/safety/storage", json=dict(valid_entries(kitchen)["storage"], occurred_at=earlier))
+    assert r.status_code == 201 and r.get_json()["late"] is True
+    future = (kitchen["now"] + dt.timedelta(hours=3)).isoformat(timespec="minutes")
+    r = client.post("/api/v1/safety/storage", json=dict(valid_entries(kitchen)["storage"], occurred_at=future))
+    assert r.status_code == 422 and r.get_json()["field"] == "occurred_at"
+    assert "Late entry" in client.get(f"/safety/storage/{in_db(app, lambda: SafetyRecord.get().id)}").get_data(as_text=True)
+
+
+def test_verify_audit_finds_a_row_changed_behind_the_apps_back(app, staff, kitchen):
+    client = api(app)
+    for kind in ("storage", "tableware", "health_check"):
+        client.post(f"/api/v1/safety/{kind}", json=valid_entries(kitchen)[kind])
+    runner = app.test_cli_runner()
+    ok = runner.invoke(args=["verify-audit"])
+    assert ok.exit_code == 0 and "intact" in ok.output
+    victim = in_db(app, lambda: AuditEntry.select().where(AuditEntry.action == "safety.tableware.create").get().id)
+    in_db(app, lambda: database.execute_sql(
+        "UPDATE audit_entry SET detail = REPLACE(detail, '250', '25') WHERE id = %d" % victim))
+    broken = runner.invoke(args=["verify-audit"])
+    assert broken.exit_code == 1 and f"entry {victim}" in broken.output
+    in_db(app, lambda: database.execute_sql(
+        "UPDATE audit_entry SET detail = REPLACE(detail, '25', '250') WHERE id = %d" % victim))
+    last = in_db(app, lambda: AuditEntry.select().order_by(AuditEntry.id.desc()).get().id)
+    in_db(app, lambda: database.execute_sql("DELETE FROM audit_entry WHERE id = %d" % (victim,)))
+    assert runner.invoke(args=["verify-audit"]).exit_code == 1  # a removed entry breaks the next link
+    assert last > victim
+
+
+# --- stock, retention, the today page ------------------------------------------------
+
+def test_accepted_goods_become_stock_and_are_drawn_down(app, staff, kitchen):
+    client = api(app)
+    client.post("/api/v1/safety/procurement", json=valid_entries(kitchen)["procurement"])
+    rejected = dict(valid_entries(kitchen)["procurement"], accepted=False, reject_reason="smells off")
+    client.post("/api/v1/safety/procurement", json=rejected)
+    lot = in_db(app, lambda: StockLot.get())
+    assert in_db(app, lambda: StockLot.select().count()) == 1 and lot.remaining == 20
+    token = csrf_token(client, "/safety/stock")
+    client.post("/safety/stock", data={"csrf_token": token, "lot": lot.id, "quantity": "25", "reason": "used"})
+    assert in_db(app, lambda: StockLot.get().remaining) == 20  # more than there is: refused
+    client.post("/safety/stock", data={"csrf_token": token, "lot": lot.id, "quantity": "7.5", "reason": "used"})
+    assert in_db(app, lambda: StockLot.get().remaining) == 12.5
+    assert "猪肉" in client.get("/safety/stock").get_data(as_text=True)
+
+
+def test_nothing_younger_than_its_retention_can_be_purged(app, staff, kitchen):
+    client = api(app)
+    client.post("/api/v1/safety/procurement", json=valid_entries(kitchen)["procurement"])
+    client.post("/api/v1/safety/storage", json=valid_entries(kitchen)["storage"])
+    runner = app.test_cli_runner()
+    assert "0 record(s) could be purged" in runner.invoke(args=["purge-safety"]).output
+    assert "Purged 0" in runner.invoke(args=["purge-safety", "--yes"]).output
+    old = dt.datetime.now() - dt.timedelta(days=800)
+    in_db(app, lambda: SafetyRecord.update(recorded_at=old).where(SafetyRecord.kind == "storage").execute())
+    out = runner.invoke(args=["purge-safety", "--yes"]).output
+    assert "Purged 1" in out
+    assert in_db(app, lambda: [r.kind for r in SafetyRecord.select()]) == ["procurement"]
+
+
+def test_today_page_shows_what_is_still_missing(app, staff, kitchen):
+    client = signed_in(app, "union")
+    page = client.get("/safety/").get_data(as_text=True)
+    assert "Morning health check of 王师傅" in page and "Temperature of cold_room-1" in page
+    api(app).post("/api/v1/safety/health_check", json=valid_entries(kitchen)["health_check"])
+    page = client.get("/safety/").get_data(as_text=True)
+    assert "Morning health check of 王师傅" not in page and "Morning health check of 李班长" in page
+
+
+# --- the forms ------------------------------------------------------------------------
+
+def form_data(entry):
+    return {k: ("true" if v is True else "false" if v is False else str(v)) for k, v in entry.items()}
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_the_form_of_every_kind_saves_and_shows_the_entry(app, staff, kitchen, kind):
+    client = signed_in(app, "manager")
+    page = client.get(f"/safety/{kind}/new")
+    assert page.status_code == 200
+    data = dict(form_data(valid_entries(kitchen)[kind]), csrf_token=csrf_token(client, f"/safety/{kind}/new"))
+    r = client.post(f"/safety/{kind}/new", data=data)
+    assert r.status_code == 302, r.get_data(as_text=True)[-3000:]
+    shown = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert KINDS[kind].en in shown and ("王师傅" in shown or "李班长" in shown)
+
+
+def test_a_bad_form_keeps_what_was_typed_and_says_why_beside_each_field(app, staff, kitchen):
+    client = signed_in(app, "manager")
+    data = dict(form_data(valid_entries(kitchen)["storage"]), temperature="-300", off_wall_cm="",
+                csrf_token=csrf_token(client, "/safety/storage/new"))
+    r = client.post("/safety/storage/new", data=data)
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422
+    assert 'id="temperature-error"' in html and 'id="off_wall_cm-error"' in html
+    assert 'value="-300"' in html
+    assert in_db(app, lambda: SafetyRecord.select().count()) == 0
+
+
+def test_union_reads_but_never_writes(app, staff, kitchen):
+    client = signed_in(app, "union")
+    assert client.get("/safety/storage/").status_code == 200
+    assert client.get("/safety/storage/new").status_code == 403
+    token = csrf_token(client, "/safety/registers/suppliers")
+    assert client.post("/safety/registers/suppliers", data={"csrf_token": token, "name": "x"}).status_code == 403
+    assert client.post("/safety/stock", data={"csrf_token": token, "lot": 1, "quantity": 1}).status_code == 403
+
+
+def test_registers_refuse_bad_input(app, staff, kitchen):
+    client = signed_in(app, "manager")
+    token = csrf_token(client, "/safety/registers/units")
+    r = client.post("/safety/registers/units", data={"csrf_token": token, "name": "冷库2", "kind": "oven"})
+    assert r.status_code == 422
+    r = client.post("/safety/registers/suppliers", data={"csrf_token": token, "name": "黄陵肉联厂"})
+    assert r.status_code == 422  # already registered
+    r = client.post("/safety/registers/staff", data={"csrf_token": token, "name": "<b>新</b>",
+                                                      "health_cert_expiry": "soon"})
+    assert r.status_code == 422
+
+
+def test_validator_is_pure_and_names_every_problem():
+    now = dt.datetime(2026, 11, 26, 10)
+    refs = lambda kind, ident: object() if ident == 1 else None  # noqa: E731
+    with pytest.raises(EntryErrors) as e:
+        validate(KINDS["cooking"], {"meal": "lunch", "dish": 2, "core_temp": "hot", "holding": "hot"}, refs, now)
+    assert set(e.value.errors) == {"dish", "core_temp", "holding_temp", "holding_minutes", "operator"}
