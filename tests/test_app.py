@@ -157,3 +157,12 @@ def test_openapi_documents_every_api_route(sqlite_app):
               if rule.rule.startswith("/api/v1") for method in rule.methods - {"HEAD", "OPTIONS"}}
     routes = {(re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", path), m) for path, m in routes}
     assert routes == documented
+
+
+def test_openapi_log_kinds_follow_logs_toml(sqlite_app):
+    from canteen.safety.schema import KINDS
+    schemas = sqlite_app.test_client().get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    for name, kind in KINDS.items():
+        documented = schemas[f"Safety_{name}"]
+        assert set(documented["properties"]) == {f.name for f in kind.fields} | {"occurred_at"}, name
+        assert set(documented["required"]) == {f.name for f in kind.fields if f.required}, name
