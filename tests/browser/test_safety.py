@@ -1,0 +1,65 @@
+"""A kitchen manager logs a procurement acceptance on a tablet (1280×800, touch)."""
+import datetime as dt
+import time
+
+from canteen.clock import clock
+from canteen.models import database
+from canteen.safety.models import SafetyRecord, Staff, StockLot, Supplier
+
+from ..conftest import PASSWORD, make_user
+
+
+def test_manager_logs_a_procurement_acceptance_on_a_tablet(browser, live):
+    with live.app.app_context(), database.connection_context():
+        make_user("zhang", "manager")
+        Staff.create(name="王师傅")
+        Supplier.create(name="黄陵肉联厂", licence_no="SC-1",
+                        licence_expiry=clock().today() + dt.timedelta(days=90))
+        today = clock().today()
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, has_touch=True)
+    page = context.new_page()
+    page.goto(f"{live.url}/login")
+    page.get_by_label("用户名").fill("zhang")
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.goto(f"{live.url}/safety/procurement/new")
+
+    started = time.monotonic()
+    taps = 0
+
+    def tap(locator):
+        nonlocal taps
+        locator.tap()
+        taps += 1
+
+    def pick(label):
+        tap(page.get_by_role("radio", name=label, exact=True).first)
+
+    page.get_by_label("供应商").select_option(label="黄陵肉联厂"); taps += 1
+    page.get_by_label("品名").fill("猪后腿肉"); taps += 1
+    tap(page.get_by_role("group", name="类别").get_by_label("畜肉"))
+    page.get_by_label("数量").fill("25"); taps += 1
+    tap(page.get_by_role("group", name="单位").get_by_label("千克"))
+    page.get_by_label("生产日期").fill((today - dt.timedelta(days=1)).isoformat()); taps += 1
+    page.get_by_label("保质期至").fill((today + dt.timedelta(days=3)).isoformat()); taps += 1
+    for group in ("查验许可证", "查验检验合格证或票据", "查验动物检疫合格证明", "感官检查合格", "包装标签完好"):
+        tap(page.get_by_role("group", name=group).get_by_label("是"))
+    tap(page.get_by_role("group", name="储存条件").get_by_label("冷藏"))
+    page.get_by_label("标签储存温度").fill("4"); taps += 1
+    page.get_by_label("到货温度").fill("11"); taps += 1  # too warm: recorded, with a warning
+    tap(page.get_by_role("group", name="验收通过").get_by_label("否"))
+    page.get_by_label("拒收原因").fill("到货温度 11 ℃"); taps += 1
+    page.get_by_label("验收人").select_option(label="王师傅"); taps += 1
+    tap(page.get_by_role("button", name="保存"))
+    page.get_by_text("已保存：进货查验").wait_for()
+    seconds = time.monotonic() - started
+    print(f"procurement acceptance: {taps} taps/entries, {seconds:.1f} s of browser automation")
+
+    assert page.get_by_text("冷藏货物到货温度 11.0 ℃").count() >= 1  # the warning, at once
+    with live.app.app_context(), database.connection_context():
+        record = SafetyRecord.get()
+        values = record.values()
+        assert (record.kind, values["arrival_temp"], values["accepted"], values["item"]) == \
+            ("procurement", 11, False, "猪后腿肉")
+        assert StockLot.select().count() == 0  # rejected goods are not stock
+    context.close()
