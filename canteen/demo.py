@@ -77,6 +77,7 @@ def seed(today, rng):
             Dish.create(name_zh=name_zh, name_en=name_en, price_fen=price, category=category,
                         trial_start=trial)
         AppSetting.write("demo", "1")
+        seed_registers(today)
         if not User.select().exists():
             for username, role in DEMO_USERS.items():
                 user = User(username=username, display_name=f"demo {role}")
@@ -137,3 +138,20 @@ def seed_ratings(today, rng):
             for tag in tags:
                 RatingTag.create(rating=rating, tag=tag)
             n += 1
+
+
+def seed_registers(today):
+    """A kitchen's registers, so the food-safety logs have people, suppliers and fridges."""
+    from .safety.models import Staff, StorageUnit, Supplier, Training
+    cooks = [Staff.create(name=name, job=job, health_cert_no=f"HC-2026-{i:03d}",
+                          health_cert_expiry=today + dt.timedelta(days=days))
+             for i, (name, job, days) in enumerate((("王建国", "厨师长", 240), ("李秀兰", "面点师", 25),
+                                                     ("张伟", "切配", 400), ("刘芳", "洗消", 180)), 1)]
+    for cook in cooks:
+        Training.create(staff=cook, topic="4D 厨房：整理、责任、培训、执行", day=today - dt.timedelta(days=40),
+                        trainer="王建国")
+    Supplier.create(name="黄陵县肉联厂", licence_no="SC10461063200123", licence_expiry=today + dt.timedelta(days=300))
+    Supplier.create(name="延安绿丰蔬菜合作社", licence_no="JY16106320012345", licence_expiry=today + dt.timedelta(days=20))
+    Supplier.create(name="陕北粮油公司", licence_no="SC10161060100456", licence_expiry=today - dt.timedelta(days=5))
+    for name, kind in (("干货库", "dry"), ("1号冷库", "cold_room"), ("冷冻库", "freezer"), ("留样冰箱", "sample_fridge")):
+        StorageUnit.create(name=name, kind=kind, owner=cooks[0], checker=cooks[2])
