@@ -327,3 +327,13 @@ def test_validator_is_pure_and_names_every_problem():
     with pytest.raises(EntryErrors) as e:
         validate(KINDS["cooking"], {"meal": "lunch", "dish": 2, "core_temp": "hot", "holding": "hot"}, refs, now)
     assert set(e.value.errors) == {"dish", "core_temp", "holding_temp", "holding_minutes", "operator"}
+
+
+def test_a_worker_without_a_valid_health_certificate_is_flagged_at_the_morning_check(app, staff, kitchen):
+    entry = dict(valid_entries(kitchen)["health_check"], staff=kitchen["checker"])  # no certificate
+    r = api(app).post("/api/v1/safety/health_check", json=entry)
+    assert r.status_code == 201 and len(r.get_json()["warnings"]) == 1
+    sample = api(app).post("/api/v1/safety/sample", json=valid_entries(kitchen)["sample"]).get_json()
+    page = signed_in(app, "manager").get(f"/safety/sample/{sample['id']}").get_data(as_text=True)
+    stored = dt.datetime.fromisoformat(valid_entries(kitchen)["sample"]["stored_at"])
+    assert "Retain until" in page and (stored + dt.timedelta(hours=48)).isoformat(sep=" ", timespec="minutes") in page

@@ -93,6 +93,9 @@ def display(kind, values):
         elif f.type == "datetime":
             value = value.replace("T", " ")
         rows.append((f.label(lang), value))
+    if kind.name == "sample" and values.get("stored_at"):
+        keep = dt.datetime.fromisoformat(values["stored_at"]) + dt.timedelta(hours=48)
+        rows.append((_("Retain until"), keep.isoformat(sep=" ", timespec="minutes")))
     return rows
 
 

@@ -92,6 +92,9 @@ def warnings_for(kind, e, refs, today):
                                       dt.datetime.fromisoformat(e["stored_at"])) < dt.timedelta(hours=48):
             add(_l("The sample was discarded before 48 hours had passed."))
     elif kind == "health_check":
+        person = refs("staff", e["staff"])
+        if person is not None and (person.health_cert_expiry is None or person.health_cert_expiry < today):
+            add(_l("%(name)s has no valid health certificate: no food work until it is renewed.", name=person.name))
         ill = any(e.get(k) for k in ("fever", "diarrhoea", "vomiting", "sore_throat", "hand_wound"))
         if ill and e.get("fit_for_work"):
             add(_l("A worker with these symptoms must leave food work today."))
