@@ -337,3 +337,27 @@ def test_a_worker_without_a_valid_health_certificate_is_flagged_at_the_morning_c
     page = signed_in(app, "manager").get(f"/safety/sample/{sample['id']}").get_data(as_text=True)
     stored = dt.datetime.fromisoformat(valid_entries(kitchen)["sample"]["stored_at"])
     assert "Retain until" in page and (stored + dt.timedelta(hours=48)).isoformat(sep=" ", timespec="minutes") in page
+
+
+def test_procurement_form_takes_a_photo_of_the_certificates(app, staff, kitchen):
+    import io
+
+    from PIL import Image
+
+    from .test_back_office import post_form
+
+    client = signed_in(app, "manager")
+    buffer = io.BytesIO()
+    Image.new("RGB", (640, 480), (250, 250, 240)).save(buffer, "PNG")
+    data = form_data(valid_entries(kitchen)["procurement"])
+    bad = post_form(client, "/safety/procurement/new",
+                    dict(data, certificate_photo=(io.BytesIO(b"%PDF-1.4"), "cert.pdf")))
+    assert bad.status_code == 422 and 'id="certificate_photo-error"' in bad.get_data(as_text=True)
+    r = post_form(client, "/safety/procurement/new",
+                  dict(data, certificate_photo=(io.BytesIO(buffer.getvalue()), "cert.png")))
+    assert r.status_code == 302
+    name = in_db(app, lambda: SafetyRecord.get().values()["certificate_photo"])
+    photo = client.get(f"/photos/{name}")
+    assert photo.status_code == 200 and photo.mimetype == "image/jpeg"
+    photo.close()
+    assert f"/photos/{name}" in client.get(r.headers["Location"]).get_data(as_text=True)

@@ -5,6 +5,7 @@ through a `refs` callable given by the caller: refs(type, id) → the row, or No
 """
 import datetime as dt
 import math
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 SCHEMA_FILE = Path(__file__).with_name("logs.toml")
 REF_TYPES = ("supplier", "unit", "staff", "dish")
 MEALS = ("breakfast", "lunch", "dinner", "night")
+PHOTO_NAME = re.compile(r"^[0-9a-f]{32}\.jpg$")
 TRUE = {"true", "1", "yes", "on", "y"}
 FALSE = {"false", "0", "no", "off", "n", ""}
 
@@ -182,6 +184,10 @@ def _convert(f, value, refs, tz=None):
         if when.tzinfo is not None:  # stored as the canteen's local wall-clock time
             when = when.astimezone(tz).replace(tzinfo=None) if tz else when.replace(tzinfo=None)
         return when.isoformat(timespec="minutes")
+    if f.type == "photo":  # the name the upload was stored under (photos.save_photo)
+        if not isinstance(value, str) or not PHOTO_NAME.match(value):
+            raise Problem("text")
+        return value
     if f.type == "meal":
         if value not in MEALS:
             raise Problem("choice", options=", ".join(MEALS))

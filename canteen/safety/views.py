@@ -3,7 +3,8 @@ the registers and stock on hand. Union representatives may read; only managers w
 import datetime as dt
 import json
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from markupsafe import Markup
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -12,7 +13,9 @@ from ..access import actor, allow
 from ..clock import clock
 from ..forms import ConfirmForm
 from ..i18n import current_language
+from ..kitchen import PHOTO_ERRORS
 from ..models import Dish, database, utcnow
+from ..photos import PhotoError, save_photo
 from ..vocabulary import MEALS
 from . import service
 from .models import (UNIT_KINDS, SafetyAmendment, SafetyRecord, Staff, StockLot, StockUse, StorageUnit,
@@ -92,6 +95,9 @@ def display(kind, values):
             value = f"{value:g} {f.unit}".strip()
         elif f.type == "datetime":
             value = value.replace("T", " ")
+        elif f.type == "photo":
+            value = Markup('<a href="{0}"><img class="thumb" src="{0}" alt=""></a>').format(
+                url_for("kiosk.photo", name=value))
         rows.append((f.label(lang), value))
     if kind.name == "sample" and values.get("stored_at"):
         keep = dt.datetime.fromisoformat(values["stored_at"]) + dt.timedelta(hours=48)
@@ -99,13 +105,28 @@ def display(kind, values):
     return rows
 
 
-def form_values():
+def form_values(kind, previous=None):
+    """The posted entry; a photo field takes the stored name of its upload (or keeps the
+    previous one). Raises EntryErrors for an upload that is not a picture."""
     data = {}
     for key in request.form:
         if key in ("csrf_token", "reason"):
             continue
         value = request.form.get(key, "").strip()
         data[key] = value if value != "" else None
+    for f in kind.fields:
+        if f.type != "photo":
+            continue
+        data.pop(f.name, None)
+        upload = request.files.get(f.name)
+        if upload and upload.filename:
+            try:
+                data[f.name] = save_photo(upload.read(), current_app.config["PHOTO_DIR"],
+                                          current_app.config["PHOTO_MAX_BYTES"])
+            except PhotoError as e:
+                raise EntryErrors({f.name: str(PHOTO_ERRORS[str(e)])}) from None
+        elif previous and previous.get(f.name):
+            data[f.name] = previous[f.name]
     return data
 
 
@@ -188,10 +209,11 @@ def new_record(kind_name):
     form = ConfirmForm()
     errors, values = {}, {"meal": clock().slot().meal}
     if request.method == "POST":
-        values = form_values()
         if not form.validate_on_submit():
             abort(400)
+        values = dict(request.form)
         try:
+            values = form_values(kind)
             record, warnings = service.create(kind_name, values, actor(), current_language(), say)
         except EntryErrors as e:
             errors = e.errors
@@ -226,10 +248,11 @@ def amend(kind_name, record_id):
     form = ConfirmForm()
     errors, values = {}, entry.values()
     if request.method == "POST":
-        values = form_values()
         if not form.validate_on_submit():
             abort(400)
+        previous, values = values, dict(request.form)
         try:
+            values = form_values(kind, previous)
             _amendment, warnings = service.amend(entry, values, request.form.get("reason"), actor(),
                                                  current_language(), say)
         except EntryErrors as e:
