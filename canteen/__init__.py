@@ -46,6 +46,7 @@ def create_app(test_config=None):
         raise ConfigError("CANTEEN_ONE_VOTE_PER must be day or meal")
 
     clock.init_app(app)
+    app.extensions["canteen_checklist"] = load_checklist(app)
     i18n.init_app(app)
     db.init_app(app)
     cli.init_app(app)
@@ -70,6 +71,18 @@ def create_app(test_config=None):
     app.register_error_handler(Exception, unexpected_error)
     app.after_request(security_headers)
     return app
+
+
+def load_checklist(app):
+    """The 4D checklist with the canteen's override file, if any (a bad file stops the start)."""
+    from .checklists.engine import ChecklistError, load
+    override = app.config["CHECKLIST_OVERRIDE"] or None
+    if override is None and (Path(app.instance_path) / "checklist-override.toml").exists():
+        override = str(Path(app.instance_path) / "checklist-override.toml")
+    try:
+        return load(override=override)
+    except (ChecklistError, OSError, ValueError) as e:
+        raise ConfigError(f"CANTEEN_CHECKLIST_OVERRIDE: {e}") from None
 
 
 def reason_tags(spec):

@@ -239,6 +239,15 @@ def safety_json(record):
             "late": record.late_by is not None, "values": record.values()}
 
 
+def verdict_json(verdict):
+    """The 4D verdict as the API promises it; `warnings` repeats each finding as one sentence."""
+    lang = current_language()
+    findings = [{"item": f.item, "d": f.d, "severity": f.severity, "message": f.message(lang),
+                 "value": f.value, "limit": f.limit, "action": f.action(lang)} for f in verdict.findings]
+    return {"verdict": verdict.verdict, "checklist_version": verdict.version, "findings": findings,
+            "warnings": [f"{f['message']} — {f['action']}" for f in findings]}
+
+
 @bp.post("/safety/<kind_name>")
 @allow("manager")
 def create_safety_record(kind_name):
@@ -250,10 +259,10 @@ def create_safety_record(kind_name):
     if failure:
         return failure
     try:
-        record, warnings = safety_service.create(kind_name, payload, actor())
+        record, verdict = safety_service.create(kind_name, payload, actor())
     except safety_schema.EntryErrors as e:
         return entry_errors(e)
-    return jsonify(dict(safety_json(record), warnings=[str(w) for w in warnings])), 201
+    return jsonify(dict(safety_json(record), **verdict_json(verdict))), 201
 
 
 @bp.post("/safety/<kind_name>/<int:record_id>/amendments")
@@ -267,11 +276,10 @@ def amend_safety_record(kind_name, record_id):
     if failure:
         return failure
     try:
-        amendment, warnings = safety_service.amend(record, payload.get("entry"), payload.get("reason"), actor())
+        amendment, verdict = safety_service.amend(record, payload.get("entry"), payload.get("reason"), actor())
     except safety_schema.EntryErrors as e:
         return entry_errors(e)
-    return jsonify(dict(safety_json(record), amendment=amendment.version,
-                        warnings=[str(w) for w in warnings])), 201
+    return jsonify(dict(safety_json(record), amendment=amendment.version, **verdict_json(verdict))), 201
 
 
 @bp.get("/safety/<kind_name>")

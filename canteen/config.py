@@ -63,6 +63,11 @@ DEFAULTS = {
     # (paired kiosks are exempt); 0 turns a limit off.
     "RATE_LIMIT_ADDRESS_PER_MINUTE": 600,
     "RATE_LIMIT_TOKEN_PER_MINUTE": 120,
+    # A canteen's own checklist changes (tighter thresholds), e.g. instance/checklist-override.toml.
+    "CHECKLIST_OVERRIDE": "",
+    # Corrective actions for critical / major findings are due after this many hours.
+    "ACTION_DUE_HOURS_CRITICAL": 24,
+    "ACTION_DUE_HOURS_MAJOR": 72,
     # Unpaired kiosks: is a staff-card reader attached? (paired kiosks: set per kiosk)
     "KIOSK_CARD_READER": False,
     # Whole-request cap; the JSON API applies its own much smaller one.

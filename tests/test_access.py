@@ -34,6 +34,8 @@ EXPECTED = {
     "safety.toggle_register": {"manager"},
     "safety.add_training": {"manager"},
     "safety.stock": {"manager", "union", "admin"},
+    "safety.actions": {"manager", "union", "admin"},
+    "safety.action": {"manager", "union", "admin"},
     "kitchen.cards": {"manager"},
     "kitchen.print_cards": {"manager"},
     "kitchen.card_svg": {"manager"},
@@ -66,7 +68,7 @@ EXPECTED = {
 }
 SAMPLE_ARGS = {"dish_id": 1, "user_id": 1, "kiosk_id": 1, "token_id": 1, "day": "2026-11-27",
                "meal": "lunch", "name": "none.jpg", "code": "ABCDEFGH", "token": "not-a-token",
-               "card_id": 1, "kind_name": "storage", "record_id": 1, "staff_id": 1, "row_id": 1}
+               "card_id": 1, "kind_name": "storage", "record_id": 1, "staff_id": 1, "row_id": 1, "action_id": 1}
 CALLERS = ["anonymous", "kiosk", "union", "manager", "admin", "token-manager", "revoked-token"]
 
 

@@ -27,7 +27,8 @@ def kitchen(app):
         cook = Staff.create(name="王师傅", job="厨师", health_cert_no="HC-1",
                             health_cert_expiry=clock().today() + dt.timedelta(days=200))
         checker = Staff.create(name="李班长", job="班长")
-        Training.create(staff=cook, topic="tableware", day=clock().today() - dt.timedelta(days=30))
+        for topic in ("tableware", "procurement"):
+            Training.create(staff=cook, topic=topic, day=clock().today() - dt.timedelta(days=30))
         good = Supplier.create(name="黄陵肉联厂", licence_no="SC-1", licence_expiry=clock().today() + dt.timedelta(days=90))
         lapsed = Supplier.create(name="过期供应商", licence_no="SC-2", licence_expiry=clock().today() - dt.timedelta(days=3))
         units = {k: StorageUnit.create(name=f"{k}-1", kind=k, owner=cook, checker=checker)
@@ -94,7 +95,8 @@ def test_api_stores_every_kind_and_lists_it(app, staff, kitchen, kind):
     r = client.post(f"/api/v1/safety/{kind}", json=entry)
     assert r.status_code == 201, r.get_json()
     body = r.get_json()
-    assert body["kind"] == kind and body["warnings"] == [] and body["late"] is False
+    assert body["kind"] == kind and body["late"] is False
+    assert (body["verdict"], body["findings"], body["warnings"]) == ("pass", [], []), body["findings"]
     assert {k: body["values"][k] for k in ("operator", "checked_by", "inspected_by", "received_by")
             if k in entry} == {k: entry[k] for k in ("operator", "checked_by", "inspected_by", "received_by")
                                if k in entry}
@@ -163,9 +165,10 @@ def test_unsafe_but_possible_facts_are_recorded_with_warnings(app, staff, kitche
                  production_date=(today - dt.timedelta(days=10)).isoformat())
     r = client.post("/api/v1/safety/procurement", json=entry)
     assert r.status_code == 201
-    warnings = " ".join(r.get_json()["warnings"])
-    assert "licence" in warnings or "许可证" in warnings
-    assert len(r.get_json()["warnings"]) == 3  # licence, use-by, temperature
+    body = r.get_json()
+    assert body["verdict"] == "fail"
+    assert {f["item"] for f in body["findings"]} == {"PROC-01", "PROC-05", "PROC-08", "PROC-09"}
+    assert len(body["warnings"]) == 4  # licence, use-by, temperature (two limits)
     assert in_db(app, lambda: SafetyRecord.get().values()["arrival_temp"]) == 11
 
 
@@ -332,7 +335,8 @@ def test_validator_is_pure_and_names_every_problem():
 def test_a_worker_without_a_valid_health_certificate_is_flagged_at_the_morning_check(app, staff, kitchen):
     entry = dict(valid_entries(kitchen)["health_check"], staff=kitchen["checker"])  # no certificate
     r = api(app).post("/api/v1/safety/health_check", json=entry)
-    assert r.status_code == 201 and len(r.get_json()["warnings"]) == 1
+    assert r.status_code == 201
+    assert {f["item"] for f in r.get_json()["findings"]} == {"HLTH-01", "HLTH-09"}  # no certificate; checked himself
     sample = api(app).post("/api/v1/safety/sample", json=valid_entries(kitchen)["sample"]).get_json()
     page = signed_in(app, "manager").get(f"/safety/sample/{sample['id']}").get_data(as_text=True)
     stored = dt.datetime.fromisoformat(valid_entries(kitchen)["sample"]["stored_at"])

@@ -102,3 +102,55 @@ class StockUse(BaseModel):
     reason = CharField(max_length=20, default="used")  # used | discarded | returned
     author = CharField(max_length=80)
     at = DateTimeField(default=utcnow)
+
+
+class SafetyVerdict(BaseModel):
+    """How a version of an entry was judged, and by which checklist version: a later change
+    of thresholds never rewrites it."""
+    record = ForeignKeyField(SafetyRecord, backref="verdicts", on_delete="CASCADE")
+    record_version = IntegerField()
+    checklist_version = CharField(max_length=40)
+    verdict = CharField(max_length=8)  # pass | fail
+    findings = TextField()  # JSON list of findings
+    judged_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("record", "record_version"), True),)
+
+    def finding_list(self):
+        return json.loads(self.findings)
+
+
+ACTION_STEPS = ("open", "acknowledged", "action_recorded", "verified")
+DISPOSITIONS = ("used", "reworked", "discarded", "returned")
+
+
+class CorrectiveAction(BaseModel):
+    """open → acknowledged → action recorded (cause, action, disposition) → verified by
+    someone other than the one who acted."""
+    record = ForeignKeyField(SafetyRecord, backref="actions", on_delete="CASCADE")
+    item = CharField(max_length=20)
+    d = CharField(max_length=16)
+    severity = CharField(max_length=10)
+    finding = TextField()  # JSON of the finding that opened it
+    owner = CharField(max_length=80)
+    status = CharField(max_length=16, index=True, default="open")
+    opened_at = DateTimeField(default=utcnow)
+    due_at = DateTimeField(index=True)
+    acknowledged_at = DateTimeField(null=True)
+    acknowledged_by = CharField(max_length=80, null=True)
+    cause = TextField(null=True)
+    action_taken = TextField(null=True)
+    disposition = CharField(max_length=12, null=True)
+    acted_at = DateTimeField(null=True)
+    acted_by = CharField(max_length=80, null=True)
+    verified_at = DateTimeField(null=True)
+    verified_by = CharField(max_length=80, null=True)
+    verification = TextField(null=True)
+
+    def finding_dict(self):
+        return json.loads(self.finding)
+
+    @property
+    def overdue(self):
+        return self.status != "verified" and self.due_at < utcnow()

@@ -9,13 +9,16 @@ import json
 import click
 from flask.cli import with_appcontext
 
+from flask import current_app
+
 from ..audit import record as audit_record
+from ..checklists import engine
 from ..clock import clock
 from ..db import write_transaction
 from ..models import Dish, utcnow
-from .models import SafetyAmendment, SafetyRecord, Staff, StockLot, StorageUnit, Supplier
+from .models import (CorrectiveAction, SafetyAmendment, SafetyRecord, SafetyVerdict, Staff, StockLot,
+                     StorageUnit, Supplier, Training)
 from .schema import KINDS, EntryErrors, validate
-from .warnings import warnings_for
 
 REGISTERS = {"supplier": Supplier, "unit": StorageUnit, "staff": Staff, "dish": Dish}
 # How long records must be kept (food-safety.md: procurement 6 months past use-by and at
@@ -27,6 +30,45 @@ PROCUREMENT_AFTER_USE_BY = dt.timedelta(days=183)
 def lookup(kind, ident):
     model = REGISTERS[kind]
     return model.get_or_none(model.id == ident)
+
+
+class RegisterContext:
+    """What the 4D engine may look up: register rows and a person's training topics."""
+
+    def ref(self, register, ident):
+        return lookup(register, ident) if ident is not None else None
+
+    def trainings(self, staff_id):
+        return [t for (t,) in Training.select(Training.topic).where(Training.staff == staff_id).tuples()]
+
+
+def checklist():
+    return current_app.extensions["canteen_checklist"]
+
+
+def judge(record, values):
+    """Judge this version of the entry now, store the verdict, open corrective actions for
+    critical and major findings. Runs inside the caller's transaction."""
+    verdict = engine.judge(record.kind, values, record.day, checklist(), RegisterContext())
+    SafetyVerdict.create(record=record, record_version=record.version, checklist_version=verdict.version,
+                         verdict=verdict.verdict, judged_at=utcnow(),
+                         findings=json.dumps([f.as_dict() for f in verdict.findings], ensure_ascii=False,
+                                             default=str))
+    hours = {"critical": current_app.config["ACTION_DUE_HOURS_CRITICAL"],
+             "major": current_app.config["ACTION_DUE_HOURS_MAJOR"]}
+    owner = record.author.split(":", 1)[1] if record.author.startswith("user:") else "manager"
+    for finding in verdict.findings:
+        if finding.severity not in hours:
+            continue
+        already = CorrectiveAction.select().where(
+            (CorrectiveAction.record == record) & (CorrectiveAction.item == finding.item)
+            & (CorrectiveAction.status != "verified")).exists()
+        if not already:
+            CorrectiveAction.create(record=record, item=finding.item, d=finding.d, severity=finding.severity,
+                                    finding=json.dumps(finding.as_dict(), ensure_ascii=False, default=str),
+                                    owner=owner, status="open", opened_at=utcnow(),
+                                    due_at=utcnow() + dt.timedelta(hours=hours[finding.severity]))
+    return verdict
 
 
 def occurred_at_from(value, now_utc):
@@ -55,7 +97,7 @@ def check(kind_name, data, lang="en", say=None):
 
 
 def create(kind_name, data, author, lang="en", say=None):
-    """Validate and store one entry; returns (record, warnings). Raises EntryErrors."""
+    """Validate, store and judge one entry; returns (record, verdict). Raises EntryErrors."""
     data = dict(data) if isinstance(data, dict) else data
     occurred = occurred_at_from(data.pop("occurred_at", None) if isinstance(data, dict) else None, utcnow())
     clean = check(kind_name, data, lang, say)
@@ -69,14 +111,16 @@ def create(kind_name, data, author, lang="en", say=None):
             StockLot.create(record=record, item=clean["item"], category=clean["category"],
                             quantity=clean["quantity"], qty_unit=clean["qty_unit"],
                             remaining=clean["quantity"], use_by=clean.get("use_by"), received_at=now)
+        verdict = judge(record, clean)
         audit_record(author, f"safety.{kind_name}.create", "safety_record", record.id,
-                     entry=clean, occurred_at=occurred.isoformat(), late=record.late_by is not None)
-    return record, warnings_for(kind_name, clean, lookup, clock().today())
+                     entry=clean, occurred_at=occurred.isoformat(), late=record.late_by is not None,
+                     verdict=verdict.verdict, checklist=verdict.version)
+    return record, verdict
 
 
 def amend(record, data, reason, author, lang="en", say=None):
     """A correction: the whole entry as it should read, with a reason. The original and every
-    earlier version stay; returns (amendment, warnings)."""
+    earlier version stay; the new version is judged afresh. Returns (amendment, verdict)."""
     reason = " ".join(str(reason or "").split())
     if not reason:
         raise EntryErrors({"reason": "Give the reason for the correction"})
@@ -96,11 +140,17 @@ def amend(record, data, reason, author, lang="en", say=None):
         (SafetyRecord.update(current=text, version=version)
          .where((SafetyRecord.id == record.id) & (SafetyRecord.version == record.version))
          .execute())
+        record.current, record.version = text, version
+        verdict = judge(record, clean)
         audit_record(author, f"safety.{record.kind}.amend", "safety_record", record.id,
                      version=version, reason=reason, before={k: before.get(k) for k in changed},
-                     after={k: clean.get(k) for k in changed})
-    record.current, record.version = text, version
-    return amendment, warnings_for(record.kind, clean, lookup, clock().today())
+                     after={k: clean.get(k) for k in changed}, verdict=verdict.verdict)
+    return amendment, verdict
+
+
+def latest_verdict(record):
+    return (SafetyVerdict.select().where(SafetyVerdict.record == record)
+            .order_by(SafetyVerdict.record_version.desc()).first())
 
 
 def keep_until(record):
@@ -135,6 +185,8 @@ def purge_command(yes):
         ids = [r.id for r in old]
         if ids:
             StockLot.update(record=None).where(StockLot.record.in_(ids)).execute()
+            CorrectiveAction.delete().where(CorrectiveAction.record.in_(ids)).execute()
+            SafetyVerdict.delete().where(SafetyVerdict.record.in_(ids)).execute()
             SafetyAmendment.delete().where(SafetyAmendment.record.in_(ids)).execute()
             SafetyRecord.delete().where(SafetyRecord.id.in_(ids)).execute()
         audit_record("cli", "safety.purge", "safety_record", None, ids=ids)

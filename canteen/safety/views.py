@@ -18,8 +18,8 @@ from ..models import Dish, database, utcnow
 from ..photos import PhotoError, save_photo
 from ..vocabulary import MEALS
 from . import service
-from .models import (UNIT_KINDS, SafetyAmendment, SafetyRecord, Staff, StockLot, StockUse, StorageUnit,
-                     Supplier, Training)
+from .models import (DISPOSITIONS, UNIT_KINDS, CorrectiveAction, SafetyAmendment, SafetyRecord, Staff, StockLot,
+                     StockUse, StorageUnit, Supplier, Training)
 from .schema import KINDS, EntryErrors
 
 bp = Blueprint("safety", __name__, url_prefix="/safety")
@@ -103,6 +103,16 @@ def display(kind, values):
         keep = dt.datetime.fromisoformat(values["stored_at"]) + dt.timedelta(hours=48)
         rows.append((_("Retain until"), keep.isoformat(sep=" ", timespec="minutes")))
     return rows
+
+
+def flash_findings(verdict):
+    """The verdict at once, each failed item with what to do now."""
+    lang = current_language()
+    if verdict.verdict == "pass":
+        flash(_("4D check: pass."))
+        return
+    for f in verdict.findings:
+        flash(f"{f.item} · {f.message(lang)} — {f.action(lang)}", "warning")
 
 
 def form_values(kind, previous=None):
@@ -194,7 +204,7 @@ def records(kind_name):
         values = record.values()
         if any(str(values.get(name)).lower() != value.lower() for name, value in filters.items()):
             continue
-        rows.append((record, display(kind, values)[:4], service.warnings_for(kind_name, values, service.lookup, today_)))
+        rows.append((record, display(kind, values)[:4], service.latest_verdict(record)))
     return render_template("safety/records.html", kind=kind, rows=rows, start=start, end=end,
                            filter_fields=[f for f in ref_fields if f.type in ("supplier", "unit", "staff", "meal")
                                           or f.name == "accepted"],
@@ -214,13 +224,12 @@ def new_record(kind_name):
         values = dict(request.form)
         try:
             values = form_values(kind)
-            record, warnings = service.create(kind_name, values, actor(), current_language(), say)
+            record, verdict = service.create(kind_name, values, actor(), current_language(), say)
         except EntryErrors as e:
             errors = e.errors
         else:
             flash(_("Saved: %(kind)s.", kind=kind.label(current_language())))
-            for warning in warnings:
-                flash(str(warning), "warning")
+            flash_findings(verdict)
             return redirect(url_for("safety.record", kind_name=kind_name, record_id=record.id))
     return render_template("safety/form.html", kind=kind, form=form, values=values, errors=errors,
                            choices=registers(), lang=current_language(), record=None), 422 if errors else 200
@@ -235,7 +244,7 @@ def record(kind_name, record_id):
     amendments = [(a, json.loads(a.changed)) for a in entry.amendments.order_by(SafetyAmendment.version.desc())]
     return render_template("safety/record.html", kind=kind, entry=entry, current=display(kind, entry.values()),
                            original=display(kind, entry.original()), amendments=amendments,
-                           warnings=service.warnings_for(kind_name, entry.values(), service.lookup, clock().today()),
+                           verdict=service.latest_verdict(entry), actions=list(entry.actions),
                            keep_until=service.keep_until(entry), local=clock().to_local)
 
 
@@ -253,14 +262,13 @@ def amend(kind_name, record_id):
         previous, values = values, dict(request.form)
         try:
             values = form_values(kind, previous)
-            _amendment, warnings = service.amend(entry, values, request.form.get("reason"), actor(),
-                                                 current_language(), say)
+            _amendment, verdict = service.amend(entry, values, request.form.get("reason"), actor(),
+                                                current_language(), say)
         except EntryErrors as e:
             errors = e.errors
         else:
             flash(_("The correction is saved; the original is kept."))
-            for warning in warnings:
-                flash(str(warning), "warning")
+            flash_findings(verdict)
             return redirect(url_for("safety.record", kind_name=kind_name, record_id=entry.id))
     return render_template("safety/form.html", kind=kind, form=form, values=values, errors=errors,
                            choices=registers(), lang=current_language(), record=entry,
@@ -420,3 +428,68 @@ def stock():
 @bp.context_processor
 def _log_kinds():
     return {"kinds_all": KINDS}
+
+
+# --- corrective actions ---------------------------------------------------------------
+
+@bp.get("/actions")
+@allow(*READ)
+def actions():
+    """Corrective actions, open and overdue first."""
+    rows = list(CorrectiveAction.select().order_by(
+        CorrectiveAction.status == "verified", CorrectiveAction.due_at))
+    return render_template("safety/actions.html", rows=rows, now=utcnow(), local=clock().to_local)
+
+
+@bp.route("/actions/<int:action_id>", methods=["GET", "POST"])
+@allow(*READ)
+def action(action_id):
+    """One corrective action and its next step: acknowledge, record what was done, verify."""
+    item = CorrectiveAction.get_or_none(CorrectiveAction.id == action_id) or abort(404)
+    errors = {}
+    if request.method == "POST":
+        if "manager" not in _roles():
+            abort(403)
+        if not ConfirmForm().validate_on_submit():
+            abort(400)
+        errors = advance(item, request.form)
+        if not errors:
+            flash(_("Saved."))
+            return redirect(url_for("safety.action", action_id=item.id))
+    return render_template("safety/action.html", item=item, finding=item.finding_dict(), errors=errors,
+                           confirm=ConfirmForm(), dispositions=DISPOSITIONS, local=clock().to_local,
+                           form=request.form, me=actor()), 422 if errors else 200
+
+
+def advance(item, form):
+    """Move the action one step on; returns {field: error} when the step cannot be taken."""
+    me = actor()
+    now = utcnow()
+    text = lambda name: " ".join((form.get(name) or "").split())[:1000]  # noqa: E731
+    if item.status == "open":
+        item.status, item.acknowledged_at, item.acknowledged_by = "acknowledged", now, me
+    elif item.status == "acknowledged":
+        errors = {}
+        for name in ("cause", "action_taken"):
+            if not text(name):
+                errors[name] = _("Required.")
+        if form.get("disposition") not in DISPOSITIONS:
+            errors["disposition"] = _("Choose what happened to the product.")
+        if errors:
+            return errors
+        item.cause, item.action_taken, item.disposition = text("cause"), text("action_taken"), form["disposition"]
+        item.status, item.acted_at, item.acted_by = "action_recorded", now, me
+    elif item.status == "action_recorded":
+        if me == item.acted_by:
+            return {"verification": _("Someone other than the person who acted must verify.")}
+        if not text("verification"):
+            return {"verification": _("Required.")}
+        item.verification, item.status, item.verified_at, item.verified_by = text("verification"), "verified", now, me
+    else:
+        return {"status": _("This action is already verified.")}
+    with database.atomic():
+        item.save()
+        audit.record(me, f"action.{item.status}", "corrective_action", item.id, item=item.item,
+                     record=item.record_id, cause=item.cause, action=item.action_taken,
+                     disposition=item.disposition, verification=item.verification)
+    return {}

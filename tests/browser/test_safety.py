@@ -55,7 +55,7 @@ def test_manager_logs_a_procurement_acceptance_on_a_tablet(browser, live):
     seconds = time.monotonic() - started
     print(f"procurement acceptance: {taps} taps/entries, {seconds:.1f} s of browser automation")
 
-    assert page.get_by_text("冷藏货物到货温度 11.0 ℃").count() >= 1  # the warning, at once
+    assert page.get_by_text("冷藏食品到货温度不高于 8 ℃").count() >= 1  # the 4D finding, at once
     with live.app.app_context(), database.connection_context():
         record = SafetyRecord.get()
         values = record.values()
