@@ -365,3 +365,51 @@ def test_procurement_form_takes_a_photo_of_the_certificates(app, staff, kitchen)
     assert photo.status_code == 200 and photo.mimetype == "image/jpeg"
     photo.close()
     assert f"/photos/{name}" in client.get(r.headers["Location"]).get_data(as_text=True)
+
+
+def test_a_tightened_threshold_changes_new_verdicts_not_old_ones(app, staff, kitchen, tmp_path, db_url):
+    from canteen.safety.models import SafetyVerdict
+
+    from .conftest import make_app
+
+    reading = dict(valid_entries(kitchen)["storage"], unit=kitchen["units"]["freezer"], temperature=-15)
+    first = api(app).post("/api/v1/safety/storage", json=reading).get_json()
+    assert first["verdict"] == "pass"
+    override = tmp_path / "instance" / "checklist-override.toml"
+    override.write_text("[items.STOR-03]\nlimit = -18\n")
+    strict = make_app(db_url, tmp_path)  # the same instance folder: the override is picked up
+    second = signed_in(strict, "manager").post("/api/v1/safety/storage", json=reading).get_json()
+    assert second["verdict"] == "fail" and [f["item"] for f in second["findings"]] == ["STOR-03"]
+    assert second["checklist_version"] != first["checklist_version"]
+    old = in_db(strict, lambda: SafetyVerdict.get(SafetyVerdict.record == first["id"]))
+    assert (old.verdict, old.checklist_version) == ("pass", first["checklist_version"])
+
+
+def test_serious_findings_open_corrective_actions_that_walk_to_verified(app, staff, kitchen):
+    from canteen.safety.models import CorrectiveAction
+
+    from .conftest import make_user
+
+    in_db(app, lambda: make_user("deputy", "manager"))
+    hot = dict(valid_entries(kitchen)["cooking"], core_temp=62)
+    record = api(app).post("/api/v1/safety/cooking", json=hot).get_json()
+    assert record["verdict"] == "fail"
+    action = in_db(app, lambda: CorrectiveAction.get())
+    assert (action.item, action.severity, action.status, action.owner) == ("COOK-01", "critical", "open", "manager")
+    assert action.due_at - action.opened_at == dt.timedelta(hours=24)
+    manager = signed_in(app, "manager")
+    path = f"/safety/actions/{action.id}"
+    step = lambda client, **data: client.post(path, data=dict(data, csrf_token=csrf_token(client, path)))  # noqa: E731
+    assert step(manager).status_code == 302
+    r = step(manager, cause="burner too low")
+    assert r.status_code == 422  # the action taken and the product's fate are missing
+    assert step(manager, cause="burner too low", action_taken="cooked on to 80 ℃", disposition="reworked").status_code == 302
+    assert step(manager, verification="checked 81 ℃").status_code == 422  # not by the one who acted
+    assert step(signed_in(app, "deputy"), verification="checked 81 ℃").status_code == 302
+    done = in_db(app, lambda: CorrectiveAction.get())
+    assert (done.status, done.acted_by, done.verified_by, done.disposition) == \
+        ("verified", "user:manager", "user:deputy", "reworked")
+    assert signed_in(app, "union").post(path, data={}).status_code in (400, 403)
+    minor = dict(valid_entries(kitchen)["storage"], off_floor_cm=5)  # minor: no action opened
+    api(app).post("/api/v1/safety/storage", json=minor)
+    assert in_db(app, lambda: CorrectiveAction.select().count()) == 1

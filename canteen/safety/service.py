@@ -57,6 +57,7 @@ def judge(record, values):
     hours = {"critical": current_app.config["ACTION_DUE_HOURS_CRITICAL"],
              "major": current_app.config["ACTION_DUE_HOURS_MAJOR"]}
     owner = record.author.split(":", 1)[1] if record.author.startswith("user:") else "manager"
+    now = utcnow()
     for finding in verdict.findings:
         if finding.severity not in hours:
             continue
@@ -66,8 +67,8 @@ def judge(record, values):
         if not already:
             CorrectiveAction.create(record=record, item=finding.item, d=finding.d, severity=finding.severity,
                                     finding=json.dumps(finding.as_dict(), ensure_ascii=False, default=str),
-                                    owner=owner, status="open", opened_at=utcnow(),
-                                    due_at=utcnow() + dt.timedelta(hours=hours[finding.severity]))
+                                    owner=owner, status="open", opened_at=now,
+                                    due_at=now + dt.timedelta(hours=hours[finding.severity]))
     return verdict
 
 
