@@ -490,6 +490,6 @@ def advance(item, form):
     with database.atomic():
         item.save()
         audit.record(me, f"action.{item.status}", "corrective_action", item.id, item=item.item,
-                     record=item.record_id, cause=item.cause, action=item.action_taken,
+                     record=item.record_id, cause=item.cause, action_taken=item.action_taken,
                      disposition=item.disposition, verification=item.verification)
     return {}
