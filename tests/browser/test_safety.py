@@ -63,3 +63,55 @@ def test_manager_logs_a_procurement_acceptance_on_a_tablet(browser, live):
             ("procurement", 11, False, "猪后腿肉")
         assert StockLot.select().count() == 0  # rejected goods are not stock
     context.close()
+
+
+def sign_in_page(browser, live, username):
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, has_touch=True)
+    page = context.new_page()
+    page.goto(f"{live.url}/login")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    return context, page
+
+
+def test_a_corrective_action_is_walked_through_to_verified(browser, live):
+    from canteen.safety.models import CorrectiveAction
+
+    with live.app.app_context(), database.connection_context():
+        make_user("zhang", "manager")
+        make_user("li", "manager")
+        cook = Staff.create(name="王师傅", health_cert_expiry=clock().today() + dt.timedelta(days=100))
+        dish_id = live.dishes[1].id
+    context, page = sign_in_page(browser, live, "zhang")
+    page.goto(f"{live.url}/safety/cooking/new")
+    tap = lambda label: page.get_by_role("group", name=label).get_by_label  # noqa: E731
+    tap("餐次")("午餐").tap()
+    page.get_by_label("菜品").select_option(str(dish_id))
+    page.get_by_label("中心温度").fill("62")
+    tap("保存方式")("不保温").tap()
+    page.get_by_label("操作人").select_option(str(cook.id))
+    page.get_by_role("button", name="保存").tap()
+    page.get_by_text("COOK-01").first.wait_for()  # the finding, at once
+
+    page.get_by_role("link", name="整改措施").first.click()
+    page.get_by_role("link", name="1", exact=True).click()
+    page.get_by_role("button", name="确认").tap()
+    page.get_by_label("原因").fill("火力不足")
+    page.get_by_label("整改措施", exact=True).fill("继续加热至 80 ℃")
+    page.get_by_role("group", name="产品处置").get_by_label("返工").tap()
+    page.get_by_role("button", name="记录整改").tap()
+    page.get_by_label("验证情况").fill("复测 81 ℃")
+    page.get_by_role("button", name="验证").tap()
+    page.get_by_text("须由整改人以外的人验证").wait_for()  # not by the one who acted
+    context.close()
+
+    context, page = sign_in_page(browser, live, "li")
+    page.goto(f"{live.url}/safety/actions/1")
+    page.get_by_label("验证情况").fill("复测 81 ℃")
+    page.get_by_role("button", name="验证").tap()
+    page.get_by_text("li 已验证").wait_for()
+    with live.app.app_context(), database.connection_context():
+        action = CorrectiveAction.get()
+        assert (action.status, action.acted_by, action.verified_by) == ("verified", "user:zhang", "user:li")
+    context.close()
