@@ -57,8 +57,9 @@ def create_app(test_config=None):
     app.before_request(access.enforce)  # after db's hook: it may look up a token
 
     from . import admin, api, kiosk, kitchen, office
+    from .safety import standing
     from .safety import views as safety
-    for module in (kiosk, api, auth, office, kitchen, admin, safety):
+    for module in (kiosk, api, auth, office, kitchen, admin, safety, standing):
         app.register_blueprint(module.bp)
     # The JSON API takes no form posts: browsers cannot send application/json across sites
     # without a CORS preflight we never grant, so CSRF tokens would add nothing there.

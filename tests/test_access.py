@@ -35,6 +35,10 @@ EXPECTED = {
     "safety.add_training": {"manager"},
     "safety.stock": {"manager", "union", "admin"},
     "safety.actions": {"manager", "union", "admin"},
+    "standing.rounds": {"manager", "union", "admin"},
+    "standing.new_round": {"manager"},
+    "standing.dashboard": {"manager", "union", "admin"},
+    "standing.export": {"manager", "union", "admin"},
     "safety.action": {"manager", "union", "admin"},
     "kitchen.cards": {"manager"},
     "kitchen.print_cards": {"manager"},
@@ -68,7 +72,7 @@ EXPECTED = {
 }
 SAMPLE_ARGS = {"dish_id": 1, "user_id": 1, "kiosk_id": 1, "token_id": 1, "day": "2026-11-27",
                "meal": "lunch", "name": "none.jpg", "code": "ABCDEFGH", "token": "not-a-token",
-               "card_id": 1, "kind_name": "storage", "record_id": 1, "staff_id": 1, "row_id": 1, "action_id": 1}
+               "card_id": 1, "kind_name": "storage", "record_id": 1, "staff_id": 1, "row_id": 1, "action_id": 1, "area_name": "cold_room"}
 CALLERS = ["anonymous", "kiosk", "union", "manager", "admin", "token-manager", "revoked-token"]
 
 

@@ -154,3 +154,26 @@ class CorrectiveAction(BaseModel):
     @property
     def overdue(self):
         return self.status != "verified" and self.due_at < utcnow()
+
+
+class InspectionRound(BaseModel):
+    """One 4D walk-through of an area, scored 优/良/中/差 per item."""
+    day = DateField(index=True)
+    cadence = CharField(max_length=8)  # daily | weekly
+    area = CharField(max_length=20, index=True)
+    inspector = CharField(max_length=80)
+    version = CharField(max_length=20)
+    points = IntegerField()
+    maximum = IntegerField()
+    rate = FloatField()  # points ÷ maximum × 100
+    created_at = DateTimeField(default=utcnow)
+
+
+class InspectionGrade(BaseModel):
+    round = ForeignKeyField(InspectionRound, backref="grades", on_delete="CASCADE")
+    item = CharField(max_length=10)
+    d = CharField(max_length=16)
+    grade = CharField(max_length=10)
+    points = IntegerField()
+    remark = TextField(null=True)
+    photo = CharField(max_length=40, null=True)

@@ -153,8 +153,12 @@ def today():
 
 
 def missing_today(day):
-    """Concrete gaps: meals served so far without tableware or samples, cold units without a
-    reading, staff without a morning check."""
+    return missing_on(day)
+
+
+def missing_on(day):
+    """Concrete gaps on `day`: meals served (so far) without tableware or samples, cold units
+    without a reading, staff without a morning check."""
     now = clock().now()
     done = [(r.kind, r.values()) for r in SafetyRecord.select().where(SafetyRecord.day == day)]
     gaps = []
@@ -425,7 +429,7 @@ def stock():
                            confirm=ConfirmForm())
 
 
-@bp.context_processor
+@bp.app_context_processor
 def _log_kinds():
     return {"kinds_all": KINDS}
 

@@ -1,0 +1,81 @@
+"""4D inspection rounds as data (rounds.toml) and their scoring. Pure."""
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+ROUNDS_FILE = Path(__file__).with_name("rounds.toml")
+
+
+@dataclass(frozen=True)
+class Grade:
+    code: str
+    zh: str
+    en: str
+    points: int
+
+    def label(self, lang):
+        return self.en if lang == "en" else self.zh
+
+
+@dataclass(frozen=True)
+class RoundItem:
+    id: str
+    d: str
+    zh: str
+    en: str
+
+    def label(self, lang):
+        return self.en if lang == "en" else self.zh
+
+
+@dataclass(frozen=True)
+class Area:
+    name: str
+    zh: str
+    en: str
+    items: tuple
+
+    def label(self, lang):
+        return self.en if lang == "en" else self.zh
+
+
+@dataclass(frozen=True)
+class Rounds:
+    version: str
+    grades: tuple
+    areas: dict
+
+    def grade(self, code):
+        return next(g for g in self.grades if g.code == code)
+
+    @property
+    def best(self):
+        return max(g.points for g in self.grades)
+
+
+def load(path=ROUNDS_FILE):
+    with open(path, "rb") as fh:
+        raw = tomllib.load(fh)
+    grades = tuple(Grade(*g) for g in raw["grades"])
+    areas = {name: Area(name, a["zh"], a["en"], tuple(RoundItem(**i) for i in a["items"]))
+             for name, a in raw["areas"].items()}
+    return Rounds(str(raw["version"]), grades, areas)
+
+
+def score(rounds, grades):
+    """(points, maximum, rate in %) for {item id: grade code}."""
+    points = sum(rounds.grade(code).points for code in grades.values())
+    maximum = rounds.best * len(grades)
+    return points, maximum, round(100 * points / maximum, 1) if maximum else None
+
+
+def score_by_d(rounds, area, grades):
+    """{d: rate in %} for one round."""
+    by_d = {}
+    for item in area.items:
+        if item.id in grades:
+            by_d.setdefault(item.d, []).append(rounds.grade(grades[item.id]).points)
+    return {d: round(100 * sum(p) / (rounds.best * len(p)), 1) for d, p in by_d.items()}
+
+
+ROUNDS = load()
