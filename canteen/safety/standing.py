@@ -100,9 +100,9 @@ def today_status(day):
     """{kind: "done" | "missing" | "failed"} for the canteen's day."""
     status = {kind: "missing" for kind in KINDS}
     latest = {}
-    for verdict in (SafetyVerdict.select(SafetyVerdict, SafetyRecord.kind).join(SafetyRecord)
+    for verdict in (SafetyVerdict.select(SafetyVerdict, SafetyRecord.id, SafetyRecord.kind).join(SafetyRecord)
                     .where(SafetyRecord.day == day).order_by(SafetyVerdict.id)):
-        latest[verdict.record_id] = (verdict.record.kind, verdict.verdict)
+        latest[verdict.record.id] = (verdict.record.kind, verdict.verdict)
     for kind, verdict in latest.values():
         if verdict == "fail":
             status[kind] = "failed"

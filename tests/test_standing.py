@@ -1,0 +1,81 @@
+"""4D inspection rounds, the compliance dashboard and the inspector's export."""
+import io
+import re
+
+import pytest
+from openpyxl import load_workbook
+
+from canteen.checklists.rounds import ROUNDS, score, score_by_d
+from canteen.models import database
+from canteen.safety.models import InspectionGrade, InspectionRound
+
+from .conftest import csrf_token, signed_in
+from .test_safety import api, kitchen, valid_entries  # noqa: F401  (fixture)
+
+
+def in_db(app, fn):
+    with app.app_context(), database.connection_context():
+        return fn()
+
+
+def test_score_rate_is_points_over_maximum():
+    area = ROUNDS.areas["cold_room"]
+    grades = {item.id: g for item, g in zip(area.items, ("excellent", "good", "fair", "poor"))}
+    assert score(ROUNDS, grades) == (6 + 4 + 2 + 1, 24, round(100 * 13 / 24, 1))
+    assert score_by_d(ROUNDS, area, grades) == {"execution": 100.0, "organisation": 50.0,
+                                                "responsibility": round(100 / 6, 1)}
+
+
+def round_form(client, area, grades, **extra):
+    data = {"csrf_token": csrf_token(client, f"/safety/rounds/new/{area}"), "cadence": "daily"}
+    for item, grade in zip(ROUNDS.areas[area].items, grades):
+        data[f"grade_{item.id}"] = grade
+    data.update(extra)
+    return client.post(f"/safety/rounds/new/{area}", data=data)
+
+
+def test_a_round_is_graded_and_weak_items_need_a_remark(app, staff):
+    client = signed_in(app, "manager")
+    r = round_form(client, "cold_room", ("excellent", "good", "poor"))
+    assert r.status_code == 422  # one item not graded, and "poor" without a remark
+    assert "Grade this item" in r.get_data(as_text=True) and "Say what is wrong" in r.get_data(as_text=True)
+    r = round_form(client, "cold_room", ("excellent", "good", "poor", "excellent"), remark_C3="labels missing")
+    assert r.status_code == 302
+    row = in_db(app, lambda: InspectionRound.get())
+    assert (row.area, row.points, row.maximum, row.rate, row.inspector) == ("cold_room", 17, 24, 70.8, "user:manager")
+    assert in_db(app, lambda: InspectionGrade.get(InspectionGrade.item == "C3").remark) == "labels missing"
+    page = signed_in(app, "union").get("/safety/rounds").get_data(as_text=True)
+    assert "70.8 %" in page
+    assert signed_in(app, "union").get("/safety/rounds/new/cold_room").status_code == 403
+    assert client.get("/safety/rounds/new/attic").status_code == 404
+
+
+def test_dashboard_shows_todays_status_actions_and_recurring_findings(app, staff, kitchen):  # noqa: F811
+    client = api(app)
+    client.post("/api/v1/safety/cooking", json=dict(valid_entries(kitchen)["cooking"], core_temp=60))
+    client.post("/api/v1/safety/storage", json=valid_entries(kitchen)["storage"])
+    page = signed_in(app, "union").get("/safety/dashboard").get_data(as_text=True)
+    assert "COOK-01" in page
+    assert "Open corrective actions: 1" in page
+    assert re.findall(r"status-(?:failed|done)", page).count("status-failed") == 1, re.findall(r"status-[a-z]+", page)
+    assert re.findall(r"status-(?:failed|done)", page).count("status-done") == 1
+
+
+def test_inspector_export_as_xlsx_and_html_marks_gaps(app, staff, kitchen):  # noqa: F811
+    client = api(app)
+    record = client.post("/api/v1/safety/cooking", json=dict(valid_entries(kitchen)["cooking"], core_temp=60)).get_json()
+    html = signed_in(app, "union").get("/safety/export").get_data(as_text=True)
+    assert "INCOMPLETE" in html and "Morning health check" in html and "COOK-01" in html
+    r = signed_in(app, "union").get("/safety/export?format=xlsx")
+    assert r.status_code == 200 and "INCOMPLETE" in r.headers["Content-Disposition"]
+    book = load_workbook(io.BytesIO(r.data))
+    assert book.sheetnames == ["logs", "findings", "corrective actions", "incomplete"]
+    logs = list(book["logs"].iter_rows(values_only=True))
+    assert logs[1][0] == record["id"] and logs[1][7] == "fail"
+    assert [row[1] for row in book["findings"].iter_rows(min_row=2, values_only=True)] == ["COOK-01"]
+    assert book["corrective actions"].max_row == 2 and book["incomplete"].max_row > 1
+
+
+@pytest.mark.parametrize("query", ["?from=someday", "?from=2026-12-01&to=2026-11-01", "?from=2020-01-01&to=2026-01-01"])
+def test_export_refuses_bad_ranges(app, staff, query):
+    assert signed_in(app, "union").get(f"/safety/export{query}").status_code == 400
