@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from . import access, auth, cli, clock, db, demo, i18n
 from .config import DEFAULTS, ConfigError, coerce
@@ -32,6 +33,7 @@ def create_app(test_config=None):
     app = Flask(__name__, instance_relative_config=True,
                 instance_path=os.path.abspath(instance_path) if instance_path else None,
                 template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    app.url_map.converters["int"] = DatabaseIdConverter
     app.config.from_mapping(DEFAULTS)
     app.config.from_prefixed_env("CANTEEN")
     if test_config:
@@ -71,6 +73,7 @@ def create_app(test_config=None):
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(Exception, unexpected_error)
     app.after_request(security_headers)
+    app.jinja_env.globals["local"] = lambda utc: app.extensions["canteen_clock"].to_local(utc)
     return app
 
 
@@ -84,6 +87,13 @@ def load_checklist(app):
         return load(override=override)
     except (ChecklistError, OSError, ValueError) as e:
         raise ConfigError(f"CANTEEN_CHECKLIST_OVERRIDE: {e}") from None
+
+
+class DatabaseIdConverter(IntegerConverter):
+    """<int:…> in URLs: at most a 32-bit id, so a huge number is a 404, not a database error."""
+
+    def __init__(self, url_map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
 def reason_tags(spec):
@@ -109,7 +119,8 @@ def wants_json():
 def http_error(exc):
     if wants_json():
         return jsonify(error=exc.description, field="body" if exc.code == 413 else None), exc.code
-    return render_template("error.html", code=exc.code, name=exc.name), exc.code
+    # the page explains the common codes in the reader's language; werkzeug's names are English
+    return render_template("error.html", code=exc.code, name=None), exc.code
 
 
 def expired_form(exc):

@@ -39,9 +39,10 @@ def access_of(endpoint):
 
 
 def bearer_token():
-    header = request.headers.get("Authorization", "")
+    """The token of an "Authorization: Bearer …" header; "" when the header names none."""
+    header = request.headers.get("Authorization", "").strip()
     scheme, _sep, secret = header.partition(" ")
-    return secret.strip() if scheme.lower() == "bearer" and secret.strip() else None
+    return secret.strip() if scheme.lower() == "bearer" else None
 
 
 def current_roles():
@@ -92,7 +93,7 @@ def enforce():
     # Tokens are for machines on the API; pages ignore the header.
     secret = bearer_token() if request.path.startswith("/api/") else None
     if secret is not None:
-        token = ApiToken.lookup(secret)
+        token = ApiToken.lookup(secret) if secret else None
         if token is None or token.revoked_at is not None:
             return denied(401, _("The API token is invalid or has been revoked."))
         g.api_token = token

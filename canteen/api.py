@@ -37,6 +37,11 @@ def kiosk_name():
     if paired is not None:
         return paired.name
     name = (request.headers.get("X-Canteen-Kiosk") or "").strip()
+    try:  # WSGI hands headers over as latin-1; a kiosk named 灯房 sent UTF-8
+        name = name.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        pass
+    name = "".join(c for c in name if c.isprintable())
     return name[:64] or current_app.config["KIOSK_NAME"]
 
 
@@ -50,6 +55,13 @@ def dish_json(dish, day, lang):
         "is_new": dish.is_new_on(day, current_app.config["TRIAL_DAYS"]),
         "photo_url": url_for("kiosk.photo", name=dish.photo) if dish.photo else None,
     }
+
+
+@bp.after_request
+def _vary_by_language(response):
+    # names and messages follow Accept-Language: shared caches must keep languages apart
+    response.vary.add("Accept-Language")
+    return response
 
 
 @bp.before_request
@@ -291,7 +303,7 @@ def list_safety_records(kind_name):
     try:
         end = dt.date.fromisoformat(request.args.get("to") or clock().today().isoformat())
         start = dt.date.fromisoformat(request.args.get("from") or (end - dt.timedelta(days=30)).isoformat())
-    except ValueError:
+    except (ValueError, OverflowError):
         return error("from and to must be dates like 2026-11-26.", "from")
     rows = (SafetyRecord.select()
             .where((SafetyRecord.kind == kind_name) & SafetyRecord.day.between(start, end))

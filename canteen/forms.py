@@ -60,10 +60,17 @@ class DishForm(FlaskForm):
         self.category.choices = [(k, v) for k, v in CATEGORIES.items()]
 
     def validate_price(self, field):
+        if field.data is not None and not field.data.is_finite():
+            raise ValidationError(_l("A price is between 0 and 9999 yuan."))
         if field.data is not None and field.data != field.data.quantize(Decimal("0.01")):
             raise ValidationError(_l("At most two decimals (fen)."))
 
+    def validate_trial_start(self, field):
+        if field.data and not 2000 <= field.data.year <= 2100:
+            raise ValidationError(_l("Give a date between 2000 and 2100."))
+
     def validate_trial_end(self, field):
+        self.validate_trial_start(field)
         if field.data and not self.trial_start.data:
             raise ValidationError(_l("Give the first day of the trial too."))
         if field.data and self.trial_start.data and field.data < self.trial_start.data:

@@ -37,10 +37,11 @@ class Dish(BaseModel):
 
     def is_new_on(self, day, trial_days):
         """On trial on `day`: from trial_start to trial_end (or trial_days later)."""
-        if self.trial_start is None:
+        if self.trial_start is None or day < self.trial_start:
             return False
-        end = self.trial_end or self.trial_start + dt.timedelta(days=trial_days - 1)
-        return self.trial_start <= day <= end
+        if self.trial_end is not None:
+            return day <= self.trial_end
+        return (day - self.trial_start).days < trial_days
 
     @classmethod
     def served_on(cls, day, meal):

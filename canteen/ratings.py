@@ -9,8 +9,9 @@ import unicodedata
 from typing import NamedTuple
 
 CHANNELS = ("kiosk", "phone")
-CLIENT_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
-EMPLOYEE_NO = re.compile(r"^[A-Za-z0-9]{4,20}$")
+CLIENT_ID = re.compile(r"[A-Za-z0-9._:-]{8,64}")  # used with fullmatch: no trailing newline
+EMPLOYEE_NO = re.compile(r"[A-Za-z0-9]{4,20}")
+MAX_ID = 2**31 - 1
 MAX_TAGS = 10
 MAX_COMMENT = 500
 CLOCK_SKEW = dt.timedelta(minutes=5)
@@ -46,11 +47,11 @@ def read_voted_at(value, now, max_age_days):
         raise PayloadError("voted_at must be an ISO 8601 time, e.g. 2026-11-26T12:05:00Z.", "voted_at")
     try:
         when = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
+        if when.tzinfo is None:
+            raise PayloadError("voted_at needs a time zone (Z or +08:00).", "voted_at")
+        when = when.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    except (ValueError, OverflowError):
         raise PayloadError("voted_at must be an ISO 8601 time, e.g. 2026-11-26T12:05:00Z.", "voted_at") from None
-    if when.tzinfo is None:
-        raise PayloadError("voted_at needs a time zone (Z or +08:00).", "voted_at")
-    when = when.astimezone(dt.timezone.utc).replace(tzinfo=None)
     if when > now + CLOCK_SKEW:
         raise PayloadError("voted_at is in the future; check the kiosk's clock.", "voted_at")
     if when < now - dt.timedelta(days=max_age_days):
@@ -81,7 +82,7 @@ def read_rating(payload, allowed_tags, now=None, max_age_days=7):
     dish_id = payload.get("dish_id")
     if dish_id is None:
         raise PayloadError("dish_id is required.", "dish_id")
-    if not _is_int(dish_id) or dish_id < 1:
+    if not _is_int(dish_id) or not 1 <= dish_id <= MAX_ID:
         raise PayloadError("dish_id must be a positive whole number.", "dish_id")
 
     score = payload.get("score")
@@ -110,7 +111,7 @@ def read_rating(payload, allowed_tags, now=None, max_age_days=7):
     if client_id is None:
         raise PayloadError("client_id is required (a key the client makes once per vote).",
                            "client_id")
-    if not isinstance(client_id, str) or not CLIENT_ID.match(client_id):
+    if not isinstance(client_id, str) or not CLIENT_ID.fullmatch(client_id):
         raise PayloadError("client_id must be 8-64 characters: letters, digits, . _ : -",
                            "client_id")
 
@@ -131,7 +132,7 @@ def read_rating(payload, allowed_tags, now=None, max_age_days=7):
     if employee_no is not None:
         if channel != "kiosk":
             raise PayloadError("employee_no comes only from a kiosk's card reader.", "employee_no")
-        if not isinstance(employee_no, str) or not EMPLOYEE_NO.match(employee_no.strip()):
+        if not isinstance(employee_no, str) or not EMPLOYEE_NO.fullmatch(employee_no.strip()):
             raise PayloadError("employee_no must be 4-20 letters or digits.", "employee_no")
         employee_no = employee_no.strip().upper()
 

@@ -103,6 +103,8 @@
     const grid = $("dish-grid");
     grid.replaceChildren(...menu.dishes.map(tile));
     grid.dataset.count = String(menu.dishes.length);
+    // long menus get smaller tiles so that every dish stays on the screen
+    grid.dataset.size = menu.dishes.length > 24 ? "small" : menu.dishes.length > 12 ? "compact" : "normal";
     $("menu-empty").hidden = menu.dishes.length > 0;
   }
 

@@ -6,6 +6,7 @@ through a `refs` callable given by the caller: refs(type, id) → the row, or No
 import datetime as dt
 import math
 import re
+import unicodedata
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,6 +92,7 @@ MESSAGES = {
     "ref": "{label}: there is no such entry in the register",
     "required": "{label} is required",
     "future": "{label} cannot be in the future",
+    "date_range": "{label}: the year must be between {min} and {max}",
     "before": "{label} cannot be before {other}",
 }
 
@@ -113,6 +115,22 @@ class EntryErrors(ValueError):
         super().__init__(next(iter(errors.values())))
 
 
+MIN_YEAR, MAX_YEAR = 2000, 2100  # a canteen's log: anything outside is a typing mistake
+MAX_ID = 2**31 - 1
+
+
+def _clean_text(value):
+    """One line of printable text: control characters and lone surrogates removed."""
+    text = "".join(c for c in value if unicodedata.category(c)[0] != "C" or c == " ")
+    return " ".join(text.split())
+
+
+def _in_years(when):
+    if not MIN_YEAR <= when.year <= MAX_YEAR:
+        raise Problem("date_range", min=MIN_YEAR, max=MAX_YEAR)
+    return when
+
+
 def _number(value, integer):
     if isinstance(value, bool):
         raise ValueError
@@ -126,7 +144,7 @@ def _number(value, integer):
         if number != int(number):
             raise ValueError
         return int(number)
-    return round(float(number), 3)
+    return float(number)
 
 
 def _bool(value):
@@ -149,7 +167,7 @@ def _convert(f, value, refs, tz=None):
     if f.type == "text":
         if not isinstance(value, str):
             raise Problem("text")
-        text = " ".join(value.split())
+        text = _clean_text(value)
         if f.max and len(text) > f.max:
             raise Problem("too_long", n=f.max)
         return text
@@ -165,7 +183,7 @@ def _convert(f, value, refs, tz=None):
             raise Problem(f.type) from None
         if f.min is not None and number < f.min or f.max is not None and number > f.max:
             raise Problem("range", min=f"{f.min:g}", max=f"{f.max:g}", unit=f.unit)
-        return number
+        return number if f.type == "integer" else round(number, 3)
     if f.type == "bool":
         try:
             return _bool(value)
@@ -173,16 +191,22 @@ def _convert(f, value, refs, tz=None):
             raise Problem("bool") from None
     if f.type == "date":
         try:
-            return dt.date.fromisoformat(str(value).strip()).isoformat()
+            day = dt.date.fromisoformat(str(value).strip())
         except ValueError:
             raise Problem("date") from None
+        return _in_years(day).isoformat()
     if f.type == "datetime":
         try:
             when = dt.datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
         except ValueError:
             raise Problem("datetime") from None
+        _in_years(when)
         if when.tzinfo is not None:  # stored as the canteen's local wall-clock time
-            when = when.astimezone(tz).replace(tzinfo=None) if tz else when.replace(tzinfo=None)
+            try:
+                when = when.astimezone(tz).replace(tzinfo=None) if tz else when.replace(tzinfo=None)
+            except OverflowError:
+                raise Problem("date_range", min=MIN_YEAR, max=MAX_YEAR) from None
+            _in_years(when)
         return when.isoformat(timespec="minutes")
     if f.type == "photo":  # the name the upload was stored under (photos.save_photo)
         if not isinstance(value, str) or not PHOTO_NAME.match(value):
@@ -195,9 +219,9 @@ def _convert(f, value, refs, tz=None):
     if f.type in REF_TYPES:
         try:
             ident = _number(value, integer=True)
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, OverflowError):
             raise Problem("ref") from None
-        if refs(f.type, ident) is None:
+        if not 1 <= ident <= MAX_ID or refs(f.type, ident) is None:
             raise Problem("ref")
         return ident
     raise ValueError(f"unknown field type {f.type}")
@@ -250,6 +274,8 @@ def validate(kind, data, refs, now_local, tz=None, lang="en", say=english):
             clean[f.name] = _convert(f, value, refs, tz)
         except Problem as e:
             errors[f.name] = say(e.key, label=f.label(lang), **e.params)
+        except OverflowError:
+            errors[f.name] = say(f.type if f.type in MESSAGES else "number", label=f.label(lang))
     for f in kind.fields:
         if f.name not in errors and f.name not in clean and _required(kind, f, clean, refs):
             errors[f.name] = say("required", label=f.label(lang))

@@ -25,6 +25,7 @@ REGISTERS = {"supplier": Supplier, "unit": StorageUnit, "staff": Staff, "dish": 
 # least 2 years; every other log 2 years).
 RETENTION = dt.timedelta(days=730)
 PROCUREMENT_AFTER_USE_BY = dt.timedelta(days=183)
+MAX_BACKFILL = dt.timedelta(days=366)  # a late entry, not a history rewrite
 
 
 def lookup(kind, ident):
@@ -78,14 +79,16 @@ def occurred_at_from(value, now_utc):
         return now_utc
     try:
         when = dt.datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
-    except ValueError:
+        if when.tzinfo is None:
+            when = clock().local_to_utc(when)
+        else:
+            when = when.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    except (ValueError, OverflowError):
         raise EntryErrors({"occurred_at": "occurred_at must be a time like 2026-11-26T08:30"}) from None
-    if when.tzinfo is None:
-        when = clock().local_to_utc(when)
-    else:
-        when = when.astimezone(dt.timezone.utc).replace(tzinfo=None)
     if when > now_utc + dt.timedelta(minutes=10):
         raise EntryErrors({"occurred_at": "occurred_at cannot be in the future"})
+    if when < now_utc - MAX_BACKFILL:
+        raise EntryErrors({"occurred_at": "occurred_at is more than a year ago"})
     return when
 
 
@@ -122,7 +125,9 @@ def create(kind_name, data, author, lang="en", say=None):
 def amend(record, data, reason, author, lang="en", say=None):
     """A correction: the whole entry as it should read, with a reason. The original and every
     earlier version stay; the new version is judged afresh. Returns (amendment, verdict)."""
-    reason = " ".join(str(reason or "").split())
+    if reason is not None and not isinstance(reason, str):
+        raise EntryErrors({"reason": "The reason must be text"})
+    reason = " ".join("".join(c for c in (reason or "") if c.isprintable() or c == " ").split())
     if not reason:
         raise EntryErrors({"reason": "Give the reason for the correction"})
     if len(reason) > 300:

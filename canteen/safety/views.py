@@ -41,6 +41,7 @@ SAY = {
     "ref": _l("{label}: there is no such entry in the register"),
     "required": _l("{label} is required"),
     "future": _l("{label} cannot be in the future"),
+    "date_range": _l("{label}: the year must be between {min} and {max}"),
     "before": _l("{label} cannot be before {other}"),
 }
 UNIT_NAMES = {"dry": _l("Dry store"), "cold_room": _l("Cold room"), "fridge": _l("Fridge"),
@@ -192,11 +193,12 @@ def records(kind_name):
     """One log's entries, newest first, filtered by dates and the log's references."""
     kind = kind_or_404(kind_name)
     today_ = clock().today()
+    start, end = today_ - dt.timedelta(days=30), today_
     try:
-        start = dt.date.fromisoformat(request.args.get("from") or (today_ - dt.timedelta(days=30)).isoformat())
-        end = dt.date.fromisoformat(request.args.get("to") or today_.isoformat())
+        start = dt.date.fromisoformat(request.args.get("from") or start.isoformat())
+        end = dt.date.fromisoformat(request.args.get("to") or end.isoformat())
     except ValueError:
-        abort(400)
+        flash(_("The dates could not be read; showing the last 30 days."), "warning")
     query = (SafetyRecord.select()
              .where((SafetyRecord.kind == kind_name) & SafetyRecord.day.between(start, end))
              .order_by(SafetyRecord.occurred_at.desc())
@@ -245,7 +247,9 @@ def record(kind_name, record_id):
     """One entry: current values, the original, every correction with its reason and author."""
     kind = kind_or_404(kind_name)
     entry = SafetyRecord.get_or_none((SafetyRecord.id == record_id) & (SafetyRecord.kind == kind_name)) or abort(404)
-    amendments = [(a, json.loads(a.changed)) for a in entry.amendments.order_by(SafetyAmendment.version.desc())]
+    labels = {f.name: f.label(current_language()) for f in kind.fields}
+    amendments = [(a, [labels.get(name, name) for name in json.loads(a.changed)])
+                  for a in entry.amendments.order_by(SafetyAmendment.version.desc())]
     return render_template("safety/record.html", kind=kind, entry=entry, current=display(kind, entry.values()),
                            original=display(kind, entry.original()), amendments=amendments,
                            verdict=service.latest_verdict(entry), actions=list(entry.actions),
