@@ -46,6 +46,8 @@ def test_a_round_is_graded_and_weak_items_need_a_remark(app, staff):
     assert in_db(app, lambda: InspectionGrade.get(InspectionGrade.item == "C3").remark) == "labels missing"
     page = signed_in(app, "union").get("/safety/rounds").get_data(as_text=True)
     assert "70.8 %" in page
+    board = signed_in(app, "union").get("/safety/dashboard").get_data(as_text=True)
+    assert "Weekly score rate per D" in board and "Weekly score rate per area" in board and "70.8" in board
     assert signed_in(app, "union").get("/safety/rounds/new/cold_room").status_code == 403
     assert client.get("/safety/rounds/new/attic").status_code == 404
 

@@ -132,9 +132,18 @@ def dashboard():
         week = row.day - dt.timedelta(days=row.day.weekday())
         weeks.setdefault(week, {}).setdefault(row.area, []).append(row.rate)
     trend = [(week, {area: round(sum(r) / len(r), 1) for area, r in areas.items()}) for week, areas in sorted(weeks.items())]
+    d_weeks = {}
+    query = (InspectionGrade.select(InspectionRound.day, InspectionGrade.d, InspectionGrade.points)
+             .join(InspectionRound).where(InspectionRound.day >= today - dt.timedelta(weeks=8)).tuples())
+    for day, d, points in query:
+        day = day if isinstance(day, dt.date) else dt.date.fromisoformat(str(day))
+        week = day - dt.timedelta(days=day.weekday())
+        d_weeks.setdefault(week, {}).setdefault(d, []).append(points)
+    d_trend = [(week, {d: round(100 * sum(p) / (ROUNDS.best * len(p)), 1) for d, p in ds.items()})
+               for week, ds in sorted(d_weeks.items())]
     return render_template("safety/dashboard.html", status=today_status(today), kinds=KINDS, ages=ages,
                            open_actions=open_actions, overdue=sum(a.overdue for a in open_actions),
-                           recurring=recurring.most_common(10), by_d=rates_by_d(since), trend=trend,
+                           recurring=recurring.most_common(10), by_d=rates_by_d(since), trend=trend, d_trend=d_trend,
                            areas=ROUNDS.areas, lang=current_language(), today=today, ds=DS)
 
 
