@@ -8,7 +8,7 @@ from werkzeug.serving import make_server
 
 from canteen.models import Rating, database
 
-from ..conftest import add_dish, close_pool, make_app, require
+from ..conftest import PASSWORD, add_dish, close_pool, make_app, require
 
 CHROMIUM = os.environ.get("CANTEEN_CHROMIUM", "/usr/bin/chromium")
 # Playwright cannot download its own browser here; these flags keep Debian's quiet and offline.
@@ -98,3 +98,15 @@ def page(browser, live):
     page.on("request", lambda request: page.requests.append(request.url))
     yield page
     context.close()
+
+
+def sign_in_page(browser, live, username, viewport=(1280, 800)):
+    """A new touch context signed in to the back office through the real form."""
+    context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, has_touch=True)
+    page = context.new_page()
+    page.goto(f"{live.url}/login")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url("**/office/")
+    return context, page

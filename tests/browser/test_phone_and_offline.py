@@ -4,7 +4,8 @@ import time
 
 from canteen.models import QrCard, database
 
-from ..conftest import PASSWORD, make_user, require
+from ..conftest import make_user, require
+from .conftest import sign_in_page
 from .test_kiosk import open_kiosk, wait_for
 
 
@@ -46,6 +47,20 @@ def test_a_phone_votes_from_a_printed_card(browser, live):
     context.close()
 
 
+def decode_qr(cv2, numpy, png):
+    """What a phone camera would read: try the plain screenshot, then with a wider quiet zone
+    and at other scales (OpenCV's detector is picky about module size)."""
+    image = cv2.imdecode(numpy.frombuffer(png, numpy.uint8), cv2.IMREAD_GRAYSCALE)
+    padded = cv2.copyMakeBorder(image, 40, 40, 40, 40, cv2.BORDER_CONSTANT, value=255)
+    for candidate in (image, padded, cv2.resize(padded, None, fx=2, fy=2, interpolation=cv2.INTER_NEAREST),
+                      cv2.resize(padded, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)):
+        for detector in (cv2.QRCodeDetector(), cv2.QRCodeDetectorAruco()):
+            text, _points, _code = detector.detectAndDecode(candidate)
+            if text:
+                return text
+    return ""
+
+
 def test_the_printed_card_sheet_carries_a_qr_that_decodes_to_the_phone_page(browser, live):
     try:
         import cv2
@@ -56,16 +71,10 @@ def test_the_printed_card_sheet_carries_a_qr_that_decodes_to_the_phone_page(brow
     with live.app.app_context(), database.connection_context():
         make_user("zhang", "manager")
     card = new_card(live, "7号桌")
-    context = browser.new_context(viewport={"width": 900, "height": 1300})
-    page = context.new_page()
-    page.goto(f"{live.url}/login")
-    page.get_by_label("用户名").fill("zhang")
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
+    context, page = sign_in_page(browser, live, "zhang", viewport=(900, 1300))
     page.goto(f"{live.url}/kitchen/cards/print?layout=a6&card={card.id}")
-    shot = page.locator(".print-card").first.screenshot()
-    image = cv2.imdecode(numpy.frombuffer(shot, numpy.uint8), cv2.IMREAD_COLOR)
-    text, _points, _code = cv2.QRCodeDetector().detectAndDecode(image)
+    page.locator(".print-card .card-qr").first.wait_for()
+    text = decode_qr(cv2, numpy, page.locator(".print-card").first.screenshot())
     assert text.startswith(f"{live.url}/p/"), text
     phone = context.new_page()
     phone.goto(text)

@@ -6,7 +6,8 @@ from canteen.clock import clock
 from canteen.models import database
 from canteen.safety.models import SafetyRecord, Staff, StockLot, Supplier
 
-from ..conftest import PASSWORD, make_user
+from ..conftest import make_user
+from .conftest import sign_in_page
 
 
 def test_manager_logs_a_procurement_acceptance_on_a_tablet(browser, live):
@@ -16,12 +17,7 @@ def test_manager_logs_a_procurement_acceptance_on_a_tablet(browser, live):
         Supplier.create(name="黄陵肉联厂", licence_no="SC-1",
                         licence_expiry=clock().today() + dt.timedelta(days=90))
         today = clock().today()
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, has_touch=True)
-    page = context.new_page()
-    page.goto(f"{live.url}/login")
-    page.get_by_label("用户名").fill("zhang")
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
+    context, page = sign_in_page(browser, live, "zhang")
     page.goto(f"{live.url}/safety/procurement/new")
 
     started = time.monotonic()
@@ -63,16 +59,6 @@ def test_manager_logs_a_procurement_acceptance_on_a_tablet(browser, live):
             ("procurement", 11, False, "猪后腿肉")
         assert StockLot.select().count() == 0  # rejected goods are not stock
     context.close()
-
-
-def sign_in_page(browser, live, username):
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, has_touch=True)
-    page = context.new_page()
-    page.goto(f"{live.url}/login")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    return context, page
 
 
 def test_a_corrective_action_is_walked_through_to_verified(browser, live):
