@@ -74,6 +74,12 @@ def create_app(test_config=None):
     app.register_error_handler(Exception, unexpected_error)
     app.after_request(security_headers)
     app.jinja_env.globals["local"] = lambda utc: app.extensions["canteen_clock"].to_local(utc)
+    from . import vocabulary
+    app.jinja_env.globals.update(SEVERITY_NAMES=vocabulary.SEVERITY_NAMES, D_NAMES=vocabulary.D_NAMES,
+                                 ACTION_STATUS=vocabulary.ACTION_STATUS, TRAINING_TOPICS=vocabulary.TRAINING_TOPICS,
+                                 DISPOSITION_NAMES=vocabulary.DISPOSITION_NAMES)
+    # "user:wang" in records → "wang" on pages
+    app.jinja_env.filters["who"] = lambda actor: str(actor or "").split(":", 1)[-1]
     return app
 
 

@@ -147,9 +147,11 @@ def seed_registers(today):
                           health_cert_expiry=today + dt.timedelta(days=days))
              for i, (name, job, days) in enumerate((("王建国", "厨师长", 240), ("李秀兰", "面点师", 25),
                                                      ("张伟", "切配", 400), ("刘芳", "洗消", 180)), 1)]
-    for cook in cooks:
-        Training.create(staff=cook, topic="4D 厨房：整理、责任、培训、执行", day=today - dt.timedelta(days=40),
-                        trainer="王建国")
+    topics = {0: ("4d", "procurement", "cooking", "storage"), 1: ("4d", "cooking", "sample"),
+              2: ("4d", "produce", "storage"), 3: ("4d", "tableware")}
+    for i, cook in enumerate(cooks):
+        for topic in topics[i]:
+            Training.create(staff=cook, topic=topic, day=today - dt.timedelta(days=40), trainer="王建国")
     Supplier.create(name="黄陵县肉联厂", licence_no="SC10461063200123", licence_expiry=today + dt.timedelta(days=300))
     Supplier.create(name="延安绿丰蔬菜合作社", licence_no="JY16106320012345", licence_expiry=today + dt.timedelta(days=20))
     Supplier.create(name="陕北粮油公司", licence_no="SC10161060100456", licence_expiry=today - dt.timedelta(days=5))

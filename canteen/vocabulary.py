@@ -38,6 +38,27 @@ CATEGORIES = {
     "snack": _l("Snack"),
 }
 
+# Training topics: what a person is trained for (3D). The 4D checklist's "trained" items name
+# these codes, so a training counts whatever language it was entered in.
+TRAINING_TOPICS = {
+    "procurement": _l("Procurement acceptance"),
+    "storage": _l("Storage"),
+    "produce": _l("Produce washing and disinfection"),
+    "tableware": _l("Tableware washing and disinfection"),
+    "cooking": _l("Cooking and holding"),
+    "sample": _l("Sample retention"),
+    "health_check": _l("Morning health check"),
+    "4d": _l("4D kitchen system"),
+}
+
+SEVERITY_NAMES = {"critical": _l("critical"), "major": _l("major"), "minor": _l("minor")}
+D_NAMES = {"organisation": _l("1D organisation"), "responsibility": _l("2D responsibility"),
+           "training": _l("3D training"), "execution": _l("4D execution")}
+ACTION_STATUS = {"open": _l("open"), "acknowledged": _l("acknowledged"),
+                 "action_recorded": _l("action recorded"), "verified": _l("verified")}
+DISPOSITION_NAMES = {"used": _l("used"), "reworked": _l("reworked"), "discarded": _l("discarded"),
+                     "returned": _l("returned")}
+
 ROLE_NAMES = {
     "admin": _l("Administrator"),
     "manager": _l("Kitchen manager"),

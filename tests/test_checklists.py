@@ -44,6 +44,8 @@ def applicable(item):
             values[name] = rule["above"] + 1
         else:
             values[name] = rule[0]
+    if item.kind == "procurement":
+        values.setdefault("accepted", True)
     return values
 
 
@@ -64,6 +66,10 @@ def boundary_cases(item):
         return [(dict(base, **{f: True}), NoContext(), True), (dict(base, **{f: False}), NoContext(), False)]
     if check == "is_false":
         return [(dict(base, **{f: False}), NoContext(), True), (dict(base, **{f: True}), NoContext(), False)]
+    if check in ("above", "below"):
+        inside = item.limit + (0.1 if check == "above" else -0.1)
+        ctx = context_for(item, True)
+        return [(dict(base, **{f: round(inside, 3)}), ctx, True), (dict(base, **{f: item.limit}), ctx, False)]
     if check in ("max", "min"):
         limit = item.limit + (base.get(item.limit_field, 0) if item.limit_field else 0)
         step = 0.1 if check == "max" else -0.1

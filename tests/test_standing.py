@@ -71,7 +71,7 @@ def test_inspector_export_as_xlsx_and_html_marks_gaps(app, staff, kitchen):  # n
     r = signed_in(app, "union").get("/safety/export?format=xlsx")
     assert r.status_code == 200 and "INCOMPLETE" in r.headers["Content-Disposition"]
     book = load_workbook(io.BytesIO(r.data))
-    assert book.sheetnames == ["logs", "findings", "corrective actions", "incomplete"]
+    assert book.sheetnames == ["logs", "findings", "corrective actions", "inspection rounds", "incomplete"]
     logs = list(book["logs"].iter_rows(values_only=True))
     assert logs[1][0] == record["id"] and logs[1][7] == "fail"
     assert [row[1] for row in book["findings"].iter_rows(min_row=2, values_only=True)] == ["COOK-01"]
@@ -81,3 +81,50 @@ def test_inspector_export_as_xlsx_and_html_marks_gaps(app, staff, kitchen):  # n
 @pytest.mark.parametrize("query", ["?from=someday", "?from=2026-12-01&to=2026-11-01", "?from=2020-01-01&to=2026-01-01"])
 def test_export_refuses_bad_ranges(app, staff, query):
     assert signed_in(app, "union").get(f"/safety/export{query}").status_code == 400
+
+
+def test_a_correct_rejection_passes_and_opens_no_action(app, staff, kitchen):  # noqa: F811
+    from canteen.safety.models import CorrectiveAction
+
+    rejected = dict(valid_entries(kitchen)["procurement"], accepted=False, reject_reason="臭",
+                    sensory_ok=False, quarantine_checked=False, arrival_temp=14)
+    body = api(app).post("/api/v1/safety/procurement", json=rejected).get_json()
+    assert body["verdict"] == "pass", body["findings"]
+    assert in_db(app, lambda: CorrectiveAction.select().count()) == 0
+
+
+def test_export_cells_that_look_like_formulas_stay_text(app, staff, kitchen):  # noqa: F811
+    from canteen.safety.models import CorrectiveAction
+
+    api(app).post("/api/v1/safety/cooking", json=dict(valid_entries(kitchen)["cooking"], core_temp=60))
+    in_db(app, lambda: CorrectiveAction.update(cause='=HYPERLINK("http://evil.example","x")',
+                                               action_taken="=1+1").execute())
+    book = load_workbook(io.BytesIO(signed_in(app, "union").get("/safety/export?format=xlsx").data))
+    cells = [c for row in book["corrective actions"].iter_rows(min_row=2) for c in row]
+    risky = [c for c in cells if isinstance(c.value, str) and c.value.startswith("=")]
+    assert risky and all(c.data_type == "s" for c in risky)
+
+
+def test_export_expects_nothing_of_days_to_come_or_of_people_not_yet_hired(app, staff, kitchen):  # noqa: F811
+    import datetime as dt
+
+    from canteen.clock import clock
+    from canteen.safety.models import Staff
+
+    today = in_db(app, lambda: clock().today())
+    in_db(app, lambda: Staff.update(created_at=Staff.created_at).execute())
+    future = (today + dt.timedelta(days=2)).isoformat()
+    html = signed_in(app, "union").get(f"/safety/export?from={today}&to={future}").get_data(as_text=True)
+    assert f"<strong>{today + dt.timedelta(days=1)}</strong>" not in html
+    yesterday = (today - dt.timedelta(days=1)).isoformat()
+    html = signed_in(app, "union").get(f"/safety/export?from={yesterday}&to={yesterday}").get_data(as_text=True)
+    assert "Morning health check of 王师傅" not in html  # registered today
+    assert signed_in(app, "union").get("/safety/export?to=9999-12-31").status_code == 400
+
+
+def test_a_round_shows_its_remarks(app, staff):
+    client = signed_in(app, "manager")
+    round_form(client, "cold_room", ("excellent", "good", "poor", "excellent"), remark_C3="labels missing")
+    row = in_db(app, lambda: InspectionRound.get())
+    page = signed_in(app, "union").get(f"/safety/rounds/{row.id}").get_data(as_text=True)
+    assert "labels missing" in page and "Poor" in page

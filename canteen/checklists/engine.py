@@ -13,7 +13,7 @@ from pathlib import Path
 CHECKLIST_FILE = Path(__file__).with_name("4d.toml")
 DS = ("organisation", "responsibility", "training", "execution")
 SEVERITIES = ("critical", "major", "minor")
-CHECKS = ("is_true", "is_false", "max", "min", "not_in", "on_or_after_day", "ref_date_valid", "differ",
+CHECKS = ("is_true", "is_false", "max", "min", "above", "below", "not_in", "on_or_after_day", "ref_date_valid", "differ",
           "matches_ref", "ref_attr_in", "trained", "hours_between_min")
 OVERRIDABLE = ("limit", "severity", "enabled", "values")
 
@@ -167,7 +167,7 @@ def _evaluate(item, values, day, context):
         return (None if value is None else value is True), value, True
     if check == "is_false":
         return (None if value is None else value is False), value, False
-    if check in ("max", "min"):
+    if check in ("max", "min", "above", "below"):
         limit = item.limit
         if item.limit_field:
             base = values.get(item.limit_field)
@@ -176,7 +176,9 @@ def _evaluate(item, values, day, context):
             limit = base + (item.limit or 0)
         if value is None:
             return None, value, limit
-        return (value <= limit if check == "max" else value >= limit), value, limit
+        passed = {"max": value <= limit, "min": value >= limit,
+                  "above": value > limit, "below": value < limit}[check]
+        return passed, value, limit
     if check == "not_in":
         return (None if value is None else value not in item.values), value, list(item.values)
     if check == "on_or_after_day":
@@ -203,8 +205,8 @@ def _evaluate(item, values, day, context):
     if check == "trained":
         if value is None:
             return None, value, item.topic
-        topics = context.trainings(value)
-        return any(item.topic in t for t in topics), sorted(topics), item.topic
+        topics = context.trainings(value)  # topic codes from the training register
+        return item.topic in topics, sorted(topics), item.topic
     if check == "hours_between_min":
         other = values.get(item.other)
         if value is None or other is None:

@@ -79,7 +79,7 @@ KINDS = load()
 
 # What an entry can get wrong; the views pass translated versions of the same templates.
 MESSAGES = {
-    "unknown": "is not a field of this log",
+    "unknown": "{label} is not a field of this log",
     "text": "{label}: must be text",
     "too_long": "{label}: at most {n} characters",
     "choice": "{label}: choose one of {options}",
@@ -268,7 +268,7 @@ def validate(kind, data, refs, now_local, tz=None, lang="en", say=english):
             errors[str(name)[:40]] = say("unknown", label=str(name)[:40])
     for f in kind.fields:
         value = data.get(f.name)
-        if value is None or (_empty(value) and f.type != "bool"):
+        if value is None or _empty(value):
             continue
         try:
             clean[f.name] = _convert(f, value, refs, tz)

@@ -57,7 +57,7 @@ def judge(record, values):
                                              default=str))
     hours = {"critical": current_app.config["ACTION_DUE_HOURS_CRITICAL"],
              "major": current_app.config["ACTION_DUE_HOURS_MAJOR"]}
-    owner = record.author.split(":", 1)[1] if record.author.startswith("user:") else "manager"
+    owner = record.author.split(":", 1)[1] if record.author.startswith("user:") else record.author
     now = utcnow()
     for finding in verdict.findings:
         if finding.severity not in hours:

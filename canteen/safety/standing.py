@@ -159,12 +159,14 @@ def export_rows(start, end):
     from .views import missing_on
     gaps = {}
     day = start
-    while day <= end:
+    while day <= min(end, clock().today()):
         missing = missing_on(day)
         if missing:
             gaps[day] = missing
         day += dt.timedelta(days=1)
-    return records, verdicts, actions, gaps
+    rounds = list(InspectionRound.select().where(InspectionRound.day.between(start, end))
+                  .order_by(InspectionRound.day, InspectionRound.id))
+    return records, verdicts, actions, gaps, rounds
 
 
 def parse_range():
@@ -174,7 +176,7 @@ def parse_range():
         start = dt.date.fromisoformat(request.args.get("from") or (end - dt.timedelta(days=6)).isoformat())
     except ValueError:
         abort(400)
-    if start > end or (end - start).days > 366:
+    if start > end or (end - start).days > 366 or not (2000 <= start.year and end.year <= 2100):
         abort(400)
     return start, end
 
@@ -184,15 +186,27 @@ def parse_range():
 def export():
     """Inspector's report for a date range: printable HTML, or ?format=xlsx."""
     start, end = parse_range()
-    records, verdicts, actions, gaps = export_rows(start, end)
+    records, verdicts, actions, gaps, rounds_ = export_rows(start, end)
     lang = current_language()
     if request.args.get("format") == "xlsx":
-        return xlsx_response(start, end, records, verdicts, actions, gaps, lang)
+        return xlsx_response(start, end, records, verdicts, actions, gaps, rounds_, lang)
+    from .views import display
+    shown = {r.id: display(KINDS[r.kind], r.values()) for r in records}
     return render_template("safety/export.html", start=start, end=end, records=records, verdicts=verdicts,
-                           actions=actions, gaps=gaps, kinds=KINDS, lang=lang)
+                           actions=actions, gaps=gaps, kinds=KINDS, lang=lang, shown=shown, rounds=rounds_,
+                           areas=ROUNDS.areas)
 
 
-def xlsx_response(start, end, records, verdicts, actions, gaps, lang):
+def as_text(sheet):
+    """Cells that start like a formula stay text: an inspector's spreadsheet must not run what
+    someone typed into a log."""
+    for row in sheet.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, str) and cell.value[:1] in ("=", "+", "-", "@"):
+                cell.data_type = "s"
+
+
+def xlsx_response(start, end, records, verdicts, actions, gaps, rounds_, lang):
     from openpyxl import Workbook
 
     book = Workbook()
@@ -214,19 +228,43 @@ def xlsx_response(start, end, records, verdicts, actions, gaps, lang):
             findings.append([r.id, f["item"], f["d"], f["severity"], str(f["value"]), str(f["limit"]),
                              f["message_en"] if lang == "en" else f["message_zh"]])
     acts = book.create_sheet("corrective actions")
-    acts.append(["id", "record", "item", "severity", "owner", "status", "opened (UTC)", "due (UTC)", "cause",
-                 "action taken", "disposition", "acted by", "verified by"])
+    acts.append(["id", "record", "item", "severity", "owner", "status", "opened (UTC)", "due (UTC)",
+                 "acknowledged (UTC)", "acknowledged by", "cause", "action taken", "disposition", "acted (UTC)",
+                 "acted by", "verified (UTC)", "verified by", "verification"])
     for a in actions:
-        acts.append([a.id, a.record_id, a.item, a.severity, a.owner, a.status, a.opened_at, a.due_at, a.cause,
-                     a.action_taken, a.disposition, a.acted_by, a.verified_by])
+        acts.append([a.id, a.record_id, a.item, a.severity, a.owner, a.status, a.opened_at, a.due_at,
+                     a.acknowledged_at, a.acknowledged_by, a.cause, a.action_taken, a.disposition, a.acted_at,
+                     a.acted_by, a.verified_at, a.verified_by, a.verification])
+    graded = book.create_sheet("inspection rounds")
+    graded.append(["round", "day", "cadence", "area", "inspector", "rate %", "item", "d", "grade", "points",
+                   "remark", "photo"])
+    for r in rounds_:
+        for g in r.grades.order_by(InspectionGrade.id):
+            graded.append([r.id, str(r.day), r.cadence, r.area, r.inspector, r.rate, g.item, g.d, g.grade,
+                           g.points, g.remark, g.photo])
     missing = book.create_sheet("incomplete")
     missing.append(["day", "missing record"])
     for day, items in gaps.items():
         for item in items:
             missing.append([str(day), str(item)])
+    for sheet in book.worksheets:
+        as_text(sheet)
     buffer = io.BytesIO()
     book.save(buffer)
     name = f"canteen-food-safety-{start}-{end}{'-INCOMPLETE' if gaps else ''}.xlsx"
     return Response(buffer.getvalue(),
                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.get("/rounds/<int:round_id>")
+@allow(*READ)
+def round_detail(round_id):
+    """One inspection round: every item's grade, remark and photo."""
+    row = InspectionRound.get_or_none(InspectionRound.id == round_id) or abort(404)
+    area = ROUNDS.areas.get(row.area)
+    labels = {i.id: i.label(current_language()) for i in area.items} if area else {}
+    grades = list(row.grades.order_by(InspectionGrade.id))
+    return render_template("safety/round.html", row=row, area=area, grades=grades, labels=labels,
+                           grade_names={g.code: g.label(current_language()) for g in ROUNDS.grades},
+                           lang=current_language())

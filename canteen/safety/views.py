@@ -16,7 +16,7 @@ from ..i18n import current_language
 from ..kitchen import PHOTO_ERRORS
 from ..models import Dish, database, utcnow
 from ..photos import PhotoError, save_photo
-from ..vocabulary import MEALS
+from ..vocabulary import MEALS, TRAINING_TOPICS
 from . import service
 from .models import (DISPOSITIONS, UNIT_KINDS, CorrectiveAction, SafetyAmendment, SafetyRecord, Staff, StockLot,
                      StockUse, StorageUnit, Supplier, Training)
@@ -28,7 +28,7 @@ READ = ("manager", "union", "admin")
 
 # The validator's messages, translated (same placeholders as schema.MESSAGES).
 SAY = {
-    "unknown": _l("is not a field of this log"),
+    "unknown": _l("{label} is not a field of this log"),
     "text": _l("{label}: must be text"),
     "too_long": _l("{label}: at most {n} characters"),
     "choice": _l("{label}: choose one of {options}"),
@@ -159,8 +159,12 @@ def missing_today(day):
 
 def missing_on(day):
     """Concrete gaps on `day`: meals served (so far) without tableware or samples, cold units
-    without a reading, staff without a morning check."""
+    without a reading, staff without a morning check. Only what existed that day counts, and
+    days to come have no gaps yet."""
     now = clock().now()
+    if day > now.date():
+        return []
+    end_of_day = clock().local_to_utc(dt.datetime.combine(day + dt.timedelta(days=1), dt.time()))
     done = [(r.kind, r.values()) for r in SafetyRecord.select().where(SafetyRecord.day == day)]
     gaps = []
     started = [w.name for w in clock().windows if w.occurrence(day)[0] <= now]
@@ -177,11 +181,11 @@ def missing_on(day):
                 gaps.append(_("Retained sample of %(dish)s (%(meal)s)", dish=dish.name(lang), meal=MEALS[meal]))
     read_units = {v.get("unit") for k, v in done if k == "storage"}
     for unit in StorageUnit.select().where(StorageUnit.active & StorageUnit.kind.in_(
-            ["cold_room", "fridge", "freezer", "sample_fridge"])):
+            ["cold_room", "fridge", "freezer", "sample_fridge"]) & (StorageUnit.created_at < end_of_day)):
         if unit.id not in read_units:
             gaps.append(_("Temperature of %(unit)s", unit=unit.name))
     checked = {v.get("staff") for k, v in done if k == "health_check"}
-    for person in Staff.select().where(Staff.active):
+    for person in Staff.select().where(Staff.active & (Staff.created_at < end_of_day)):
         if person.id not in checked:
             gaps.append(_("Morning health check of %(name)s", name=person.name))
     return gaps
@@ -378,12 +382,12 @@ def add_training(staff_id):
     person = Staff.get_or_none(Staff.id == staff_id) or abort(404)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    topic = " ".join((request.form.get("topic") or "").split())[:80]
+    topic = request.form.get("topic") or ""
     try:
         day = dt.date.fromisoformat(request.form.get("day") or "")
     except ValueError:
         day = None
-    if not topic or day is None or day > clock().today():
+    if topic not in TRAINING_TOPICS or day is None or day > clock().today():
         flash(_("A training needs a topic and a date that is not in the future."), "warning")
     else:
         with database.atomic():
