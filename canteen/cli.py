@@ -138,6 +138,9 @@ def seed_demo():
 
 def init_app(app):
     from .audit import verify_audit_command
+    from .backup import restore_command
     from .safety.service import purge_command
-    for command in (dish_cli, menu_cli, seed_demo, verify_audit_command, purge_command):
+    from .scheduler import scheduler_command
+    for command in (dish_cli, menu_cli, seed_demo, verify_audit_command, purge_command, restore_command,
+                    scheduler_command):
         app.cli.add_command(command)

@@ -68,6 +68,12 @@ DEFAULTS = {
     # Corrective actions for critical / major findings are due after this many hours.
     "ACTION_DUE_HOURS_CRITICAL": 24,
     "ACTION_DUE_HOURS_MAJOR": 72,
+    # Scheduled work (APScheduler): off with 0 in `python app.py` (run `flask scheduler` instead).
+    "SCHEDULER": True,
+    "MEAL_LOG_GRACE_MINUTES": 60,
+    "EXPIRY_HORIZON_DAYS": 30,
+    "BACKUP_DAILY": 14,
+    "BACKUP_WEEKLY": 8,
     # Unpaired kiosks: is a staff-card reader attached? (paired kiosks: set per kiosk)
     "KIOSK_CARD_READER": False,
     # Whole-request cap; the JSON API applies its own much smaller one.

@@ -123,3 +123,93 @@ def run(job, slot, fn, *args):
             raise
         finish(job, slot, "ok", result)
         return result
+
+
+def meal_logs(now):
+    """After each meal (plus MEAL_LOG_GRACE_MINUTES): tableware disinfected, a sample of every
+    dish served. Alerts raised once, resolved when the entry arrives. Returns (raised, resolved)."""
+    from flask import current_app
+
+    from .clock import clock
+    from .models import Dish
+    from .safety.models import SafetyRecord
+
+    grace = dt.timedelta(minutes=current_app.config["MEAL_LOG_GRACE_MINUTES"])
+    raised = resolved = 0
+    for day in (now.date() - dt.timedelta(days=1), now.date()):
+        done = [(r.kind, r.values()) for r in SafetyRecord.select().where(
+            SafetyRecord.kind.in_(["tableware", "sample"]) & (SafetyRecord.day == day))]
+        for window in clock().windows:
+            _start, end = window.occurrence(day)
+            if end + grace > now:
+                continue
+            served = list(Dish.served_on(day, window.name))
+            if not served:
+                continue
+            expected = [(f"tableware:{day}:{window.name}", "tableware",
+                         any(k == "tableware" and v.get("meal") == window.name for k, v in done),
+                         f"{day} {window.name} 餐用具消毒未记录", f"{day} {window.name}: tableware disinfection not logged")]
+            for dish in served:
+                expected.append((f"sample:{day}:{window.name}:{dish.id}", "sample",
+                                 any(k == "sample" and v.get("meal") == window.name and v.get("dish") == dish.id
+                                     for k, v in done),
+                                 f"{day} {window.name} {dish.name_zh} 未留样", f"{day} {window.name}: no sample of {dish.name_en}"))
+            for key, kind, logged, zh, en in expected:
+                if logged:
+                    resolved += (Alert.update(resolved_at=utcnow(), resolved_by="late entry")
+                                 .where((Alert.key == key) & Alert.resolved_at.is_null()).execute())
+                else:
+                    raised += raise_alert(key, "missed_log", "manager", zh, en)
+    return raised, resolved
+
+
+def expiry_warnings(now):
+    """Stock near or past use-by, licences and health certificates expiring within
+    EXPIRY_HORIZON_DAYS, samples whose 48 h are over. One alert per thing per day."""
+    from flask import current_app
+
+    from .safety.models import SafetyRecord, Staff, StockLot, Supplier
+
+    today = now.date()
+    horizon = today + dt.timedelta(days=current_app.config["EXPIRY_HORIZON_DAYS"])
+    raised = 0
+    for lot in StockLot.select().where((StockLot.remaining > 0) & StockLot.use_by.is_null(False)
+                                       & (StockLot.use_by <= today + dt.timedelta(days=2))):
+        past = lot.use_by < today
+        raised += raise_alert(f"stock:{lot.id}:{today}", "expiry", "manager",
+                              f"库存 {lot.item} {'已过期' if past else '临期'}（保质期至 {lot.use_by}）",
+                              f"Stock {lot.item} {'is past' if past else 'nears'} its use-by date ({lot.use_by})")
+    for supplier in Supplier.select().where(Supplier.active & Supplier.licence_expiry.is_null(False)
+                                            & (Supplier.licence_expiry <= horizon)):
+        raised += raise_alert(f"licence:{supplier.id}:{supplier.licence_expiry}", "expiry", "manager",
+                              f"供应商 {supplier.name} 许可证到期：{supplier.licence_expiry}",
+                              f"Supplier {supplier.name}: licence expires {supplier.licence_expiry}")
+    for person in Staff.select().where(Staff.active & Staff.health_cert_expiry.is_null(False)
+                                       & (Staff.health_cert_expiry <= horizon)):
+        raised += raise_alert(f"health:{person.id}:{person.health_cert_expiry}", "expiry", "manager",
+                              f"{person.name} 健康证到期：{person.health_cert_expiry}",
+                              f"{person.name}: health certificate expires {person.health_cert_expiry}")
+    for record in SafetyRecord.select().where((SafetyRecord.kind == "sample")
+                                              & (SafetyRecord.day >= today - dt.timedelta(days=7))):
+        values = record.values()
+        if values.get("discarded_at"):
+            continue
+        stored = dt.datetime.fromisoformat(values["stored_at"])
+        if now - stored >= dt.timedelta(hours=48):
+            raised += raise_alert(f"sample-due:{record.id}", "expiry", "manager",
+                                  f"留样 #{record.id} 已满 48 小时，可以销毁并记录",
+                                  f"Sample #{record.id} has been kept 48 h and may be discarded (record it)")
+    return raised
+
+
+def escalate_overdue(now):
+    """Overdue corrective actions go up to the administrator, once per action."""
+    from .safety.models import CorrectiveAction
+
+    raised = 0
+    for action in CorrectiveAction.select().where((CorrectiveAction.status != "verified")
+                                                  & (CorrectiveAction.due_at < utcnow())):
+        raised += raise_alert(f"overdue:{action.id}", "escalation", "admin",
+                              f"整改 #{action.id}（{action.item}）已超期，负责人 {action.owner}",
+                              f"Corrective action #{action.id} ({action.item}) is overdue; owner {action.owner}")
+    return raised

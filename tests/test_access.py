@@ -40,6 +40,11 @@ EXPECTED = {
     "standing.dashboard": {"manager", "union", "admin"},
     "standing.export": {"manager", "union", "admin"},
     "standing.round_detail": {"manager", "union", "admin"},
+    "alerts.inbox": {"manager", "union", "admin"},
+    "alerts.schedule": {"manager", "union", "admin"},
+    "alerts.digests": {"manager", "union", "admin"},
+    "alerts.digest": {"manager", "union", "admin"},
+    "alerts.jobs_page": {"admin"},
     "safety.action": {"manager", "union", "admin"},
     "kitchen.cards": {"manager"},
     "kitchen.print_cards": {"manager"},
@@ -73,7 +78,7 @@ EXPECTED = {
 }
 SAMPLE_ARGS = {"dish_id": 1, "user_id": 1, "kiosk_id": 1, "token_id": 1, "day": "2026-11-27",
                "meal": "lunch", "name": "none.jpg", "code": "ABCDEFGH", "token": "not-a-token",
-               "card_id": 1, "kind_name": "storage", "record_id": 1, "staff_id": 1, "row_id": 1, "action_id": 1, "area_name": "cold_room", "round_id": 1}
+               "card_id": 1, "kind_name": "storage", "record_id": 1, "staff_id": 1, "row_id": 1, "action_id": 1, "area_name": "cold_room", "round_id": 1, "digest_id": 1}
 CALLERS = ["anonymous", "kiosk", "union", "manager", "admin", "token-manager", "revoked-token"]
 
 

@@ -10,6 +10,8 @@ from canteen.models import database
 from canteen.safety import service
 from canteen.safety.models import Staff, StorageUnit
 
+from .conftest import csrf_token, signed_in
+
 
 def in_db(app, fn):
     with app.app_context(), database.connection_context():
@@ -71,3 +73,102 @@ def test_run_records_outcomes_and_skips_a_claimed_slot(app):
         assert jobs.run("demo", "slot-1", lambda: "again") is None
     row = in_db(app, lambda: JobRun.get())
     assert (row.outcome, row.detail) == ("ok", "done") and row.finished_at is not None
+
+
+def test_expiry_warnings_and_escalation_raise_each_alert_once(app, staff):
+    from canteen.safety.models import CorrectiveAction, SafetyRecord, StockLot, Supplier
+
+    def setup():
+        today = clock().today()
+        Supplier.create(name="快到期供应商", licence_expiry=today + dt.timedelta(days=10))
+        Supplier.create(name="远期供应商", licence_expiry=today + dt.timedelta(days=300))
+        Staff.create(name="赵六", health_cert_expiry=today + dt.timedelta(days=5))
+        StockLot.create(item="牛奶", category="dairy", quantity=10, qty_unit="L", remaining=4,
+                        use_by=today - dt.timedelta(days=1))
+        record = SafetyRecord.create(kind="cooking", data="{}", current="{}", occurred_at=dt.datetime(2026, 1, 1),
+                                     author="user:manager", day=today)
+        CorrectiveAction.create(record=record, item="COOK-01", d="execution", severity="critical", finding="{}",
+                                owner="manager", due_at=dt.datetime(2020, 1, 1))
+    in_db(app, setup)
+    now = in_db(app, lambda: clock().now())
+    assert in_db(app, lambda: jobs.expiry_warnings(now)) == 3  # licence, health certificate, stock
+    assert in_db(app, lambda: jobs.expiry_warnings(now)) == 0
+    assert in_db(app, lambda: jobs.escalate_overdue(now)) == 1
+    assert in_db(app, lambda: jobs.escalate_overdue(now)) == 0
+    roles = in_db(app, lambda: sorted(a.role for a in Alert.select()))
+    assert roles == ["admin", "manager", "manager", "manager"]
+    page = signed_in(app, "manager").get("/alerts").get_data(as_text=True)
+    assert "快到期供应商" in page and "COOK-01" not in page  # escalations are the admin's
+    assert "COOK-01" in signed_in(app, "admin").get("/alerts").get_data(as_text=True)
+
+
+def test_alerts_inbox_acknowledge_and_resolve(app, staff):
+    in_db(app, lambda: jobs.raise_alert("k1", "missed_log", "manager", "冷库未记录", "cold room not logged"))
+    client = signed_in(app, "manager")
+    assert '<span class="badge">1</span>' in client.get("/office/").get_data(as_text=True)
+    alert_id = in_db(app, lambda: Alert.get().id)
+    token = csrf_token(client, "/alerts")
+    client.post("/alerts", data={"csrf_token": token, "alert": alert_id, "step": "acknowledge"})
+    assert in_db(app, lambda: Alert.get().acknowledged_by) == "user:manager"
+    client.post("/alerts", data={"csrf_token": token, "alert": alert_id, "step": "resolve"})
+    assert in_db(app, lambda: Alert.get().resolved_at) is not None
+    assert "cold room not logged" not in client.get("/alerts").get_data(as_text=True)
+
+
+def test_meal_logs_expect_tableware_and_a_sample_of_every_dish(app):
+    from .conftest import add_dish
+
+    dish = in_db(app, lambda: add_dish("红烧肉", "Braised pork"))
+    yesterday = in_db(app, lambda: clock().today()) - dt.timedelta(days=1)
+    late_night = dt.datetime.combine(yesterday + dt.timedelta(days=1), dt.time(3, 0))
+    with app.app_context():
+        raised, _ = in_db(app, lambda: jobs.meal_logs(late_night))
+    meals = in_db(app, lambda: len(clock().windows))
+    assert raised >= meals * 2  # yesterday: each meal's tableware and the dish's sample
+    with app.app_context():
+        assert in_db(app, lambda: jobs.meal_logs(late_night)) == (0, 0)
+    assert in_db(app, lambda: Alert.select().where(Alert.key.contains(f":{dish.id}")).count()) >= meals
+
+
+def test_weekly_digest_counts_votes_and_is_stored_once(app, staff, dishes):
+    from canteen import digests
+    from canteen.models import Rating
+
+    def votes():
+        monday = clock().today() - dt.timedelta(days=clock().today().weekday() + 7)
+        for i in range(6):
+            Rating.create(dish=dishes["pork"], score=5, channel="kiosk", client_id=f"wk-{i:06d}", day=monday,
+                          meal="lunch", voted_at=dt.datetime(2026, 1, 1), comment="<b>好吃</b>" if i == 0 else None)
+        Rating.create(dish=dishes["rice"], score=1, channel="kiosk", client_id="wk-flag-1", day=monday,
+                      meal="lunch", flag="burst")
+        return clock().now()
+    now = in_db(app, votes)
+    with app.app_context():
+        period = in_db(app, lambda: digests.weekly(now))
+        in_db(app, lambda: digests.weekly(now))
+    row = in_db(app, lambda: digests.Digest.get())
+    assert in_db(app, lambda: digests.Digest.select().count()) == 1 and row.period == period
+    data = row.data()
+    assert data["votes"] == 6 and data["left_out"]["flagged"] == 1
+    assert data["best"][0]["dish"] == "红烧肉" and data["comments"] == ["<b>好吃</b>"]
+    page = signed_in(app, "union").get(f"/digests/{row.id}").get_data(as_text=True)
+    assert "&lt;b&gt;好吃&lt;/b&gt;" in page
+
+
+def test_catch_up_runs_todays_due_jobs_once(app):
+    from canteen import scheduler
+
+    late = in_db(app, lambda: clock().now().replace(hour=23, minute=0))
+    scheduler.catch_up(app, late)
+    scheduler.catch_up(app, late)  # a second scheduler, or a restart: nothing twice
+    ran = in_db(app, lambda: sorted({r.job for r in JobRun.select()}))
+    assert {"backup", "daily_digest", "expiry_warnings", "escalate_overdue", "missed_logs"} <= set(ran)
+    assert in_db(app, lambda: JobRun.select().where(JobRun.job == "backup").count()) == 1
+    early = late.replace(hour=1)
+    assert scheduler.JOBS["backup"][3] > early.time()  # before 02:30 the nightly backup is not due
+
+
+def test_scheduler_knows_every_job():
+    from canteen import scheduler
+    assert set(scheduler.JOBS) == {"missed_logs", "escalate_overdue", "expiry_warnings", "daily_digest",
+                                   "weekly_digest", "backup"}

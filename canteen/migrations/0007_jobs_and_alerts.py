@@ -1,4 +1,4 @@
-"""Scheduled work: job runs claimed once per slot, the expected-log schedule, alerts."""
+"""Scheduled work: job runs claimed once per slot, the expected-log schedule, alerts, digests."""
 from peewee import BooleanField, CharField, DateTimeField, IntegerField, Model, TextField
 
 
@@ -39,9 +39,18 @@ def up(migrator, db):
         resolved_at = DateTimeField(null=True)
         resolved_by = CharField(max_length=80, null=True)
 
-    db.create_tables([JobRun, ExpectedLog, Alert], safe=True)
+    class Digest(Base):
+        kind = CharField(max_length=8)
+        period = CharField(max_length=20)
+        body = TextField()
+        created_at = DateTimeField()
+
+        class Meta:
+            indexes = ((("kind", "period"), True),)
+
+    db.create_tables([JobRun, ExpectedLog, Alert, Digest], safe=True)
 
 
 def down(migrator, db):
-    for table in ("alert", "expected_log", "job_run"):
+    for table in ("digest", "alert", "expected_log", "job_run"):
         db.execute_sql(f"DROP TABLE IF EXISTS {table}")

@@ -1,0 +1,119 @@
+"""Nightly backups with SQLite's online backup API, and a restore that refuses to overwrite a
+database in use and checks the audit chain of what it restores."""
+import datetime as dt
+import os
+import shutil
+import sqlite3
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from .models import database
+
+PID_FILE = "canteen.pid"  # written by `python app.py` while it serves
+
+
+def sqlite_path():
+    from playhouse.pool import PooledSqliteDatabase
+    if isinstance(database.obj, PooledSqliteDatabase):
+        return Path(database.obj.database)
+    return None
+
+
+def backup_dir():
+    return Path(current_app.instance_path) / "backups"
+
+
+def make_backup(now):
+    """Copy the live database consistently (it may be written meanwhile); keep the newest
+    BACKUP_DAILY nightly copies and one per week for BACKUP_WEEKLY weeks. Returns the file."""
+    source = sqlite_path()
+    if source is None:
+        return "skipped: PostgreSQL is backed up by the operator with pg_dump (see README)"
+    folder = backup_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"canteen-{now:%Y%m%d-%H%M}.db"
+    tmp = target.with_suffix(".part")
+    src = sqlite3.connect(str(source))
+    dst = sqlite3.connect(str(tmp))
+    try:
+        src.backup(dst)  # page by page, consistent even while the app writes
+    finally:
+        dst.close()
+        src.close()
+    tmp.replace(target)
+    prune(folder, current_app.config["BACKUP_DAILY"], current_app.config["BACKUP_WEEKLY"])
+    return str(target)
+
+
+def prune(folder, daily, weekly):
+    files = sorted(folder.glob("canteen-*.db"), reverse=True)
+    keep = set(files[:daily])
+    weeks = {}
+    for f in files:
+        stamp = dt.datetime.strptime(f.stem.split("-", 1)[1], "%Y%m%d-%H%M")
+        weeks.setdefault(stamp.isocalendar()[:2], f)  # newest of each week
+    keep |= set(sorted(weeks.values(), reverse=True)[:weekly])
+    for f in files:
+        if f not in keep:
+            f.unlink()
+
+
+def server_running(instance_path):
+    pid_file = Path(instance_path) / PID_FILE
+    if not pid_file.exists():
+        return False
+    try:
+        os.kill(int(pid_file.read_text().strip()), 0)
+    except (ValueError, ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+def verify_file(path):
+    """(ok, message) for a SQLite file: integrity check and audit chain."""
+    from .audit import AuditEntry, GENESIS
+    import hashlib
+    conn = sqlite3.connect(str(path))
+    try:
+        if conn.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
+            return False, "the file fails SQLite's integrity check"
+        rows = conn.execute("SELECT id, at, actor, action, entity, entity_id, detail, prev_hash, hash "
+                            "FROM audit_entry ORDER BY id").fetchall()
+    except sqlite3.DatabaseError as e:
+        return False, f"not a canteen database: {e}"
+    finally:
+        conn.close()
+    prev = GENESIS
+    for row in rows:
+        entry = AuditEntry(id=row[0], at=dt.datetime.fromisoformat(row[1]), actor=row[2], action=row[3],
+                           entity=row[4], entity_id=row[5], detail=row[6], prev_hash=row[7], hash=row[8])
+        if entry.prev_hash != prev or hashlib.sha256(entry.content().encode()).hexdigest() != entry.hash:
+            return False, f"its audit chain is broken at entry {entry.id}"
+        prev = entry.hash
+    return True, f"{len(rows)} audit entries verified"
+
+
+@click.command("restore")
+@click.argument("backup_file", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def restore_command(backup_file):
+    """Replace the SQLite database with BACKUP_FILE (the current one is kept aside)."""
+    target = sqlite_path()
+    if target is None:
+        raise click.ClickException("restore is for SQLite; restore PostgreSQL with pg_restore")
+    if server_running(current_app.instance_path):
+        raise click.ClickException("canteen is running against this database: stop it first")
+    ok, message = verify_file(backup_file)
+    if not ok:
+        raise click.ClickException(f"{backup_file} was not restored: {message}")
+    database.obj.close_all()
+    aside = target.with_name(target.name + f".before-restore-{dt.datetime.now():%Y%m%d%H%M%S}")
+    if target.exists():
+        shutil.move(str(target), str(aside))
+    for suffix in ("-wal", "-shm"):
+        Path(str(target) + suffix).unlink(missing_ok=True)
+    shutil.copyfile(backup_file, target)
+    click.echo(f"Restored {backup_file} ({message}); the previous database is {aside.name}.")

@@ -1,0 +1,96 @@
+"""APScheduler runs the jobs; the database decides who runs each slot.
+
+`python app.py` starts it beside the web server (one process); `flask --app app scheduler`
+runs it alone when the web runs in several workers. Never started by create_app.
+"""
+import datetime as dt
+import logging
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from . import backup, digests, jobs
+from .clock import clock
+
+log = logging.getLogger(__name__)
+
+
+def _minute(now):
+    return now.strftime("%Y-%m-%dT%H:%M")
+
+
+def _every_minute(now):
+    return jobs.missed_logs(now), jobs.meal_logs(now)
+
+
+# name: (function of now, slot of now, schedule for APScheduler, first local time of the day it may run)
+JOBS = {
+    "missed_logs": (_every_minute, _minute, {"trigger": "cron", "minute": "*"}, dt.time(0, 0)),
+    "escalate_overdue": (jobs.escalate_overdue, lambda n: n.strftime("%Y-%m-%dT%H"),
+                         {"trigger": "cron", "minute": 5}, dt.time(0, 5)),
+    "expiry_warnings": (jobs.expiry_warnings, lambda n: n.date().isoformat(),
+                        {"trigger": "cron", "hour": 6, "minute": 0}, dt.time(6, 0)),
+    "daily_digest": (digests.daily, lambda n: n.date().isoformat(),
+                     {"trigger": "cron", "hour": 7, "minute": 0}, dt.time(7, 0)),
+    "weekly_digest": (digests.weekly, lambda n: "%d-W%02d" % n.isocalendar()[:2],
+                      {"trigger": "cron", "day_of_week": "mon", "hour": 7, "minute": 30}, dt.time(7, 30)),
+    "backup": (backup.make_backup, lambda n: n.date().isoformat(),
+               {"trigger": "cron", "hour": 2, "minute": 30}, dt.time(2, 30)),
+}
+
+
+def run_job(app, name, now=None):
+    """Run job `name` for the slot of `now` unless another scheduler already did."""
+    fn, slot_of, _schedule, _first = JOBS[name]
+    with app.app_context():
+        now = now or clock().now()
+        try:
+            return jobs.run(name, slot_of(now), fn, now)
+        except Exception:
+            log.exception("job %s failed", name)
+            return None
+
+
+def catch_up(app, now=None):
+    """On start: run every job whose slot today has come and was not run (a scheduler that was
+    down overnight still backs up and sends the digest, once)."""
+    with app.app_context():
+        now = now or clock().now()
+    for name, (_fn, _slot, schedule, first) in JOBS.items():
+        if name == "weekly_digest" and now.weekday() != 0:
+            continue
+        if now.time() >= first:
+            run_job(app, name, now)
+
+
+def build(app, blocking=False):
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    kind = BlockingScheduler if blocking else BackgroundScheduler
+    scheduler = kind(timezone=app.extensions["canteen_clock"].tz,
+                     job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600})
+    for name, (_fn, _slot, schedule, _first) in JOBS.items():
+        scheduler.add_job(run_job, args=(app, name), id=name, name=name, **schedule)
+    return scheduler
+
+
+def start_in_background(app):
+    catch_up(app)
+    scheduler = build(app)
+    scheduler.start()
+    return scheduler
+
+
+@click.command("scheduler")
+@with_appcontext
+def scheduler_command():
+    """Run the scheduled jobs (alone, for deployments with several web workers)."""
+    app = current_app._get_current_object()
+    catch_up(app)
+    click.echo("canteen scheduler running; Ctrl+C stops it.")
+    try:
+        build(app, blocking=True).start()
+    except (KeyboardInterrupt, SystemExit):
+        pass

@@ -1,0 +1,90 @@
+"""Nightly backups while the app writes, and a restore that checks what it restores."""
+import datetime as dt
+import os
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from canteen import audit, backup
+from canteen.models import database
+
+from .conftest import close_pool, make_app
+
+
+@pytest.fixture
+def sqlite_file_app(tmp_path):
+    app = make_app(f"sqlite:///{tmp_path}/live.db", tmp_path)
+    yield app
+    close_pool()
+
+
+def test_backup_under_concurrent_writes_restores_to_a_consistent_database(sqlite_file_app, tmp_path):
+    app = sqlite_file_app
+    stop = threading.Event()
+    written = []
+
+    def writer():
+        with app.app_context(), database.connection_context():
+            i = 0
+            while not stop.is_set():
+                audit.record("test", "write", "thing", i)
+                written.append(i)
+                i += 1
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        while len(written) < 50:
+            pass
+        with app.app_context(), database.connection_context():
+            files = [backup.make_backup(dt.datetime(2026, 11, 26, 2, 30 + n)) for n in range(3)]
+    finally:
+        stop.set()
+        thread.join()
+    for f in files:
+        ok, message = backup.verify_file(f)
+        assert ok, message
+        conn = sqlite3.connect(f)
+        count = conn.execute("SELECT count(*) FROM audit_entry").fetchone()[0]
+        conn.close()
+        assert 0 < count <= len(written)
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["restore", files[0]])
+    assert result.exit_code == 0, result.output
+    assert "verified" in result.output
+    with app.app_context(), database.connection_context():
+        assert audit.verify() is None
+    assert list(tmp_path.glob("live.db.before-restore-*"))
+
+
+def test_restore_refuses_a_running_app_and_a_tampered_file(sqlite_file_app, tmp_path):
+    app = sqlite_file_app
+    with app.app_context(), database.connection_context():
+        audit.record("test", "write", "thing", 1)
+        good = backup.make_backup(dt.datetime(2026, 11, 26, 2, 30))
+    pid_file = tmp_path / "instance" / backup.PID_FILE
+    pid_file.write_text(str(os.getpid()))  # this very process is "serving"
+    result = app.test_cli_runner().invoke(args=["restore", good])
+    assert result.exit_code != 0 and "running" in result.output
+    pid_file.unlink()
+    bad = tmp_path / "tampered.db"
+    bad.write_bytes(Path(good).read_bytes())
+    conn = sqlite3.connect(bad)
+    conn.execute("UPDATE audit_entry SET actor = 'someone else'")
+    conn.commit()
+    conn.close()
+    result = app.test_cli_runner().invoke(args=["restore", str(bad)])
+    assert result.exit_code != 0 and "audit chain is broken" in result.output
+
+
+def test_backups_are_pruned_to_daily_and_weekly_retention(tmp_path):
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    start = dt.datetime(2026, 1, 1, 2, 30)
+    for day in range(120):
+        (folder / f"canteen-{start + dt.timedelta(days=day):%Y%m%d-%H%M}.db").write_bytes(b"x")
+    backup.prune(folder, daily=14, weekly=8)
+    kept = sorted(p.name for p in folder.glob("*.db"))
+    assert len(kept) <= 14 + 8 and kept[-1].startswith("canteen-20260430")
