@@ -74,6 +74,13 @@ DEFAULTS = {
     "EXPIRY_HORIZON_DAYS": 30,
     "BACKUP_DAILY": 14,
     "BACKUP_WEEKLY": 8,
+    # Outbound delivery of alerts and digests: both off unless set (the intranet may have neither).
+    "WEBHOOK_URL": "",
+    "SMTP_HOST": "",
+    "SMTP_PORT": 25,
+    "SMTP_FROM": "canteen@localhost",
+    "SMTP_TO": "",
+    "DELIVERY_MAX_ATTEMPTS": 6,
     # Unpaired kiosks: is a staff-card reader attached? (paired kiosks: set per kiosk)
     "KIOSK_CARD_READER": False,
     # Whole-request cap; the JSON API applies its own much smaller one.

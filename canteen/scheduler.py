@@ -10,7 +10,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from . import backup, digests, jobs
+from . import backup, delivery, digests, jobs
 from .clock import clock
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,7 @@ JOBS = {
                       {"trigger": "cron", "day_of_week": "mon", "hour": 7, "minute": 30}, dt.time(7, 30)),
     "backup": (backup.make_backup, lambda n: n.date().isoformat(),
                {"trigger": "cron", "hour": 2, "minute": 30}, dt.time(2, 30)),
+    "deliver": (delivery.deliver, _minute, {"trigger": "cron", "minute": "*"}, dt.time(0, 0)),
 }
 
 

@@ -171,4 +171,4 @@ def test_catch_up_runs_todays_due_jobs_once(app):
 def test_scheduler_knows_every_job():
     from canteen import scheduler
     assert set(scheduler.JOBS) == {"missed_logs", "escalate_overdue", "expiry_warnings", "daily_digest",
-                                   "weekly_digest", "backup"}
+                                   "weekly_digest", "backup", "deliver"}

@@ -48,9 +48,22 @@ def up(migrator, db):
         class Meta:
             indexes = ((("kind", "period"), True),)
 
-    db.create_tables([JobRun, ExpectedLog, Alert, Digest], safe=True)
+    class Delivery(Base):
+        item_type = CharField(max_length=8)
+        item_id = IntegerField()
+        channel = CharField(max_length=8)
+        status = CharField(max_length=8, index=True)
+        attempts = IntegerField(default=0)
+        last_error = TextField(default="")
+        next_try_at = DateTimeField()
+        sent_at = DateTimeField(null=True)
+
+        class Meta:
+            indexes = ((("item_type", "item_id", "channel"), True),)
+
+    db.create_tables([JobRun, ExpectedLog, Alert, Digest, Delivery], safe=True)
 
 
 def down(migrator, db):
-    for table in ("digest", "alert", "expected_log", "job_run"):
+    for table in ("delivery", "digest", "alert", "expected_log", "job_run"):
         db.execute_sql(f"DROP TABLE IF EXISTS {table}")

@@ -1,0 +1,109 @@
+"""Outbound delivery: a real webhook receiver and a real SMTP server on loopback."""
+import json
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+
+from canteen import delivery, jobs
+from canteen.delivery import Delivery
+from canteen.models import database
+
+from .conftest import close_pool, make_app, require
+
+
+class Receiver(BaseHTTPRequestHandler):
+    received = []
+    fail_first = 0
+
+    def do_POST(self):  # noqa: N802 - http.server's name
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        if Receiver.fail_first > 0:
+            Receiver.fail_first -= 1
+            self.send_response(503)
+            self.end_headers()
+            return
+        Receiver.received.append(json.loads(body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def webhook():
+    server = HTTPServer(("127.0.0.1", 0), Receiver)
+    Receiver.received, Receiver.fail_first = [], 1
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/hook"
+    server.shutdown()
+    server.server_close()
+
+
+def test_webhook_retries_and_never_sends_twice(tmp_path, webhook):
+    app = make_app(f"sqlite:///{tmp_path}/d.db", tmp_path, WEBHOOK_URL=webhook)
+    try:
+        with app.app_context(), database.connection_context():
+            jobs.raise_alert("k1", "missed_log", "manager", "冷库未记录", "cold room not logged")
+            assert delivery.deliver() == (0, 1)  # the receiver is down (503): kept for later
+            Delivery.update(next_try_at=jobs.utcnow()).execute()  # its retry time has come
+            results = []
+            threads = [threading.Thread(target=lambda: results.append(_deliver(app))) for _ in range(3)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            assert sum(sent for sent, _failed in results) == 1
+            assert delivery.deliver() == (0, 0)
+        assert [r["message_en"] for r in Receiver.received] == ["cold room not logged"]
+    finally:
+        close_pool()
+
+
+def _deliver(app):
+    with app.app_context(), database.connection_context():
+        return delivery.deliver()
+
+
+def test_smtp_sends_each_alert_once(tmp_path):
+    try:
+        import aiosmtpd.controller as aiosmtpd
+    except ImportError:
+        require(False, "SMTP tests need aiosmtpd: pip install -e '.[test]'")
+    messages = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+            messages.append(envelope.content.decode("utf-8", "replace"))
+            return "250 OK"
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = aiosmtpd.Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    app = make_app(f"sqlite:///{tmp_path}/s.db", tmp_path, SMTP_HOST="127.0.0.1", SMTP_PORT=port,
+                   SMTP_TO="manager@mine.local")
+    try:
+        with app.app_context(), database.connection_context():
+            jobs.raise_alert("k2", "expiry", "manager", "健康证到期", "certificate expires")
+            assert delivery.deliver() == (1, 0)
+            assert delivery.deliver() == (0, 0)
+        assert len(messages) == 1 and "certificate expires" in messages[0]
+    finally:
+        controller.stop()
+        close_pool()
+
+
+def test_nothing_is_sent_when_no_channel_is_configured(tmp_path):
+    app = make_app(f"sqlite:///{tmp_path}/n.db", tmp_path)
+    try:
+        with app.app_context(), database.connection_context():
+            jobs.raise_alert("k3", "expiry", "manager", "x", "x")
+            assert delivery.deliver() == (0, 0)
+            assert Delivery.select().count() == 0
+    finally:
+        close_pool()
