@@ -28,12 +28,12 @@ def serve():
           f"(ready in {time.monotonic() - started:.2f} s; database {app.config['DATABASE_URL']})",
           flush=True)
     pid_file = Path(app.instance_path) / "canteen.pid"  # `flask restore` refuses while we serve
-    pid_file.write_text(str(os.getpid()))
     scheduler = None
-    if app.config["SCHEDULER"]:  # one process: web and scheduled jobs together
-        from canteen.scheduler import start_in_background
-        scheduler = start_in_background(app)
     try:
+        pid_file.write_text(str(os.getpid()))
+        if app.config["SCHEDULER"]:  # one process: web and scheduled jobs together
+            from canteen.scheduler import start_in_background
+            scheduler = start_in_background(app)
         # Threads and connection limits chosen by measurement: see bench/load.py and the README.
         waitress_serve(app, host=host, port=port, threads=app.config["THREADS"],
                        connection_limit=256, channel_timeout=30, backlog=1024, ident="canteen")

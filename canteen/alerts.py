@@ -80,7 +80,7 @@ def schedule():
         unit = request.form.get("unit", type=int)
         times = request.form.get("times", "")
         grace = request.form.get("grace", type=int)
-        if kind not in KINDS:
+        if kind not in KINDS and kind != "round":
             errors["kind"] = _("Choose a log.")
         if unit is not None and not StorageUnit.get_or_none(StorageUnit.id == unit):
             errors["unit"] = _("Choose a storage unit.")

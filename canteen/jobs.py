@@ -87,9 +87,13 @@ def missed_logs(now):
     day = now.date()
     early = dt.timedelta(hours=2)  # a reading up to 2 h before its time counts for it
     for expected in ExpectedLog.select().where(ExpectedLog.active):
-        logged = [clock().to_local(r.occurred_at) for r in SafetyRecord.select().where(
-            (SafetyRecord.kind == expected.kind) & (SafetyRecord.day == day))
-            if expected.unit is None or r.values().get("unit") == expected.unit]
+        if expected.kind == "round":  # a 4D inspection round of any area
+            from .safety.models import InspectionRound
+            logged = [clock().to_local(r.created_at) for r in InspectionRound.select().where(InspectionRound.day == day)]
+        else:
+            logged = [clock().to_local(r.occurred_at) for r in SafetyRecord.select().where(
+                (SafetyRecord.kind == expected.kind) & (SafetyRecord.day == day))
+                if expected.unit is None or r.values().get("unit") == expected.unit]
         slots = sorted(expected.slots(day))
         for i, due in enumerate(slots):
             if due + dt.timedelta(minutes=expected.grace_minutes) > now:
@@ -103,11 +107,14 @@ def missed_logs(now):
                              .where((Alert.key == key) & Alert.resolved_at.is_null()).execute())
                 continue
             unit = StorageUnit.get_or_none(StorageUnit.id == expected.unit) if expected.unit else None
-            what_zh = f"{unit.name} " if unit else ""
-            what_en = f"{unit.name} " if unit else ""
+            from .safety.schema import KINDS
+            label = KINDS[expected.kind] if expected.kind in KINDS else None
+            name_zh = label.zh if label else "4D 巡查"
+            name_en = label.en if label else "4D inspection round"
+            where = f"{unit.name} " if unit else ""
             raised += raise_alert(key, "missed_log", "manager",
-                                  f"{what_zh}{expected.kind} 记录未按时完成（应于 {due:%H:%M}）",
-                                  f"{what_en}{expected.kind} log missing (due {due:%H:%M})")
+                                  f"{where}{name_zh}未按时记录（应于 {due:%H:%M}）",
+                                  f"{where}{name_en} not logged (due {due:%H:%M})")
     return raised, resolved
 
 

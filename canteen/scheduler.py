@@ -78,9 +78,11 @@ def build(app, blocking=False):
 
 
 def start_in_background(app):
-    catch_up(app)
+    """Start beside the web server; the catch-up runs on the scheduler's own thread, so the
+    first page is not kept waiting for a backup."""
     scheduler = build(app)
     scheduler.start()
+    scheduler.add_job(catch_up, args=(app,), id="catch_up", name="catch_up")
     return scheduler
 
 

@@ -172,3 +172,25 @@ def test_scheduler_knows_every_job():
     from canteen import scheduler
     assert set(scheduler.JOBS) == {"missed_logs", "escalate_overdue", "expiry_warnings", "daily_digest",
                                    "weekly_digest", "backup", "deliver"}
+
+
+def test_a_sample_kept_48_hours_is_due_for_discarding_once(app):
+    from canteen.safety.models import SafetyRecord
+
+    def setup():
+        stored = clock().now() - dt.timedelta(hours=49)
+        SafetyRecord.create(kind="sample", data="{}", author="user:manager", day=stored.date(),
+                            occurred_at=clock().local_to_utc(stored),
+                            current=f'{{"stored_at": "{stored.isoformat(timespec="minutes")}"}}')
+    in_db(app, setup)
+    now = in_db(app, lambda: clock().now())
+    assert in_db(app, lambda: jobs.expiry_warnings(now)) == 1
+    assert in_db(app, lambda: jobs.expiry_warnings(now)) == 0
+    assert "48" in in_db(app, lambda: Alert.get().message_en)
+
+
+def test_a_daily_round_is_expected_like_any_log(app, staff):
+    in_db(app, lambda: ExpectedLog.create(kind="round", times="10:00", grace_minutes=60))
+    yesterday = in_db(app, lambda: clock().today()) - dt.timedelta(days=1)
+    assert in_db(app, lambda: jobs.missed_logs(dt.datetime.combine(yesterday, dt.time(11, 1)))) == (1, 0)
+    assert "4D inspection round" in in_db(app, lambda: Alert.get().message_en)

@@ -1,0 +1,65 @@
+"""The scheduler runs with `python app.py` alone, or as `flask scheduler` beside a web process
+that does not run it: real processes, the database tells what ran."""
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def job_runs(db, wait=20):
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        try:
+            conn = sqlite3.connect(db)
+            rows = {r[0] for r in conn.execute("SELECT job FROM job_run")}
+            conn.close()
+            if "missed_logs" in rows:
+                return rows
+        except sqlite3.OperationalError:
+            pass
+        time.sleep(0.3)
+    return set()
+
+
+def start(args, tmp_path, **env):
+    environment = dict(os.environ, CANTEEN_INSTANCE_PATH=str(tmp_path), CANTEEN_DEMO="0",
+                       CANTEEN_PORT=str(free_port()), **env)
+    return subprocess.Popen(args, cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def test_python_app_py_runs_the_scheduler_in_the_same_process(tmp_path):
+    server = start([sys.executable, "app.py"], tmp_path)
+    try:
+        assert "missed_logs" in job_runs(tmp_path / "canteen.db")
+        assert (tmp_path / "canteen.pid").read_text() == str(server.pid)
+    finally:
+        server.terminate()
+        server.wait(10)
+    assert not (tmp_path / "canteen.pid").exists()  # a clean stop removes it
+
+
+def test_web_without_scheduler_and_flask_scheduler_beside_it(tmp_path):
+    web = start([sys.executable, "app.py"], tmp_path, CANTEEN_SCHEDULER="0")
+    try:
+        time.sleep(3)
+        assert job_runs(tmp_path / "canteen.db", wait=1) == set()
+        scheduler = start([sys.executable, "-m", "flask", "--app", "app", "scheduler"], tmp_path)
+        try:
+            assert "missed_logs" in job_runs(tmp_path / "canteen.db")
+        finally:
+            scheduler.terminate()
+            scheduler.wait(10)
+    finally:
+        web.terminate()
+        web.wait(10)
