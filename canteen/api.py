@@ -121,6 +121,10 @@ def create_rating():
     limited = limits.check_vote(source)
     if limited:
         return limited
+    if vote.channel == "phone" and not request.cookies.get(PHONE_COOKIE):
+        # one vote per phone needs the phone's cookie, set by the page the QR code opens
+        return error("Phone votes come from the page a QR code opens; open it again (cookies on).",
+                     "channel", 403)
 
     voted_at = vote.voted_at or now
     local = clock().to_local(voted_at)

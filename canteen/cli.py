@@ -14,7 +14,8 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 from peewee import IntegrityError
 
-from . import demo
+from . import audit, demo
+from .forms import printable
 from .clock import clock
 from .models import Dish, MenuItem, database
 from .vocabulary import CATEGORIES
@@ -54,7 +55,7 @@ def meal_names():
 @click.option("--trial-days", type=click.IntRange(1, 365), help="Put the new dish on trial from today.")
 def add_dish(name_zh, name_en, price, category, trial_days):
     """Add a dish: Chinese name, English name, price in yuan."""
-    if not name_zh.strip() or not name_en.strip():
+    if not printable(name_zh) or not printable(name_en):
         raise click.BadParameter("a dish needs both a Chinese and an English name")
     fen = price_to_fen(price)
     trial_start = trial_end = None
@@ -62,8 +63,9 @@ def add_dish(name_zh, name_en, price, category, trial_days):
         trial_start = clock().today()
         trial_end = trial_start + dt.timedelta(days=trial_days - 1)
     with database.atomic():
-        dish = Dish.create(name_zh=name_zh.strip(), name_en=name_en.strip(), price_fen=fen,
+        dish = Dish.create(name_zh=printable(name_zh), name_en=printable(name_en), price_fen=fen,
                            category=category, trial_start=trial_start, trial_end=trial_end)
+        audit.record("cli", "dish.create", "dish", dish.id, name_zh=dish.name_zh, price_fen=fen)
     click.echo(f"Added dish {dish.id}: {dish.name_zh} / {dish.name_en} ¥{fen / 100:.2f}")
 
 
@@ -86,7 +88,10 @@ def list_dishes(show_all):
 @click.argument("dish_id", type=int)
 def retire_dish(dish_id):
     """Stop offering a dish (its votes are kept)."""
-    updated = Dish.update(active=False).where(Dish.id == dish_id).execute()
+    with database.atomic():
+        updated = Dish.update(active=False).where(Dish.id == dish_id).execute()
+        if updated:
+            audit.record("cli", "dish.retire", "dish", dish_id)
     if not updated:
         raise click.ClickException(f"There is no dish {dish_id}.")
     click.echo(f"Retired dish {dish_id}.")
@@ -111,6 +116,7 @@ def plan_menu(day, meal, dish_ids):
             MenuItem.insert_many([(day, meal, i, pos) for pos, i in enumerate(dict.fromkeys(dish_ids))],
                                  fields=[MenuItem.day, MenuItem.meal, MenuItem.dish,
                                          MenuItem.position]).execute()
+            audit.record("cli", "menu.plan", "menu", f"{day}/{meal}", after=list(dict.fromkeys(dish_ids)))
     except IntegrityError as e:
         raise click.ClickException(f"Could not plan the menu: {e}") from None
     click.echo(f"Planned {len(set(dish_ids))} dish(es) for {meal} on {day}.")

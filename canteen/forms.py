@@ -14,6 +14,19 @@ from .accounts import ROLES
 from .vocabulary import CATEGORIES, ROLE_NAMES
 
 
+def printable(value):
+    """Form text without control characters (NUL breaks PostgreSQL, others break SVG/XML)."""
+    if not isinstance(value, str):
+        return value
+    return "".join(c for c in value if c.isprintable() or c == " ").strip()
+
+
+class CleanStringField(StringField):
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        self.data = printable(self.data)
+
+
 class MultiCheckboxField(SelectMultipleField):
     """Large checkboxes instead of a multi-select a gloved hand cannot use."""
     widget = ListWidget(prefix_label=False)
@@ -25,7 +38,7 @@ def role_choices():
 
 
 class LoginForm(FlaskForm):
-    username = StringField(_l("User name"), validators=[DataRequired(), Length(max=40)])
+    username = CleanStringField(_l("User name"), validators=[DataRequired(), Length(max=40)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
 
 
@@ -45,13 +58,13 @@ class PasswordForm(FlaskForm):
 
 
 class DishForm(FlaskForm):
-    name_zh = StringField(_l("Chinese name"), validators=[DataRequired(), Length(max=60)])
-    name_en = StringField(_l("English name"), validators=[DataRequired(), Length(max=80)])
+    name_zh = CleanStringField(_l("Chinese name"), validators=[DataRequired(), Length(max=60)])
+    name_en = CleanStringField(_l("English name"), validators=[DataRequired(), Length(max=80)])
     price = DecimalField(_l("Price (yuan)"), places=2, validators=[
         InputRequired(message=_l("Enter a price, e.g. 8 or 12.50.")),
         NumberRange(min=Decimal("0"), max=Decimal("9999"), message=_l("A price is between 0 and 9999 yuan."))])
     category = SelectField(_l("Category"), choices=[])
-    photo = FileField(_l("Photo (JPEG, PNG or WebP, at most 5 MB)"))
+    photo = FileField(_l("Photo (JPEG, PNG, WebP or GIF, at most 5 MB)"))
     trial_start = DateField(_l("On trial from"), validators=[Optional()])
     trial_end = DateField(_l("On trial until"), validators=[Optional()])
 
@@ -82,10 +95,10 @@ class MenuForm(FlaskForm):
 
 
 class UserForm(FlaskForm):
-    username = StringField(_l("User name"), validators=[
+    username = CleanStringField(_l("User name"), validators=[
         DataRequired(), Length(max=40),
         Regexp(r"^[A-Za-z0-9._-]+$", message=_l("Letters, digits, dot, dash and underscore only."))])
-    display_name = StringField(_l("Full name"), validators=[Optional(), Length(max=80)])
+    display_name = CleanStringField(_l("Full name"), validators=[Optional(), Length(max=80)])
     roles = MultiCheckboxField(_l("Roles"), choices=[],
                                validators=[DataRequired(message=_l("Choose at least one role."))])
     active = BooleanField(_l("Account enabled"), default=True)
@@ -98,14 +111,14 @@ class UserForm(FlaskForm):
 
 
 class KioskForm(FlaskForm):
-    name = StringField(_l("Kiosk name"), validators=[
+    name = CleanStringField(_l("Kiosk name"), validators=[
         DataRequired(), Length(max=64),
-        Regexp(r"^[A-Za-z0-9._-]+$", message=_l("Letters, digits, dot, dash and underscore only."))])
-    location = StringField(_l("Location"), validators=[Optional(), Length(max=80)])
+        Regexp(r"^[\w.-]+$", message=_l("Letters, digits, dot, dash and underscore only."))])
+    location = CleanStringField(_l("Location"), validators=[Optional(), Length(max=80)])
 
 
 class TokenForm(FlaskForm):
-    name = StringField(_l("Token name"), validators=[DataRequired(), Length(max=64)])
+    name = CleanStringField(_l("Token name"), validators=[DataRequired(), Length(max=64)])
     role = SelectField(_l("Role"), choices=[])
 
     def __init__(self, *args, **kwargs):
@@ -114,8 +127,8 @@ class TokenForm(FlaskForm):
 
 
 class CardForm(FlaskForm):
-    label = StringField(_l("Card label (e.g. Table 12)"), validators=[DataRequired(), Length(max=80)])
-    location = StringField(_l("Location"), validators=[Optional(), Length(max=80)])
+    label = CleanStringField(_l("Card label (e.g. Table 12)"), validators=[DataRequired(), Length(max=80)])
+    location = CleanStringField(_l("Location"), validators=[Optional(), Length(max=80)])
     dish = SelectField(_l("Dish"), coerce=int, choices=[])
 
 
@@ -124,4 +137,4 @@ class ConfirmForm(FlaskForm):
 
 
 class PairForm(FlaskForm):
-    code = StringField(_l("Pairing code"), validators=[DataRequired(), Length(min=8, max=8)])
+    code = CleanStringField(_l("Pairing code"), validators=[DataRequired(), Length(min=8, max=8)])

@@ -54,7 +54,7 @@ def read_token(token, grace=1.0):
     from .models import QrCard
 
     max_age = current_app.config["QR_LIVE_MAX_AGE"]
-    if not isinstance(token, str) or len(token) > 400:
+    if not isinstance(token, str) or len(token) > 400 or not token.isascii():
         raise TokenError("forged")
     try:
         payload = _card_signer().loads(token)

@@ -18,6 +18,9 @@
   let flushing = Promise.resolve();
   let retryTimer = null;
   let card = null; // staff card number typed by a USB reader, for the next vote
+  let cardTimer = null; // a card not followed by a vote is forgotten: it is not the next miner's
+  let refused = new Set(); // client_ids the server refused for good (shown honestly)
+  let revoked = false;
   let keys = "";
   let keysAt = 0;
 
@@ -104,7 +107,8 @@
     grid.replaceChildren(...menu.dishes.map(tile));
     grid.dataset.count = String(menu.dishes.length);
     // long menus get smaller tiles so that every dish stays on the screen
-    grid.dataset.size = menu.dishes.length > 24 ? "small" : menu.dishes.length > 12 ? "compact" : "normal";
+    const n = menu.dishes.length;
+    grid.dataset.size = n > 28 ? "tiny" : n > 20 ? "small" : n > 12 ? "compact" : "normal";
     $("menu-empty").hidden = menu.dishes.length > 0;
   }
 
@@ -157,14 +161,17 @@
     vote = null;
     card = null;
     // Honest thanks: "sent" only once the server has it, else "saved on this kiosk".
-    $("thanks-sent").hidden = false;
+    $("thanks-sent").hidden = true;
     $("thanks-saved").hidden = true;
+    $("thanks-refused").hidden = true;
     show("thanks");
     arm(Number(cfg.thanks), restart);
     flush().then(() => {
       const waiting = readOutbox().some((v) => v.client_id === payload.client_id);
-      $("thanks-sent").hidden = waiting;
+      const notTaken = refused.has(payload.client_id);
+      $("thanks-sent").hidden = waiting || notTaken;
       $("thanks-saved").hidden = !waiting;
+      $("thanks-refused").hidden = !notTaken;
     });
   }
 
@@ -205,10 +212,17 @@
         offline = true;
         break;
       }
+      if (response.status === 403) {
+        // this screen's pairing was revoked: keep the votes until it is paired again
+        revoked = true;
+        break;
+      }
       // Stored (201), already stored (200), or refused for good (4xx): done with it.
+      if (response.status >= 400) refused.add(payload.client_id);
       dropFromOutbox(payload.client_id);
     }
     $("offline").hidden = !offline;
+    $("revoked").hidden = !revoked;
     showUnsent();
     clearTimeout(retryTimer);
     if (offline) retryTimer = setTimeout(flush, 5000);
@@ -230,6 +244,8 @@
       if (/^[A-Za-z0-9]{4,20}$/.test(keys)) {
         card = keys.toUpperCase();
         $("card-badge").hidden = false;
+        clearTimeout(cardTimer);
+        cardTimer = setTimeout(() => { card = null; $("card-badge").hidden = true; }, Number(cfg.idle) * 1000);
         if (root.dataset.screen === "faces") arm(timerSeconds, timerFn);
       }
       keys = "";

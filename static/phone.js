@@ -78,9 +78,13 @@
       document.getElementById("thanks").hidden = false;
       return;
     }
-    let reason = String(response.status);
-    try { reason = (await response.json()).error || reason; } catch (err) { /* not JSON */ }
-    errorBox.textContent = cfg.error.replace("{reason}", reason);
+    // the API's own words are for programs; people get them in their language
+    let field = null;
+    try { field = (await response.json()).field; } catch (err) { /* not JSON */ }
+    let message = cfg.error.replace("{reason}", String(response.status));
+    if (response.status === 429) message = cfg.limited;
+    else if (field === "qr_token" || field === "channel" || response.status === 403) message = cfg.refused;
+    errorBox.textContent = message;
     errorBox.hidden = false;
     send.disabled = false;
   });

@@ -66,8 +66,10 @@ def card_token(app, label="table 1"):
 
 def test_kiosk_without_a_name_records_the_configured_one_and_phones_none(app, client, dishes):
     a = vote(client, dishes["rice"].id, "kiosk-test-0002").get_json()["id"]
-    b = vote(client, dishes["rice"].id, "phone-test-0003", channel="phone",
-             qr_token=card_token(app)).get_json()["id"]
+    token = card_token(app)
+    assert vote(client, dishes["rice"].id, "phone-test-0004", channel="phone", qr_token=token).status_code == 403
+    assert client.get(f"/p/{token}").status_code == 200  # the QR page gives the phone its cookie
+    b = vote(client, dishes["rice"].id, "phone-test-0003", channel="phone", qr_token=token).get_json()["id"]
     with app.app_context(), database.connection_context():
         assert Rating.get_by_id(a).kiosk == "canteen-exit"
         assert Rating.get_by_id(b).kiosk is None

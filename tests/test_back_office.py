@@ -353,3 +353,10 @@ def test_audit_chain_detects_tampering(app, staff):
     assert broken == in_db(app, lambda: AuditEntry.get(AuditEntry.entity_id == "1").id)
     admin = signed_in(app, "admin")
     assert "broken" in admin.get("/admin/audit?lang=en", follow_redirects=True).get_data(as_text=True)
+
+
+def test_control_characters_never_reach_the_database(app, staff):
+    client = signed_in(app, "manager")
+    assert post_form(client, "/kitchen/dishes/new", dish_data(name_zh="测试菜\x00A\x07", name_en="Test\x1bdish")).status_code == 302
+    dish = in_db(app, lambda: Dish.get())
+    assert (dish.name_zh, dish.name_en) == ("测试菜A", "Testdish")

@@ -59,3 +59,12 @@ def test_retired_dishes_leave_the_kiosk(sqlite_app):
 def test_seed_demo_refuses_a_database_with_dishes(sqlite_app):
     assert "Seeded" in run(sqlite_app, "seed-demo").output
     assert "already has dishes" in run(sqlite_app, "seed-demo").output
+
+
+def test_cli_changes_are_in_the_audit_trail(sqlite_app):
+    from canteen.audit import AuditEntry
+    run(sqlite_app, "dish", "add", "米饭", "Rice", "0.5")
+    run(sqlite_app, "menu", "plan", "today", "lunch", "1")
+    run(sqlite_app, "dish", "retire", "1")
+    with sqlite_app.app_context(), database.connection_context():
+        assert [e.action for e in AuditEntry.select().order_by(AuditEntry.id)] == ["dish.create", "menu.plan", "dish.retire"]

@@ -78,7 +78,8 @@ def test_inspector_export_as_xlsx_and_html_marks_gaps(app, staff, kitchen):  # n
     assert book["corrective actions"].max_row == 2 and book["incomplete"].max_row > 1
 
 
-@pytest.mark.parametrize("query", ["?from=someday", "?from=2026-12-01&to=2026-11-01", "?from=2020-01-01&to=2026-01-01"])
+@pytest.mark.parametrize("query", ["?from=someday", "?from=2026-12-01&to=2026-11-01", "?from=2020-01-01&to=2026-01-01",
+                                   "?to=0001-01-01", "?to=0001-01-03&format=xlsx"])
 def test_export_refuses_bad_ranges(app, staff, query):
     assert signed_in(app, "union").get(f"/safety/export{query}").status_code == 400
 

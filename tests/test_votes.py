@@ -269,3 +269,9 @@ def test_rate_limit_per_address_answers_429_with_a_wait(tmp_path, db_url):
         assert in_db(app, lambda: Rating.select().count()) == 5
     finally:
         close_pool()
+
+
+def test_a_token_that_is_not_ascii_is_forged_not_a_crash(app, dishes):
+    r = app.test_client().post("/api/v1/ratings", json={"dish_id": dishes["rice"].id, "score": 3, "channel": "phone",
+                                                         "client_id": "surrogate-1", "qr_token": "\ud800abcd"})
+    assert r.status_code == 422 and r.get_json()["field"] == "qr_token"

@@ -12,7 +12,7 @@ from .. import audit
 from ..access import actor, allow
 from ..checklists.rounds import ROUNDS, score, score_by_d
 from ..clock import clock
-from ..forms import ConfirmForm
+from ..forms import ConfirmForm, printable
 from ..i18n import current_language
 from ..kitchen import PHOTO_ERRORS
 from ..models import database, utcnow
@@ -65,7 +65,7 @@ def new_round(area_name):
                 errors[item.id] = _("Grade this item.")
                 continue
             grades[item.id] = code
-            remarks[item.id] = " ".join((request.form.get(f"remark_{item.id}") or "").split())[:300] or None
+            remarks[item.id] = " ".join(printable(request.form.get(f"remark_{item.id}") or "").split())[:300] or None
             upload = request.files.get(f"photo_{item.id}")
             if upload and upload.filename:
                 try:
@@ -174,7 +174,7 @@ def parse_range():
     try:
         end = dt.date.fromisoformat(request.args.get("to") or today.isoformat())
         start = dt.date.fromisoformat(request.args.get("from") or (end - dt.timedelta(days=6)).isoformat())
-    except ValueError:
+    except (ValueError, OverflowError):
         abort(400)
     if start > end or (end - start).days > 366 or not (2000 <= start.year and end.year <= 2100):
         abort(400)

@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from .. import audit
 from ..access import actor, allow
 from ..clock import clock
-from ..forms import ConfirmForm
+from ..forms import ConfirmForm, printable
 from ..i18n import current_language
 from ..kitchen import PHOTO_ERRORS
 from ..models import Dish, database, utcnow
@@ -310,7 +310,7 @@ def read_register_form(name, fields):
     """Clean values or {field: error} for a register entry."""
     values, errors = {}, {}
     for field, kind, label in fields:
-        raw = (request.form.get(field) or "").strip()
+        raw = printable(request.form.get(field) or "")
         if kind == "text":
             if field == "name" and not raw:
                 errors[field] = _("%(label)s is required", label=label)
@@ -477,7 +477,7 @@ def advance(item, form):
     """Move the action one step on; returns {field: error} when the step cannot be taken."""
     me = actor()
     now = utcnow()
-    text = lambda name: " ".join((form.get(name) or "").split())[:1000]  # noqa: E731
+    text = lambda name: " ".join(printable(form.get(name) or "").split())[:1000]  # noqa: E731
     if item.status == "open":
         item.status, item.acknowledged_at, item.acknowledged_by = "acknowledged", now, me
     elif item.status == "acknowledged":
