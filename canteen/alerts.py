@@ -125,8 +125,8 @@ def digest(digest_id):
 @allow("admin")
 def jobs_page():
     """Each scheduled job: last run, outcome, duration, next run."""
-    from .scheduler import JOBS
+    from .scheduler import JOBS, next_runs
     last = {}
     for run in JobRun.select().order_by(JobRun.started_at.desc()).limit(2000):
         last.setdefault(run.job, run)
-    return render_template("alerts/jobs.html", jobs=JOBS, last=last, now=utcnow())
+    return render_template("alerts/jobs.html", jobs=JOBS, last=last, now=utcnow(), upcoming=next_runs())

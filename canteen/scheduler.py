@@ -41,6 +41,19 @@ JOBS = {
 }
 
 
+def next_runs():
+    """{job: next local run time} from each job's cron schedule."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    tz = clock().tz
+    now = dt.datetime.now(tz)
+    out = {}
+    for name, (_fn, _slot, schedule, _first) in JOBS.items():
+        fields = {k: v for k, v in schedule.items() if k != "trigger"}
+        out[name] = CronTrigger(timezone=tz, **fields).get_next_fire_time(None, now)
+    return out
+
+
 def run_job(app, name, now=None):
     """Run job `name` for the slot of `now` unless another scheduler already did."""
     fn, slot_of, _schedule, _first = JOBS[name]

@@ -194,3 +194,12 @@ def test_a_daily_round_is_expected_like_any_log(app, staff):
     yesterday = in_db(app, lambda: clock().today()) - dt.timedelta(days=1)
     assert in_db(app, lambda: jobs.missed_logs(dt.datetime.combine(yesterday, dt.time(11, 1)))) == (1, 0)
     assert "4D inspection round" in in_db(app, lambda: Alert.get().message_en)
+
+
+def test_jobs_page_shows_last_and_next_runs(app, staff):
+    with app.app_context():
+        jobs.run("backup", "2026-11-26", lambda: "file.db")
+    page = signed_in(app, "admin").get("/admin/jobs").get_data(as_text=True)
+    assert "backup" in page and "ok" in page and "weekly_digest" in page
+    assert page.count("-") > 10  # next-run dates are listed
+    assert signed_in(app, "manager").get("/admin/jobs").status_code == 403

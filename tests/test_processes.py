@@ -63,3 +63,35 @@ def test_web_without_scheduler_and_flask_scheduler_beside_it(tmp_path):
     finally:
         web.terminate()
         web.wait(10)
+
+
+def test_a_killed_scheduler_catches_up_on_restart_without_repeating(tmp_path):
+    db = tmp_path / "canteen.db"
+    first = start([sys.executable, "-m", "flask", "--app", "app", "scheduler"], tmp_path)
+    try:
+        assert "missed_logs" in job_runs(db)
+    finally:
+        first.kill()  # no clean shutdown
+        first.wait(10)
+    conn = sqlite3.connect(db)
+    conn.execute("DELETE FROM job_run WHERE job = 'escalate_overdue'")  # as if it was down this hour
+    conn.commit()
+    before = dict(conn.execute("SELECT job, count(*) FROM job_run GROUP BY job").fetchall())
+    conn.close()
+    second = start([sys.executable, "-m", "flask", "--app", "app", "scheduler"], tmp_path)
+    try:
+        deadline = time.monotonic() + 20
+        after = {}
+        while time.monotonic() < deadline:
+            conn = sqlite3.connect(db)
+            after = dict(conn.execute("SELECT job, count(*) FROM job_run GROUP BY job").fetchall())
+            conn.close()
+            if after.get("escalate_overdue"):
+                break
+            time.sleep(0.3)
+    finally:
+        second.terminate()
+        second.wait(10)
+    assert after.get("escalate_overdue") == 1  # caught up, once
+    for job in ("backup", "daily_digest"):
+        assert after.get(job) == before.get(job)  # already done today: not again
