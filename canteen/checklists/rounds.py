@@ -3,40 +3,33 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..bilingual import Bilingual
+
 ROUNDS_FILE = Path(__file__).with_name("rounds.toml")
 
 
 @dataclass(frozen=True)
-class Grade:
+class Grade(Bilingual):
     code: str
     zh: str
     en: str
     points: int
 
-    def label(self, lang):
-        return self.en if lang == "en" else self.zh
-
 
 @dataclass(frozen=True)
-class RoundItem:
+class RoundItem(Bilingual):
     id: str
     d: str
     zh: str
     en: str
 
-    def label(self, lang):
-        return self.en if lang == "en" else self.zh
-
 
 @dataclass(frozen=True)
-class Area:
+class Area(Bilingual):
     name: str
     zh: str
     en: str
     items: tuple
-
-    def label(self, lang):
-        return self.en if lang == "en" else self.zh
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..bilingual import Bilingual
+
 SCHEMA_FILE = Path(__file__).with_name("logs.toml")
 REF_TYPES = ("supplier", "unit", "staff", "dish")
 MEALS = ("breakfast", "lunch", "dinner", "night")
@@ -20,7 +22,7 @@ FALSE = {"false", "0", "no", "off", "n", ""}
 
 
 @dataclass
-class Field:
+class Field(Bilingual):
     name: str
     type: str
     zh: str
@@ -34,9 +36,6 @@ class Field:
     past: bool = False
     after: str = None
 
-    def label(self, lang):
-        return self.en if lang == "en" else self.zh
-
     def choice_label(self, value, lang):
         for code, zh, en in self.choices or ():
             if code == value:
@@ -45,14 +44,11 @@ class Field:
 
 
 @dataclass
-class Kind:
+class Kind(Bilingual):
     name: str
     zh: str
     en: str
     fields: list = field(default_factory=list)
-
-    def label(self, lang):
-        return self.en if lang == "en" else self.zh
 
     def field(self, name):
         return next(f for f in self.fields if f.name == name)

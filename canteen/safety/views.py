@@ -150,11 +150,7 @@ def today():
     for (kind,) in SafetyRecord.select(SafetyRecord.kind).where(SafetyRecord.day == day).tuples():
         counts[kind] = counts.get(kind, 0) + 1
     return render_template("safety/today.html", day=day, kinds=KINDS, counts=counts,
-                           missing=missing_today(day), lang=current_language())
-
-
-def missing_today(day):
-    return missing_on(day)
+                           missing=missing_on(day), lang=current_language())
 
 
 def missing_on(day):
