@@ -58,10 +58,10 @@ def create_app(test_config=None):
     auth.init_app(app)
     app.before_request(access.enforce)  # after db's hook: it may look up a token
 
-    from . import admin, alerts, api, kiosk, kitchen, office
+    from . import admin, alerts, api, kiosk, kitchen, office, reports
     from .safety import standing
     from .safety import views as safety
-    for module in (kiosk, api, auth, office, kitchen, admin, safety, standing, alerts):
+    for module in (kiosk, api, auth, office, kitchen, admin, safety, standing, alerts, reports):
         app.register_blueprint(module.bp)
     # The JSON API takes no form posts: browsers cannot send application/json across sites
     # without a CORS preflight we never grant, so CSRF tokens would add nothing there.

@@ -81,6 +81,12 @@ DEFAULTS = {
     "SMTP_FROM": "canteen@localhost",
     "SMTP_TO": "",
     "DELIVERY_MAX_ATTEMPTS": 6,
+    # Reports: a dish's fair score leans on the canteen mean as if it had this many votes;
+    # fewer votes than REPORT_MIN_VOTES give "not enough votes yet"; groups under
+    # REPORT_MIN_GROUP voters are not shown at all.
+    "REPORT_PRIOR_WEIGHT": 10,
+    "REPORT_MIN_VOTES": 10,
+    "REPORT_MIN_GROUP": 5,
     # Unpaired kiosks: is a staff-card reader attached? (paired kiosks: set per kiosk)
     "KIOSK_CARD_READER": False,
     # Whole-request cap; the JSON API applies its own much smaller one.

@@ -45,6 +45,7 @@ EXPECTED = {
     "alerts.digests": {"manager", "union", "admin"},
     "alerts.digest": {"manager", "union", "admin"},
     "alerts.jobs_page": {"admin"},
+    "reports.scoreboard": {"union", "manager", "admin"},
     "safety.action": {"manager", "union", "admin"},
     "kitchen.cards": {"manager"},
     "kitchen.print_cards": {"manager"},
