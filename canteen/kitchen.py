@@ -114,7 +114,7 @@ def edit_dish_form(dish, created):
             else:
                 flash(_("Saved %(name)s.", name=dish.name_zh))
                 return redirect(url_for("kitchen.dishes"))
-    if form.errors or any(f.errors for f in form):
+    if any(f.errors for f in form):  # form.errors is cached: errors added after validation miss it
         status = 422
     return render_template("kitchen/dish_form.html", form=form, dish=dish, created=created), status
 
