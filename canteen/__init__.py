@@ -58,9 +58,10 @@ def create_app(test_config=None):
     auth.init_app(app)
     app.before_request(access.enforce)  # after db's hook: it may look up a token
 
-    from . import admin, alerts, api, kiosk, kitchen, office, reports
+    from . import admin, alerts, api, kiosk, kitchen, office, reports, rollups
     from .safety import standing
     from .safety import views as safety
+    app.cli.add_command(rollups.rebuild_command)
     for module in (kiosk, api, auth, office, kitchen, admin, safety, standing, alerts, reports):
         app.register_blueprint(module.bp)
     # The JSON API takes no form posts: browsers cannot send application/json across sites

@@ -157,7 +157,9 @@ def create_rating():
             rating_id = Rating.insert(dish=vote.dish_id, score=vote.score, channel=vote.channel,
                                       kiosk=kiosk, client_id=vote.client_id, day=day, meal=meal,
                                       created_at=now, voted_at=voted_at, voter_key=key, flag=flag,
-                                      comment=vote.comment, source=source_label(source)).execute()
+                                      comment=vote.comment, source=source_label(source),
+                                      place=(kiosk or (source and (source.place or source.kiosk)) or "")[:80],
+                                      shift=clock().shift(local)).execute()
             if vote.tags:
                 RatingTag.insert_many([(rating_id, t) for t in vote.tags],
                                       fields=[RatingTag.rating, RatingTag.tag]).execute()

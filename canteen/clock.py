@@ -5,16 +5,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask import current_app
 
 from .config import ConfigError
-from .meals import current_slot, local_now, parse_windows
+from .meals import current_slot, local_now, parse_shifts, parse_windows, shift_at
 
 
 class CanteenClock:
-    def __init__(self, timezone, meals):
+    def __init__(self, timezone, meals, shifts="early=08:00-16:00,middle=16:00-24:00,night=00:00-08:00"):
         try:
             self.tz = ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigError(f"CANTEEN_TIMEZONE: unknown time zone {timezone!r}") from None
         self.windows = parse_windows(meals)
+        self.shifts = parse_shifts(shifts)
         self.frozen = None  # tests and demos may set a local datetime: "it is lunch tomorrow"
 
     def now(self):
@@ -35,6 +36,10 @@ class CanteenClock:
     def window(self, meal):
         return next(w for w in self.windows if w.name == meal)
 
+    def shift(self, local):
+        """The shift a vote cast at local time `local` is counted under ("" if none)."""
+        return shift_at(local, self.shifts) or ""
+
     def to_local(self, utc_naive):
         return local_now(self.tz, utc_naive)
 
@@ -44,7 +49,7 @@ class CanteenClock:
 
 
 def init_app(app):
-    app.extensions["canteen_clock"] = CanteenClock(app.config["TIMEZONE"], app.config["MEALS"])
+    app.extensions["canteen_clock"] = CanteenClock(app.config["TIMEZONE"], app.config["MEALS"], app.config["SHIFTS"])
 
 
 def clock():

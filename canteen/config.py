@@ -17,6 +17,9 @@ DEFAULTS = {
     "TIMEZONE": "Asia/Shanghai",
     # name=HH:MM-HH:MM, comma separated; a window may cross midnight (the night-shift meal).
     "MEALS": "breakfast=06:30-08:30,lunch=11:00-13:00,dinner=17:00-19:00,night=23:00-01:00",
+    # Shifts for the union's reports: a vote belongs to the shift whose window holds the time
+    # it was cast (set the windows to when each shift's miners eat).
+    "SHIFTS": "early=08:00-16:00,middle=16:00-24:00,night=00:00-08:00",
     # Quick reason chips offered after the face; their labels live in canteen/vocabulary.py.
     "REASON_TAGS": "too_salty,too_bland,too_oily,cold,small_portion,too_expensive,too_spicy,tasty,want_again",
     # Recorded on ratings from a kiosk that does not name itself (device pairing comes later).

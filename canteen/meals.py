@@ -36,29 +36,50 @@ class Slot(NamedTuple):
     serving: bool
 
 
-def parse_windows(spec):
-    """Parse "breakfast=06:30-08:30,lunch=…" into MealWindows in the order given."""
+def _parse_ranges(spec, setting, names=None):
+    """Parse "name=HH:MM-HH:MM,…" into MealWindows in the order given."""
     windows = []
     for part in filter(None, (p.strip() for p in spec.split(","))):
         m = _WINDOW.match(part)
         if not m:
-            raise ConfigError(f"CANTEEN_MEALS: cannot read {part!r}; write name=HH:MM-HH:MM")
+            raise ConfigError(f"CANTEEN_{setting}: cannot read {part!r}; write name=HH:MM-HH:MM")
         name = m.group(1)
-        if name not in MEAL_ORDER:
-            raise ConfigError(f"CANTEEN_MEALS: unknown meal {name!r}; use {', '.join(MEAL_ORDER)}")
+        if names is not None and name not in names:
+            what = "meal" if setting == "MEALS" else "name"
+            raise ConfigError(f"CANTEEN_{setting}: unknown {what} {name!r}; use {', '.join(names)}")
         try:
             start = dt.time(int(m.group(2)), int(m.group(3)))
-            end = dt.time(int(m.group(4)), int(m.group(5)))
+            # "24:00" ends a window at midnight
+            end = dt.time(0, 0) if m.group(4) + m.group(5) == "2400" else dt.time(int(m.group(4)), int(m.group(5)))
         except ValueError:
-            raise ConfigError(f"CANTEEN_MEALS: {part!r} is not a valid time range") from None
+            raise ConfigError(f"CANTEEN_{setting}: {part!r} is not a valid time range") from None
         if start == end:
-            raise ConfigError(f"CANTEEN_MEALS: {name} starts and ends at the same time")
+            raise ConfigError(f"CANTEEN_{setting}: {name} starts and ends at the same time")
         if any(w.name == name for w in windows):
-            raise ConfigError(f"CANTEEN_MEALS: {name} is given twice")
+            raise ConfigError(f"CANTEEN_{setting}: {name} is given twice")
         windows.append(MealWindow(name, start, end))
     if not windows:
-        raise ConfigError("CANTEEN_MEALS must name at least one meal")
+        raise ConfigError(f"CANTEEN_{setting} must name at least one window")
     return windows
+
+
+def parse_windows(spec):
+    """Parse "breakfast=06:30-08:30,lunch=…" into MealWindows in the order given."""
+    return _parse_ranges(spec, "MEALS", MEAL_ORDER)
+
+
+def parse_shifts(spec):
+    """Parse "early=08:00-16:00,middle=16:00-24:00,night=00:00-08:00" (any names)."""
+    return _parse_ranges(spec, "SHIFTS")
+
+
+def shift_at(local, shifts):
+    """The name of the shift whose window holds local time `local`, else None."""
+    t = local.time()
+    for w in shifts:
+        if (w.start <= t < w.end) if w.start < w.end else (t >= w.start or t < w.end):
+            return w.name
+    return None
 
 
 def current_slot(now, windows):

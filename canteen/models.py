@@ -102,6 +102,8 @@ class Rating(BaseModel):
     flag = CharField(max_length=40, null=True)  # why this vote is kept out of summaries
     comment = TextField(null=True)  # phone votes only, at most 500 characters
     source = CharField(max_length=64, null=True)  # "card:12" or "kiosk-qr:lamp-room"
+    place = CharField(max_length=80, null=True)  # kiosk name or QR card location, for reports
+    shift = CharField(max_length=16, null=True)  # shift window of voted_at (CANTEEN_SHIFTS)
 
     class Meta:
         indexes = ((("voter_key", "dish", "day"), False), (("kiosk", "voted_at"), False))

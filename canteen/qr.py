@@ -22,6 +22,7 @@ class QrSource(NamedTuple):
     card_id: int = None
     kiosk: str = None
     age: float = 0.0  # seconds since a kiosk token was issued
+    place: str = ""  # where the code hangs: the card's location (or label), the kiosk's name
     max_age: float = None
 
 
@@ -64,7 +65,7 @@ def read_token(token, grace=1.0):
         card = QrCard.get_or_none(QrCard.id == payload["c"])
         if card is None or card.revoked_at is not None:
             raise TokenError("revoked")
-        return QrSource("card", card_id=card.id)
+        return QrSource("card", card_id=card.id, place=(card.location or card.label)[:80])
     try:
         payload, issued = _kiosk_signer().loads(token, max_age=max_age * grace, return_timestamp=True)
     except SignatureExpired:
