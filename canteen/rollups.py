@@ -26,77 +26,92 @@ class VoteRollup(BaseModel):
     s3 = IntegerField(default=0)
     s4 = IntegerField(default=0)
     s5 = IntegerField(default=0)
+    flagged = IntegerField(default=0)  # left out: flagged
+    replaced = IntegerField(default=0)  # left out: replaced by the same person's later vote
 
     class Meta:
         indexes = ((("day", "meal", "dish", "place", "shift"), True),)
 
 
 class TagRollup(BaseModel):
+    """Reason chips of counted votes."""
     day = DateField()
     meal = CharField(max_length=16)
     dish = ForeignKeyField(Dish, on_delete="CASCADE")
+    place = CharField(max_length=80, default="")
+    shift = CharField(max_length=16, default="")
     tag = CharField(max_length=32)
     n = IntegerField(default=0)
 
     class Meta:
-        indexes = ((("day", "meal", "dish", "tag"), True),)
+        indexes = ((("day", "meal", "dish", "place", "shift", "tag"), True),)
 
 
 COUNTED = "{r}.flag IS NULL AND {r}.replaced_by IS NULL"
-VOTE_KEY = "(day, meal, dish_id, place, shift)"
-VOTE_SUMS = ("n = {t}n + excluded.n, s1 = {t}s1 + excluded.s1, s2 = {t}s2 + excluded.s2, "
-             "s3 = {t}s3 + excluded.s3, s4 = {t}s4 + excluded.s4, s5 = {t}s5 + excluded.s5")
+CATEGORY = "(CASE WHEN {r}.flag IS NOT NULL THEN 'f' WHEN {r}.replaced_by IS NOT NULL THEN 'r' ELSE 'c' END)"
+KEY = "day, meal, dish_id, place, shift"
 
 
-def _vote_values(r, d):
-    faces = ", ".join(f"CASE WHEN {r}.score = {s} THEN {d} ELSE 0 END" for s in range(1, 6))
-    return f"{r}.day, {r}.meal, {r}.dish_id, COALESCE({r}.place, ''), COALESCE({r}.shift, ''), {d}, {faces}"
+def _is(condition):
+    return f"(CASE WHEN {condition} THEN 1 ELSE 0 END)"
 
 
-def _bump_sql(r, d, t=""):
-    """Add `d` (1 or -1, or an expression) of rating row alias `r` to both rollups."""
+def _bump_sql(r, d, qualify=False):
+    """Statements adding `d` (1 or -1) of the vote in row alias `r` to both rollups: a counted
+    vote to n and its face, a flagged or replaced one to those counts, its tags if counted."""
+    counted = COUNTED.format(r=r)
+    c = _is(counted)
+    faces = ", ".join(f"{d} * {c} * {_is(f'{r}.score = {s}')}" for s in range(1, 6))
+    # PostgreSQL wants the target table named where SQLite does not allow it
+    vote_t, tag_t = ("vote_rollup.", "tag_rollup.") if qualify else ("", "")
+    sums = ", ".join(f"{col} = {vote_t}{col} + excluded.{col}"
+                     for col in ("n", "s1", "s2", "s3", "s4", "s5", "flagged", "replaced"))
+    where = "" if qualify else "WHERE true "  # SQLite needs it to read ON CONFLICT after SELECT
     return [
-        f"INSERT INTO vote_rollup (day, meal, dish_id, place, shift, n, s1, s2, s3, s4, s5) "
-        f"SELECT {_vote_values(r, d)} WHERE true ON CONFLICT {VOTE_KEY} DO UPDATE SET "
-        + VOTE_SUMS.format(t=t and "vote_rollup."),
-        f"INSERT INTO tag_rollup (day, meal, dish_id, tag, n) SELECT {r}.day, {r}.meal, {r}.dish_id, rt.tag, {d} "
-        f"FROM rating_tag rt WHERE rt.rating_id = {r}.id ON CONFLICT (day, meal, dish_id, tag) "
-        f"DO UPDATE SET n = {t and 'tag_rollup.'}n + excluded.n",
+        f"INSERT INTO vote_rollup ({KEY}, n, s1, s2, s3, s4, s5, flagged, replaced) "
+        f"SELECT {r}.day, {r}.meal, {r}.dish_id, COALESCE({r}.place, ''), COALESCE({r}.shift, ''), "
+        f"{d} * {c}, {faces}, {d} * {_is(f'{r}.flag IS NOT NULL')}, "
+        f"{d} * {_is(f'{r}.flag IS NULL AND {r}.replaced_by IS NOT NULL')} {where}"
+        f"ON CONFLICT ({KEY}) DO UPDATE SET {sums}",
+        f"INSERT INTO tag_rollup ({KEY}, tag, n) SELECT {r}.day, {r}.meal, {r}.dish_id, "
+        f"COALESCE({r}.place, ''), COALESCE({r}.shift, ''), rt.tag, {d} "
+        f"FROM rating_tag rt WHERE rt.rating_id = {r}.id AND {counted} "
+        f"ON CONFLICT ({KEY}, tag) DO UPDATE SET n = {tag_t}n + excluded.n",
     ]
 
 
+TAG_INSERT = (f"INSERT INTO tag_rollup ({KEY}, tag, n) SELECT r.day, r.meal, r.dish_id, COALESCE(r.place, ''), "
+              f"COALESCE(r.shift, ''), NEW.tag, 1 FROM rating r WHERE r.id = NEW.rating_id AND "
+              f"{COUNTED.format(r='r')} ON CONFLICT ({KEY}, tag) DO UPDATE SET n = {{t}}n + excluded.n")
+
+
 def sqlite_triggers():
-    new, old = COUNTED.format(r="NEW"), COUNTED.format(r="OLD")
-    vote_insert, _tags = _bump_sql("NEW", 1)
-    delta = f"(CASE WHEN {new} THEN 1 ELSE -1 END)"
+    moved = f"{CATEGORY.format(r='NEW')} <> {CATEGORY.format(r='OLD')}"
     return [
-        f"CREATE TRIGGER IF NOT EXISTS rating_rollup_insert AFTER INSERT ON rating WHEN {new} "
-        f"BEGIN {vote_insert}; END",
-        # counted → not counted (replaced, flagged) or back: move the vote and its tags
+        # a new vote has no tags yet: they arrive after it (rating_tag_rollup_insert)
+        f"CREATE TRIGGER IF NOT EXISTS rating_rollup_insert AFTER INSERT ON rating "
+        f"BEGIN {_bump_sql('NEW', 1)[0]}; END",
+        # counted → replaced or flagged, or back: move the vote and its tags
         f"CREATE TRIGGER IF NOT EXISTS rating_rollup_update AFTER UPDATE OF replaced_by, flag ON rating "
-        f"WHEN ({new}) <> ({old}) BEGIN {'; '.join(_bump_sql('NEW', delta))}; END",
+        f"WHEN {moved} BEGIN {'; '.join(_bump_sql('OLD', -1) + _bump_sql('NEW', 1))}; END",
         # BEFORE: the vote's tags are still there to subtract
-        f"CREATE TRIGGER IF NOT EXISTS rating_rollup_delete BEFORE DELETE ON rating WHEN {old} "
+        f"CREATE TRIGGER IF NOT EXISTS rating_rollup_delete BEFORE DELETE ON rating "
         f"BEGIN {'; '.join(_bump_sql('OLD', -1))}; END",
-        "CREATE TRIGGER IF NOT EXISTS rating_tag_rollup_insert AFTER INSERT ON rating_tag BEGIN "
-        "INSERT INTO tag_rollup (day, meal, dish_id, tag, n) SELECT r.day, r.meal, r.dish_id, NEW.tag, 1 "
-        f"FROM rating r WHERE r.id = NEW.rating_id AND {COUNTED.format(r='r')} "
-        "ON CONFLICT (day, meal, dish_id, tag) DO UPDATE SET n = n + excluded.n; END",
+        f"CREATE TRIGGER IF NOT EXISTS rating_tag_rollup_insert AFTER INSERT ON rating_tag "
+        f"BEGIN {TAG_INSERT.format(t='')}; END",
     ]
 
 
 def postgres_triggers():
-    new, old = COUNTED.format(r="NEW"), COUNTED.format(r="OLD")
-    bump = "; ".join(s.replace("WHERE true ", "") for s in _bump_sql("r", "d", t="x"))
+    moved = f"{CATEGORY.format(r='NEW')} <> {CATEGORY.format(r='OLD')}"
     return [
         "CREATE OR REPLACE FUNCTION canteen_rollup_bump(r rating, d integer) RETURNS void AS $$ BEGIN "
-        f"{bump}; END $$ LANGUAGE plpgsql",
+        f"{'; '.join(_bump_sql('r', 'd', qualify=True))}; END $$ LANGUAGE plpgsql",
         "CREATE OR REPLACE FUNCTION canteen_rating_rollup() RETURNS trigger AS $$ BEGIN "
-        f"IF TG_OP = 'INSERT' THEN IF {new} THEN PERFORM canteen_rollup_bump(NEW, 1); END IF; RETURN NULL; "
-        f"ELSIF TG_OP = 'UPDATE' THEN "
-        f"IF ({old}) AND NOT ({new}) THEN PERFORM canteen_rollup_bump(OLD, -1); "
-        f"ELSIF ({new}) AND NOT ({old}) THEN PERFORM canteen_rollup_bump(NEW, 1); END IF; RETURN NULL; "
-        f"ELSE IF {old} THEN PERFORM canteen_rollup_bump(OLD, -1); END IF; RETURN OLD; END IF; "
+        "IF TG_OP = 'INSERT' THEN PERFORM canteen_rollup_bump(NEW, 1); RETURN NULL; "
+        f"ELSIF TG_OP = 'UPDATE' THEN IF {moved} THEN "
+        "PERFORM canteen_rollup_bump(OLD, -1); PERFORM canteen_rollup_bump(NEW, 1); END IF; RETURN NULL; "
+        "ELSE PERFORM canteen_rollup_bump(OLD, -1); RETURN OLD; END IF; "
         "END $$ LANGUAGE plpgsql",
         "DROP TRIGGER IF EXISTS rating_rollup_after ON rating",
         "CREATE TRIGGER rating_rollup_after AFTER INSERT OR UPDATE OF replaced_by, flag ON rating "
@@ -105,10 +120,7 @@ def postgres_triggers():
         "CREATE TRIGGER rating_rollup_delete BEFORE DELETE ON rating "
         "FOR EACH ROW EXECUTE FUNCTION canteen_rating_rollup()",
         "CREATE OR REPLACE FUNCTION canteen_tag_rollup() RETURNS trigger AS $$ BEGIN "
-        "INSERT INTO tag_rollup (day, meal, dish_id, tag, n) SELECT r.day, r.meal, r.dish_id, NEW.tag, 1 "
-        f"FROM rating r WHERE r.id = NEW.rating_id AND {COUNTED.format(r='r')} "
-        "ON CONFLICT (day, meal, dish_id, tag) DO UPDATE SET n = tag_rollup.n + excluded.n; RETURN NULL; "
-        "END $$ LANGUAGE plpgsql",
+        f"{TAG_INSERT.format(t='tag_rollup.')}; RETURN NULL; END $$ LANGUAGE plpgsql",
         "DROP TRIGGER IF EXISTS rating_tag_rollup_insert ON rating_tag",
         "CREATE TRIGGER rating_tag_rollup_insert AFTER INSERT ON rating_tag "
         "FOR EACH ROW EXECUTE FUNCTION canteen_tag_rollup()",
@@ -125,19 +137,20 @@ def rebuild(db=None):
     """Recompute both rollups from the votes, in one transaction; returns the rows written."""
     db = db or database
     counted = COUNTED.format(r="r")
-    faces = ", ".join(f"SUM(CASE WHEN r.score = {s} THEN 1 ELSE 0 END)" for s in range(1, 6))
+    faces = ", ".join(f"SUM({_is(f'r.score = {s} AND {counted}')})" for s in range(1, 6))
+    where = "COALESCE(r.place, ''), COALESCE(r.shift, '')"
     with db.atomic():
         db.execute_sql("DELETE FROM tag_rollup")
         db.execute_sql("DELETE FROM vote_rollup")
         db.execute_sql(
-            "INSERT INTO vote_rollup (day, meal, dish_id, place, shift, n, s1, s2, s3, s4, s5) "
-            f"SELECT r.day, r.meal, r.dish_id, COALESCE(r.place, ''), COALESCE(r.shift, ''), COUNT(*), {faces} "
-            f"FROM rating r WHERE {counted} GROUP BY r.day, r.meal, r.dish_id, COALESCE(r.place, ''), "
-            "COALESCE(r.shift, '')")
+            f"INSERT INTO vote_rollup ({KEY}, n, s1, s2, s3, s4, s5, flagged, replaced) "
+            f"SELECT r.day, r.meal, r.dish_id, {where}, SUM({_is(counted)}), {faces}, "
+            f"SUM({_is('r.flag IS NOT NULL')}), SUM({_is('r.flag IS NULL AND r.replaced_by IS NOT NULL')}) "
+            f"FROM rating r GROUP BY r.day, r.meal, r.dish_id, {where}")
         db.execute_sql(
-            "INSERT INTO tag_rollup (day, meal, dish_id, tag, n) SELECT r.day, r.meal, r.dish_id, rt.tag, COUNT(*) "
+            f"INSERT INTO tag_rollup ({KEY}, tag, n) SELECT r.day, r.meal, r.dish_id, {where}, rt.tag, COUNT(*) "
             f"FROM rating_tag rt JOIN rating r ON r.id = rt.rating_id WHERE {counted} "
-            "GROUP BY r.day, r.meal, r.dish_id, rt.tag")
+            f"GROUP BY r.day, r.meal, r.dish_id, {where}, rt.tag")
     return sum(db.execute_sql(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("vote_rollup", "tag_rollup"))
 
 

@@ -31,6 +31,8 @@ def up(migrator, db):
         s3 = IntegerField(default=0)
         s4 = IntegerField(default=0)
         s5 = IntegerField(default=0)
+        flagged = IntegerField(default=0)
+        replaced = IntegerField(default=0)
 
         class Meta:
             indexes = ((("day", "meal", "dish", "place", "shift"), True),)
@@ -39,11 +41,13 @@ def up(migrator, db):
         day = DateField()
         meal = CharField(max_length=16)
         dish = ForeignKeyField(Dish, on_delete="CASCADE")
+        place = CharField(max_length=80, default="")
+        shift = CharField(max_length=16, default="")
         tag = CharField(max_length=32)
         n = IntegerField(default=0)
 
         class Meta:
-            indexes = ((("day", "meal", "dish", "tag"), True),)
+            indexes = ((("day", "meal", "dish", "place", "shift", "tag"), True),)
 
     migrator.migrate(
         migrator.add_column("rating", "place", CharField(max_length=80, null=True)),
@@ -61,5 +65,7 @@ def up(migrator, db):
         local = when.replace(tzinfo=dt.timezone.utc).astimezone(tz).replace(tzinfo=None)
         db.execute_sql(f"UPDATE rating SET place = {db.param}, shift = {db.param} WHERE id = {db.param}",
                        (kiosk or "", shift_at(local, shifts) or "", rating_id))
+    # the comments list reads few rows of a large table
+    db.execute_sql("CREATE INDEX IF NOT EXISTS rating_comment_day ON rating (day) WHERE comment IS NOT NULL")
     install_triggers(db)
     rebuild(db)
