@@ -78,7 +78,9 @@ def create_app(test_config=None):
     from . import vocabulary
     app.jinja_env.globals.update(SEVERITY_NAMES=vocabulary.SEVERITY_NAMES, D_NAMES=vocabulary.D_NAMES,
                                  ACTION_STATUS=vocabulary.ACTION_STATUS, TRAINING_TOPICS=vocabulary.TRAINING_TOPICS,
-                                 DISPOSITION_NAMES=vocabulary.DISPOSITION_NAMES)
+                                 DISPOSITION_NAMES=vocabulary.DISPOSITION_NAMES, DECISION_NAMES=vocabulary.DECISION_NAMES,
+                                 CHANGE_KIND_NAMES=vocabulary.CHANGE_KIND_NAMES, SHIFT_NAMES=vocabulary.SHIFT_NAMES,
+                                 REASONS=vocabulary.REASONS, MEALS=vocabulary.MEALS)
     # "user:wang" in records → "wang" on pages
     app.jinja_env.filters["who"] = lambda actor: str(actor or "").split(":", 1)[-1]
     return app

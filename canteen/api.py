@@ -6,7 +6,7 @@ from pathlib import Path
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from peewee import IntegrityError, fn
 
-from . import limits, qr, votes
+from . import feedback, limits, qr, votes
 from .access import DEVICE_COOKIE, PHONE_COOKIE, actor, allow, current_kiosk, public
 from .safety import schema as safety_schema
 from .safety import service as safety_service
@@ -90,6 +90,7 @@ def current_menu():
         date=slot.day.isoformat(),
         serving=slot.serving,
         dishes=[dish_json(d, slot.day, lang) for d in dishes],
+        announcements=feedback.announcements(lang, clock().today(), current_app.config["ANNOUNCE_DAYS"]),
     )
 
 
@@ -158,7 +159,7 @@ def create_rating():
                                       kiosk=kiosk, client_id=vote.client_id, day=day, meal=meal,
                                       created_at=now, voted_at=voted_at, voter_key=key, flag=flag,
                                       comment=vote.comment, source=source_label(source),
-                                      place=(kiosk or (source and (source.place or source.kiosk)) or "")[:80],
+                                      place=vote_place(kiosk, source),
                                       shift=clock().shift(local)).execute()
             if vote.tags:
                 RatingTag.insert_many([(rating_id, t) for t in vote.tags],
@@ -166,6 +167,10 @@ def create_rating():
             votes.settle_repeats(rating_id, dish_id=vote.dish_id, day=day, meal=meal, key=key,
                                  voted_at=voted_at, per_meal=config["ONE_VOTE_PER"] == "meal",
                                  repeats=repeats)
+            words = feedback.safety_words(vote.comment)
+            if words:  # a foreign object, an illness: the manager hears of it now, not in a report
+                dish = Dish.get_by_id(vote.dish_id)
+                feedback.raise_safety_comment(rating_id, dish.name_zh, dish.name_en, day, meal, words)
     except IntegrityError:
         # Inserting first and catching the duplicate key costs one query less than looking
         # first, and is the only check that holds when two retries race each other.
@@ -192,6 +197,16 @@ def person_key(vote):
     if phone:
         return votes.voter_key(secret, "phone", phone[:64])
     return None
+
+
+def vote_place(kiosk, source):
+    """Where the vote was cast, for the reports: the paired kiosk's location (else its name),
+    the QR card's location, or the kiosk whose screen showed the QR code."""
+    paired = current_kiosk() if kiosk else None
+    place = (paired.location or paired.name) if paired is not None else kiosk
+    if not place and source is not None:
+        place = source.place or source.kiosk
+    return (place or "")[:80]
 
 
 def source_label(source):

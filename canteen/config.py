@@ -28,6 +28,13 @@ DEFAULTS = {
     "DEMO": True,
     # A dish with a trial start date counts as new for this many days unless it has an end.
     "TRIAL_DAYS": 28,
+    # Trial verdict rules (canteen/scoring.py TrialRules): least votes, keep when the good
+    # share's Wilson low reaches KEEP_LOW %, drop when its Wilson high stays under DROP_HIGH %.
+    "TRIAL_MIN_VOTES": 30,
+    "TRIAL_KEEP_LOW_PERCENT": 60,
+    "TRIAL_DROP_HIGH_PERCENT": 40,
+    # The kiosk's "you asked, we changed" shows decisions and changes of this many days.
+    "ANNOUNCE_DAYS": 30,
     # Kiosk timings, in seconds.
     "KIOSK_AUTOSEND_SECONDS": 6,
     "KIOSK_IDLE_SECONDS": 20,

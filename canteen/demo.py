@@ -8,6 +8,8 @@ import random
 
 from .accounts import User
 from .clock import clock
+from peewee import fn
+
 from .models import AppSetting, Dish, MenuItem, Rating, RatingTag, database
 
 # name_zh, name_en, price in fen, category, quality (mean score the demo votes lean to)
@@ -41,7 +43,9 @@ DISHES = [
     ("茶叶蛋", "Tea egg", 100, "snack", 3.6),
     ("米饭", "Steamed rice", 50, "staple", 3.5),
 ]
-TRIAL = {"biangbiang面", "大盘鸡", "胡辣汤"}  # new dishes the union asked for
+# New dishes the union asked for, and how many days ago each trial began (28-day trials:
+# one still running, two with a verdict to decide on).
+TRIAL = {"biangbiang面": 10, "大盘鸡": 34, "胡辣汤": 40}
 
 # Which kinds of dish each meal draws from, and how many of each.
 MEAL_PLAN = {
@@ -53,7 +57,7 @@ MEAL_PLAN = {
 # Demo accounts, one per role, so a newcomer can try the back office (README says so).
 DEMO_PASSWORD = "canteen-demo"
 DEMO_USERS = {"admin": "admin", "manager": "manager", "union": "union"}
-DAYS_BACK = 21
+DAYS_BACK = 56
 DAYS_AHEAD = 6
 KIOSKS = ("canteen-exit", "canteen-exit", "lamp-room", "bath-house")
 LOW = ("too_salty", "too_oily", "cold", "small_portion", "too_bland", "too_expensive")
@@ -73,7 +77,7 @@ def ensure_demo(app):
 def seed(today, rng):
     with database.atomic():
         for name_zh, name_en, price, category, _q in DISHES:
-            trial = today - dt.timedelta(days=10) if name_zh in TRIAL else None
+            trial = today - dt.timedelta(days=TRIAL[name_zh]) if name_zh in TRIAL else None
             Dish.create(name_zh=name_zh, name_en=name_en, price_fen=price, category=category,
                         trial_start=trial)
         AppSetting.write("demo", "1")
@@ -113,31 +117,65 @@ def plan_menus(first, last, rng):
                                            MenuItem.position]).execute()
 
 
+COMMENTS = ("面再筋道一点就好了", "今天的汤有点凉", "分量可以再多一点", "师傅辛苦了，很好吃！", "能不能少放点盐",
+            "Portion was small for a 12-hour shift", "Please keep this dish!", "希望夜班也有这个菜")
+SAFETY_COMMENT = "汤里吃出一根头发"
+RECIPE_CHANGE_DAYS = 21  # the demo's braised pork got less salt three weeks ago
+
+
 def seed_ratings(today, rng):
-    """A few hundred votes over the past weeks, each dish leaning to its own quality."""
+    """About seven votes per dish and meal over the past eight weeks, each dish leaning to its
+    own quality; the braised pork's recipe change shows in its chart. Inserted in bulk."""
+    from . import feedback
     quality = {d[0]: d[4] for d in DISHES}
     windows = {w.name: w for w in clock().windows}
+    changed = today - dt.timedelta(days=RECIPE_CHANGE_DAYS)
     served = (MenuItem.select(MenuItem.day, MenuItem.meal, Dish.id, Dish.name_zh)
               .join(Dish)
               .where(MenuItem.day.between(today - dt.timedelta(days=DAYS_BACK),
                                           today - dt.timedelta(days=1)))
+              .order_by(MenuItem.day, MenuItem.meal, MenuItem.position)
               .tuples())
-    n = 0
+    votes, tags, safety = [], [], None
+    next_id = (Rating.select(fn.MAX(Rating.id)).scalar() or 0) + 1
     for day, meal, dish_id, name in served:
-        for _ in range(rng.choice((0, 0, 1, 1, 2))):
-            score = max(1, min(5, round(rng.gauss(quality[name], 0.9))))
+        lean = quality[name]
+        salty = name == "红烧肉" and day < changed
+        if salty:
+            lean = 3.4
+        for _ in range(rng.randint(2, 12)):
+            score = max(1, min(5, round(rng.gauss(lean, 0.9))))
             _start, end = windows[meal].occurrence(day)
             voted = end - dt.timedelta(minutes=rng.randint(0, 50))
             channel = rng.choice(("kiosk", "kiosk", "phone"))
-            rating = Rating.create(
-                dish=dish_id, score=score, channel=channel,
-                kiosk=rng.choice(KIOSKS) if channel == "kiosk" else None, client_id=f"demo-{day:%Y%m%d}-{meal}-{n:05d}",
-                day=day, meal=meal, created_at=clock().local_to_utc(voted),
-                voted_at=clock().local_to_utc(voted))
-            tags = rng.sample(LOW if score <= 2 else HIGH, 1) if score != 3 and rng.random() < 0.6 else []
-            for tag in tags:
-                RatingTag.create(rating=rating, tag=tag)
-            n += 1
+            comment = rng.choice(COMMENTS) if channel == "phone" and rng.random() < 0.05 else None
+            if comment and safety is None and meal == "lunch" and day > today - dt.timedelta(days=5):
+                comment = SAFETY_COMMENT
+                safety = (next_id, dish_id, day, meal)
+            votes.append({"id": next_id, "dish": dish_id, "score": score, "channel": channel,
+                          "kiosk": rng.choice(KIOSKS) if channel == "kiosk" else None,
+                          "client_id": f"demo-{day:%Y%m%d}-{meal}-{next_id:06d}", "day": day, "meal": meal,
+                          "created_at": clock().local_to_utc(voted), "voted_at": clock().local_to_utc(voted),
+                          "comment": comment, "place": rng.choice(KIOSKS) if channel == "kiosk" else "dining-hall",
+                          "shift": clock().shift(voted)})
+            if salty and score <= 3 and rng.random() < 0.7:
+                tags.append((next_id, "too_salty"))
+            elif score != 3 and rng.random() < 0.6:
+                tags.append((next_id, rng.choice(LOW if score <= 2 else HIGH)))
+            next_id += 1
+    for i in range(0, len(votes), 500):
+        Rating.insert_many(votes[i:i + 500]).execute()
+    for i in range(0, len(tags), 500):
+        RatingTag.insert_many(tags[i:i + 500], fields=[RatingTag.rating, RatingTag.tag]).execute()
+    if safety:
+        dish = Dish.get_by_id(safety[1])
+        feedback.raise_safety_comment(safety[0], dish.name_zh, dish.name_en, safety[2], safety[3], ["头发"])
+    pork = Dish.get(Dish.name_zh == "红烧肉")
+    feedback.DishChange.create(dish=pork, day=changed, kind="recipe", note="少放盐 less salt", author="user:manager")
+    chicken = Dish.get(Dish.name_zh == "大盘鸡")
+    feedback.TrialDecision.create(dish=chicken, decision="keep", suggested="keep", author="user:manager",
+                                  note="职工代表建议保留 kept at the workers' request",
+                                  decided_at=clock().local_to_utc(clock().now() - dt.timedelta(days=2)))
 
 
 def seed_registers(today):

@@ -5,7 +5,7 @@ import json
 
 from peewee import CharField, DateTimeField, TextField, fn
 
-from .models import BaseModel, Dish, Rating, utcnow
+from .models import BaseModel, utcnow
 
 
 class Digest(BaseModel):
@@ -47,26 +47,8 @@ def daily(now):
 
 
 def weekly(now):
-    """Last week's votes: counts, best and worst dishes (at least 5 votes), trial dishes,
-    comments; flagged and replaced votes left out and counted."""
+    """Last week's feedback: the union's weekly report (canteen/reports/weekly.py), stored as
+    it was, so the digest and the printed report say the same."""
+    from .reports.weekly import weekly_report
     monday = now.date() - dt.timedelta(days=now.weekday() + 7)
-    sunday = monday + dt.timedelta(days=6)
-    week = Rating.counted().where(Rating.day.between(monday, sunday))
-    rows = (week.select(Rating.dish, fn.COUNT(Rating.id).alias("n"), fn.AVG(Rating.score).alias("mean"))
-            .group_by(Rating.dish))
-    dishes = {d.id: d for d in Dish.select()}
-    scored = sorted(({"dish": dishes[r.dish_id].name_zh, "dish_en": dishes[r.dish_id].name_en, "votes": r.n,
-                      "mean": round(float(r.mean), 2), "trial": dishes[r.dish_id].trial_start is not None}
-                     for r in rows if r.dish_id in dishes), key=lambda d: -d["mean"])
-    enough = [d for d in scored if d["votes"] >= 5]
-    comments = [c for (c,) in Rating.select(Rating.comment).where(
-        Rating.day.between(monday, sunday) & Rating.comment.is_null(False)).order_by(Rating.id.desc())
-        .limit(30).tuples()]
-    everything = Rating.select().where(Rating.day.between(monday, sunday))
-    return _store("weekly", "%d-W%02d" % monday.isocalendar()[:2], {
-        "from": monday, "to": sunday, "votes": week.count(),
-        "left_out": {"flagged": everything.where(Rating.flag.is_null(False)).count(),
-                     "replaced": everything.where(Rating.replaced_by.is_null(False) & Rating.flag.is_null()).count()},
-        "best": enough[:3], "worst": enough[-3:][::-1] if len(enough) > 3 else [],
-        "trial": [d for d in scored if d["trial"]], "comments": comments,
-    })
+    return _store("weekly", "%d-W%02d" % monday.isocalendar()[:2], weekly_report(monday))

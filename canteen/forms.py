@@ -138,3 +138,35 @@ class ConfirmForm(FlaskForm):
 
 class PairForm(FlaskForm):
     code = CleanStringField(_l("Pairing code"), validators=[DataRequired(), Length(min=8, max=8)])
+
+
+class TrialDecisionForm(FlaskForm):
+    decision = SelectField(_l("Decision"), choices=[])
+    note = CleanStringField(_l("Note (shown on the kiosk)"), validators=[Optional(), Length(max=200)])
+    announce = BooleanField(_l("Show on the kiosk's idle screen"), default=True)
+
+    def __init__(self, *args, **kwargs):
+        from .vocabulary import DECISION_NAMES
+        super().__init__(*args, **kwargs)
+        self.decision.choices = [(k, DECISION_NAMES[k]) for k in ("keep", "improve", "drop")]
+
+
+class DishChangeForm(FlaskForm):
+    day = DateField(_l("Changed from (service day)"), validators=[InputRequired(message=_l("Give the first day."))])
+    kind = SelectField(_l("What changed"), choices=[])
+    note = CleanStringField(_l("Note (shown on the kiosk)"), validators=[Optional(), Length(max=200)])
+    announce = BooleanField(_l("Show on the kiosk's idle screen"), default=True)
+
+    def __init__(self, *args, **kwargs):
+        from .vocabulary import CHANGE_KIND_NAMES
+        super().__init__(*args, **kwargs)
+        self.kind.choices = list(CHANGE_KIND_NAMES.items())
+
+    def validate_day(self, field):
+        if field.data and not 2000 <= field.data.year <= 2100:
+            raise ValidationError(_l("Give a date between 2000 and 2100."))
+
+
+class CommentReplyForm(FlaskForm):
+    reply = CleanStringField(_l("Reply"), validators=[Optional(), Length(max=500)])
+    handled = BooleanField(_l("Handled"))

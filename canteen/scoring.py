@@ -35,21 +35,31 @@ def wilson_interval(good, votes, z=Z95):
 
 
 class TrialRules(NamedTuple):
-    """Keep when even the pessimistic good share is high; drop when even the optimistic one is
-    low; improve in between. Below min_votes: not enough votes yet."""
+    """The written rules for a dish on trial, on its trial-period votes:
+
+    1. fewer than `min_votes` counted votes: not enough votes yet;
+    2. keep: even the pessimistic end of the good share's interval (Wilson low) reaches
+       `keep_low`, and the fair score is at least the canteen's mean (the prior);
+    3. drop: even the optimistic end (Wilson high) stays under `drop_high`, or the fair score
+       is more than `drop_margin` under the canteen's mean;
+    4. improve: everything in between (liked by some, not clearly by most).
+    """
     min_votes: int = 30
-    keep_low: float = 0.60  # keep: Wilson low of the good share ≥ this
-    drop_high: float = 0.40  # drop: Wilson high of the good share < this
+    keep_low: float = 0.60
+    drop_high: float = 0.40
+    drop_margin: float = 0.75
 
 
-def trial_verdict(good, votes, rules=TrialRules()):
-    """"keep" | "improve" | "drop" | "not_enough" for a dish on trial, with its evidence."""
+def trial_verdict(good, votes, rules=TrialRules(), fair=None, prior=None):
+    """("keep" | "improve" | "drop" | "not_enough", (Wilson low, high) or None). Without `fair`
+    and `prior` only the interval rules apply."""
     if votes < rules.min_votes:
         return "not_enough", None
     low, high = wilson_interval(good, votes)
-    if low >= rules.keep_low:
+    compare = fair is not None and prior is not None
+    if low >= rules.keep_low and (not compare or fair >= prior):
         return "keep", (low, high)
-    if high < rules.drop_high:
+    if high < rules.drop_high or (compare and fair < prior - rules.drop_margin):
         return "drop", (low, high)
     return "improve", (low, high)
 

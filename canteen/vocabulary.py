@@ -8,6 +8,18 @@ MEALS = {
     "night": _l("Night-shift meal"),
 }
 
+# Shift codes of the default CANTEEN_SHIFTS; another code is shown as written.
+SHIFT_NAMES = {
+    "early": _l("Early shift"),
+    "middle": _l("Middle shift"),
+    "night": _l("Night shift"),
+}
+
+DECISION_NAMES = {"keep": _l("Keep"), "improve": _l("Improve"), "drop": _l("Drop"),
+                  "not_enough": _l("Not enough votes yet"), "running": _l("Trial running")}
+CHANGE_KIND_NAMES = {"recipe": _l("Recipe changed"), "price": _l("Price changed"),
+                     "portion": _l("Portion changed"), "other": _l("Other change")}
+
 # Score → label; the face's accessible name is "<score> <label>", e.g. "5 很好".
 FACES = {
     1: _l("Very bad"),

@@ -150,9 +150,14 @@ def test_weekly_digest_counts_votes_and_is_stored_once(app, staff, dishes):
     assert in_db(app, lambda: digests.Digest.select().count()) == 1 and row.period == period
     data = row.data()
     assert data["votes"] == 6 and data["left_out"]["flagged"] == 1
-    assert data["best"][0]["dish"] == "红烧肉" and data["comments"] == ["<b>好吃</b>"]
+    assert data["dishes"][0]["name_zh"] == "红烧肉" and data["dishes"][0]["votes"] == 6
+    assert [c["text"] for c in data["comments"]["latest"]] == ["<b>好吃</b>"]
     page = signed_in(app, "union").get(f"/digests/{row.id}").get_data(as_text=True)
     assert "&lt;b&gt;好吃&lt;/b&gt;" in page
+    # the digest is the weekly report: the live page for that week says the same
+    live = signed_in(app, "union").get(f"/reports/weekly?week={period}").get_data(as_text=True)
+    for text in ("Braised pork belly", "6 votes counted.", "Left out: 1 flagged"):
+        assert text in page and text in live
 
 
 def test_catch_up_runs_todays_due_jobs_once(app):

@@ -43,6 +43,17 @@ def test_trial_verdicts_follow_the_written_rules(good, votes, verdict):
     assert trial_verdict(good, votes)[0] == verdict
 
 
+@pytest.mark.parametrize("good,votes,fair,prior,verdict", [
+    (27, 30, 4.30, 3.80, "keep"),     # Wilson low 0.744 and better than the canteen's mean
+    (27, 30, 3.70, 3.80, "improve"),  # liked, but no better than an average dish
+    (21, 30, 2.90, 3.80, "drop"),     # interval (0.521, 0.833) alone says improve; 2.90 < 3.80 − 0.75
+    (21, 30, 3.10, 3.80, "improve"),  # 3.10 ≥ 3.05: within the margin
+    (6, 30, 4.00, 3.80, "drop"),      # Wilson high 0.373 < 0.40 whatever the fair score
+])
+def test_trial_verdicts_weigh_the_fair_score_against_the_canteen_mean(good, votes, fair, prior, verdict):
+    assert trial_verdict(good, votes, fair=fair, prior=prior)[0] == verdict
+
+
 def test_trial_rules_can_be_tightened():
     assert trial_verdict(21, 30)[0] == "improve"
     assert trial_verdict(21, 30, TrialRules(min_votes=30, keep_low=0.5, drop_high=0.4))[0] == "keep"

@@ -1,0 +1,118 @@
+"""What the canteen did with the miners' votes: trial decisions, dish changes (recipe, price,
+portion) and follow-ups of phone comments — and the safety words that raise a comment to the
+manager at once."""
+import re
+
+from peewee import BooleanField, CharField, DateField, DateTimeField, ForeignKeyField, TextField
+
+from .models import BaseModel, Dish, Rating, utcnow
+
+DECISIONS = ("keep", "improve", "drop")
+CHANGE_KINDS = ("recipe", "price", "portion", "other")
+
+
+class TrialDecision(BaseModel):
+    """The manager's decision on a dish after its trial; the latest one per dish stands, the
+    earlier ones stay as history. The suggested verdict and its evidence are kept beside it."""
+    dish = ForeignKeyField(Dish, backref="decisions", on_delete="CASCADE")
+    decision = CharField(max_length=8)
+    suggested = CharField(max_length=12)
+    evidence = TextField(default="{}")  # JSON: votes, fair score, good share and interval
+    note = TextField(default="")
+    announce = BooleanField(default=True)  # show on the kiosk's idle screen
+    author = CharField(max_length=80)
+    decided_at = DateTimeField(default=utcnow)
+
+
+class DishChange(BaseModel):
+    """From service day `day` on, the dish changed (the trend charts mark it)."""
+    dish = ForeignKeyField(Dish, backref="changes", on_delete="CASCADE")
+    day = DateField()
+    kind = CharField(max_length=8)
+    note = TextField(default="")
+    announce = BooleanField(default=True)
+    author = CharField(max_length=80)
+    created_at = DateTimeField(default=utcnow)
+
+
+class CommentFollowUp(BaseModel):
+    """A phone comment's follow-up: a safety word seen, the manager's reply, handled or not."""
+    rating = ForeignKeyField(Rating, unique=True, on_delete="CASCADE")
+    safety = BooleanField(default=False)
+    reply = TextField(null=True)
+    replied_by = CharField(max_length=80, null=True)
+    replied_at = DateTimeField(null=True)
+    handled_at = DateTimeField(null=True)
+    handled_by = CharField(max_length=80, null=True)
+
+
+# Words in a comment that report a food-safety problem (foreign object, illness, spoilage).
+SAFETY_WORDS = (
+    "异物", "头发", "毛发", "虫", "苍蝇", "蟑螂", "玻璃", "钢丝", "铁丝", "石子", "沙子", "塑料", "指甲", "创可贴",
+    "拉肚子", "腹泻", "呕吐", "吐了", "肚子疼", "肚子痛", "胃疼", "恶心", "发烧", "中毒", "过敏",
+    "变质", "馊", "发霉", "霉", "臭", "有味", "不新鲜", "没熟", "生的", "夹生",
+    "hair", "insect", "bug", "fly", "cockroach", "glass", "wire", "stone", "plastic", "foreign",
+    "sick", "ill", "vomit", "diarrh", "stomach", "nausea", "fever", "poison", "allerg",
+    "mould", "mold", "rotten", "spoiled", "spoilt", "stale", "smell", "stink", "raw", "undercooked",
+)
+_ASCII_WORD = re.compile(r"[a-z]+")
+
+
+def safety_words(comment):
+    """The safety words a comment contains (Chinese by substring, English by word start)."""
+    if not comment:
+        return []
+    text = comment.lower()
+    words = set(_ASCII_WORD.findall(text))
+    found = []
+    for w in SAFETY_WORDS:
+        if w.isascii():
+            if any(x.startswith(w) for x in words) and w not in found:
+                found.append(w)
+        elif w in text and not any(w in f for f in found):
+            found.append(w)
+    return found
+
+
+def raise_safety_comment(rating_id, dish_name_zh, dish_name_en, day, meal, words):
+    """Mark the comment and alert the manager, in the vote's transaction."""
+    from flask_babel import force_locale
+
+    from .jobs import raise_alert
+    from .vocabulary import MEALS
+    CommentFollowUp.insert(rating=rating_id, safety=True).on_conflict_ignore().execute()
+    with force_locale("zh_CN"):
+        zh_meal = str(MEALS.get(meal, meal))
+    with force_locale("en"):
+        en_meal = str(MEALS.get(meal, meal))
+    raise_alert(f"comment:{rating_id}", "safety_comment", "manager",
+                f"食品安全投诉：{day} {zh_meal} {dish_name_zh} 的评论提到“{'、'.join(words)}”，请查看留样。",
+                f"Food-safety comment: {dish_name_en} at {en_meal} on {day} mentions "
+                f"\"{', '.join(words)}\"; check the retained samples.")
+
+
+
+
+def announcements(lang, today, days):
+    """For the kiosk's idle screen: what the canteen decided or changed in the last `days`
+    days, newest first — so that miners see their votes matter."""
+    import datetime as dt
+
+    from .vocabulary import CHANGE_KIND_NAMES, DECISION_NAMES
+    since = today - dt.timedelta(days=days)
+    out = []
+    for d in (TrialDecision.select(TrialDecision, Dish).join(Dish)
+              .where(TrialDecision.announce & (TrialDecision.decided_at >= dt.datetime.combine(since, dt.time())))
+              .order_by(TrialDecision.decided_at.desc()).limit(10)):
+        latest = TrialDecision.select().where(TrialDecision.dish == d.dish).order_by(TrialDecision.id.desc()).first()
+        if latest.id == d.id:
+            out.append({"dish_id": d.dish.id, "dish": d.dish.name(lang), "kind": f"trial_{d.decision}",
+                        "text": str(DECISION_NAMES[d.decision]), "note": d.note,
+                        "since": d.decided_at.date().isoformat()})
+    for c in (DishChange.select(DishChange, Dish).join(Dish)
+              .where(DishChange.announce & DishChange.day.between(since, today))
+              .order_by(DishChange.day.desc(), DishChange.id.desc()).limit(10)):
+        out.append({"dish_id": c.dish.id, "dish": c.dish.name(lang), "kind": c.kind,
+                    "text": str(CHANGE_KIND_NAMES[c.kind]), "note": c.note, "since": c.day.isoformat()})
+    out.sort(key=lambda a: a["since"], reverse=True)
+    return out[:6]
