@@ -110,6 +110,20 @@
     const n = menu.dishes.length;
     grid.dataset.size = n > 28 ? "tiny" : n > 20 ? "small" : n > 12 ? "compact" : "normal";
     $("menu-empty").hidden = menu.dishes.length > 0;
+    renderChanges(menu.announcements || []);
+  }
+
+  // "You asked, we changed": the canteen's decisions and changes, so miners see votes matter.
+  function renderChanges(items) {
+    const list = $("changes-list");
+    list.replaceChildren(...items.slice(0, 3).map((a) => {
+      const li = document.createElement("li");
+      const dish = document.createElement("strong");
+      dish.textContent = a.dish;
+      li.append(dish, " · " + a.text + (a.note ? " — " + a.note : ""));
+      return li;
+    }));
+    $("changes").hidden = items.length === 0;
   }
 
   async function loadMenu() {

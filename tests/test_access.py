@@ -46,6 +46,16 @@ EXPECTED = {
     "alerts.digest": {"manager", "union", "admin"},
     "alerts.jobs_page": {"admin"},
     "reports.scoreboard": {"union", "manager", "admin"},
+    "reports.trials": {"union", "manager", "admin"},
+    "reports.decide": {"manager"},
+    "reports.trends": {"union", "manager", "admin"},
+    "reports.reasons": {"union", "manager", "admin"},
+    "reports.dish": {"union", "manager", "admin"},
+    "reports.mark_change": {"manager"},
+    "reports.comments": {"union", "manager", "admin"},
+    "reports.comment": {"union", "manager", "admin"},
+    "reports.reply": {"manager"},
+    "reports.weekly": {"union", "manager", "admin"},
     "safety.action": {"manager", "union", "admin"},
     "kitchen.cards": {"manager"},
     "kitchen.print_cards": {"manager"},
@@ -79,7 +89,8 @@ EXPECTED = {
 }
 SAMPLE_ARGS = {"dish_id": 1, "user_id": 1, "kiosk_id": 1, "token_id": 1, "day": "2026-11-27",
                "meal": "lunch", "name": "none.jpg", "code": "ABCDEFGH", "token": "not-a-token",
-               "card_id": 1, "kind_name": "storage", "record_id": 1, "staff_id": 1, "row_id": 1, "action_id": 1, "area_name": "cold_room", "round_id": 1, "digest_id": 1}
+               "card_id": 1, "kind_name": "storage", "record_id": 1, "staff_id": 1, "row_id": 1, "action_id": 1, "area_name": "cold_room", "round_id": 1, "digest_id": 1,
+               "rating_id": 1}
 CALLERS = ["anonymous", "kiosk", "union", "manager", "admin", "token-manager", "revoked-token"]
 
 

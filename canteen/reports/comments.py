@@ -44,7 +44,7 @@ def follow_up(rating):
 
 @bp.get("/comments")
 @allow("union", "manager", "admin")
-def comments(forms=None, status_code=200):
+def comments():
     """Phone comments with filters and search (?q=), newest first."""
     filters, errors = read_filters()
     q = (request.args.get("q") or "").strip()[:100]
@@ -62,18 +62,18 @@ def comments(forms=None, status_code=200):
     count = query.count()
     rows = list(query.limit(PAGE))
     can_reply = bool(current_roles() & {"manager"})
-    forms = forms or {}
+    forms = {}
     for r in rows:
         f = follow_up(r)
         forms.setdefault(r.id, CommentReplyForm(formdata=None, reply=f and f.reply, handled=bool(f and f.handled_at)))
     return render_template("reports/comments.html", rows=rows, count=count, page=PAGE, filters=filters,
                            errors=errors, q=q, status=status, statuses=STATUSES, forms=forms, can_reply=can_reply,
-                           follow_up=follow_up, lang=lang), status_code if not errors else 400
+                           follow_up=follow_up, lang=lang), 400 if errors else 200
 
 
 @bp.get("/comments/<int:rating_id>")
 @allow("union", "manager", "admin")
-def comment(rating_id):
+def comment(rating_id, form=None, status=200):
     """One comment; a safety one with the retained samples of its meal."""
     from ..safety.models import SafetyRecord
     rating = (Rating.select(Rating, Dish).join(Dish)
@@ -82,10 +82,10 @@ def comment(rating_id):
     samples = [s for s in SafetyRecord.select().where((SafetyRecord.kind == "sample") & (SafetyRecord.day == rating.day))
                .order_by(SafetyRecord.id) if s.values().get("meal") == rating.meal]
     dishes = {d.id: d for d in Dish.select().where(Dish.id.in_([s.values().get("dish") for s in samples] or [0]))}
-    form = CommentReplyForm(formdata=None, reply=f and f.reply, handled=bool(f and f.handled_at))
+    form = form or CommentReplyForm(formdata=None, reply=f and f.reply, handled=bool(f and f.handled_at))
     return render_template("reports/comment.html", r=rating, f=f, samples=samples, dishes=dishes,
                            words=safety_words(rating.comment), form=form,
-                           can_reply=bool(current_roles() & {"manager"}), lang=current_language())
+                           can_reply=bool(current_roles() & {"manager"}), lang=current_language()), status
 
 
 @bp.post("/comments/<int:rating_id>")
@@ -94,8 +94,8 @@ def reply(rating_id):
     """Save the manager's reply and whether the comment is handled."""
     rating = Rating.get_or_none((Rating.id == rating_id) & Rating.comment.is_null(False)) or abort(404)
     form = CommentReplyForm()
-    if not form.validate_on_submit():
-        return comments(forms={rating.id: form}, status_code=422)
+    if not form.validate_on_submit():  # shown on the comment's own page, whatever list it came from
+        return comment(rating.id, form, 422)
     now, who = utcnow(), actor()
     with database.atomic():
         CommentFollowUp.insert(rating=rating.id).on_conflict_ignore().execute()

@@ -90,8 +90,8 @@ def stats(sums, prior):
         "votes": n, "suppressed": hidden, "enough": enough,
         "mean": round(sums.mean, 2) if n and not hidden else None,
         "fair": round(fair, 2) if fair is not None else None,
-        "good_share": round(sums.good / n, 3) if enough else None,
-        "good_interval": tuple(round(x, 3) for x in wilson_interval(sums.good, n)) if enough else None,
+        "good_share": round(sums.good / n, 4) if enough else None,
+        "good_interval": tuple(round(x, 4) for x in wilson_interval(sums.good, n)) if enough else None,
         "faces": list(sums.faces) if not hidden else None,
     }
 

@@ -47,7 +47,7 @@ def trial_row(dish, today, lang):
         "id": dish.id, "dish": dish.name(lang), "price": dish.price_fen / 100, "start": start, "end": end,
         "running": today <= end, "votes": sums.n, "prior": round(prior, 2), **{k: shown[k] for k in (
             "suppressed", "mean", "fair", "good_share", "good_interval", "faces")},
-        "verdict": verdict, "interval": tuple(round(x, 3) for x in interval) if interval else None,
+        "verdict": verdict, "interval": tuple(round(x, 4) for x in interval) if interval else None,
         "decision": decision,
     }
 

@@ -1,0 +1,305 @@
+"""The union's reports beyond the scoreboard: trial verdicts and decisions, dish changes with
+before/after, trends per meal/shift/place, reasons, comments and safety alerts, the weekly
+report, privacy and exports."""
+import csv
+import datetime as dt
+import io
+import re
+
+import pytest
+from openpyxl import load_workbook
+
+from canteen import audit, qr
+from canteen.clock import clock
+from canteen.feedback import CommentFollowUp, DishChange, TrialDecision, safety_words
+from canteen.jobs import Alert
+from canteen.models import Dish, QrCard, Rating, RatingTag, database
+from canteen.scoring import bayesian_average, wilson_interval
+
+from .conftest import csrf_token, signed_in
+from .test_votes import at_lunch, in_db, phone_client, post
+
+DAY = dt.date(2026, 10, 5)  # a Monday, long before "today" in every test run
+
+
+def make_votes(app, dish, scores, day=DAY, meal="lunch", **extra):
+    """Counted votes, made directly (the rollups follow through the database's triggers)."""
+    def run():
+        start = Rating.select().count()
+        for i, score in enumerate(scores):
+            Rating.create(dish=dish, score=score, channel="kiosk", client_id=f"u-{day}-{meal}-{start + i}",
+                          day=day, meal=meal, voted_at=dt.datetime.combine(day, dt.time(4)), **extra)
+    in_db(app, run)
+
+
+def text(response):
+    return response.get_data(as_text=True)
+
+
+# --- trials -------------------------------------------------------------------------
+
+@pytest.fixture
+def trial_dish(app):
+    """A dish whose 28-day trial ended: 27 of its 30 votes good; the canteen's other dish is
+    rated 3 (so the canteen mean over the trial is below the new dish's fair score)."""
+    def build():
+        today = clock().today()
+        dish = Dish.create(name_zh="大盘鸡", name_en="Big plate chicken", price_fen=1400,
+                           trial_start=today - dt.timedelta(days=40))
+        other = Dish.create(name_zh="米饭", name_en="Steamed rice", price_fen=50)
+        return dish, other, today - dt.timedelta(days=30)
+    dish, other, day = in_db(app, build)
+    make_votes(app, dish.id, [5] * 20 + [4] * 7 + [2] * 3, day=day)
+    make_votes(app, other.id, [3] * 30, day=day)
+    return dish
+
+
+def test_a_finished_trial_gets_a_verdict_with_its_evidence(app, staff, trial_dish):
+    page = text(signed_in(app, "union").get("/reports/trials"))
+    prior = (sum([5] * 20 + [4] * 7 + [2] * 3) + 90) / 60
+    fair = bayesian_average(sum([5] * 20 + [4] * 7 + [2] * 3), 30, prior, 10)
+    low, high = wilson_interval(27, 30)
+    assert "Suggested verdict:" in page and "<strong>Keep</strong>" in page
+    assert f"{round(fair, 2)}" in page and f"({low * 100:.0f}–{high * 100:.0f} %)" in page
+    assert "Record the decision" not in page  # the union reads; the manager decides
+
+
+def test_the_manager_records_a_decision_that_the_kiosk_then_shows(app, staff, trial_dish):
+    client = signed_in(app, "manager")
+    token = csrf_token(client, "/reports/trials")
+    r = client.post(f"/reports/trials/{trial_dish.id}/decision",
+                    data={"csrf_token": token, "decision": "sideways", "note": "x"})
+    assert r.status_code == 422 and "Not a valid choice" in text(r)
+    assert in_db(app, lambda: TrialDecision.select().count()) == 0  # nothing half-stored
+    r = client.post(f"/reports/trials/{trial_dish.id}/decision",
+                    data={"csrf_token": token, "decision": "keep", "note": "<b>留下</b>", "announce": "y"})
+    assert r.status_code == 302
+    decision = in_db(app, lambda: TrialDecision.get())
+    assert decision.suggested == "keep" and decision.author == "user:manager"
+    assert '"votes": 30' in decision.evidence
+    assert "trial.decide" in in_db(app, lambda: [e.action for e in audit.AuditEntry.select()])
+    assert "&lt;b&gt;留下&lt;/b&gt;" in text(client.get("/reports/trials"))
+    menu = app.test_client().get("/api/v1/menu/current?lang=en").get_json()
+    assert {"dish": "Big plate chicken", "kind": "trial_keep", "text": "Keep", "note": "<b>留下</b>"}.items() \
+        <= menu["announcements"][0].items()
+    union = signed_in(app, "union")
+    assert union.post(f"/reports/trials/{trial_dish.id}/decision",
+                      data={"csrf_token": csrf_token(union, "/reports/trials"), "decision": "drop"}).status_code == 403
+
+
+def test_a_trial_still_running_says_so(app, staff):
+    in_db(app, lambda: Dish.create(name_zh="胡辣汤", name_en="Hula soup", price_fen=200,
+                                   trial_start=clock().today() - dt.timedelta(days=3)))
+    page = text(signed_in(app, "union").get("/reports/trials"))
+    assert "Trial running until" in page and "Not enough votes yet" in page
+
+
+# --- a dish's changes: before and after ------------------------------------------------
+
+def test_marking_a_recipe_change_splits_the_dish_into_before_and_after(app, staff, dishes):
+    change = DAY + dt.timedelta(days=28)
+    pork = dishes["pork"].id
+    make_votes(app, pork, [2, 3, 2, 3, 2, 3, 2, 3, 2, 3], day=change - dt.timedelta(days=3))
+    make_votes(app, pork, [5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 5], day=change + dt.timedelta(days=2))
+    client = signed_in(app, "manager")
+    token = csrf_token(client, f"/reports/dishes/{pork}")
+    bad = client.post(f"/reports/dishes/{pork}/changes", data={"csrf_token": token, "day": "3026-01-01",
+                                                                "kind": "recipe"})
+    assert bad.status_code == 422 and "between 2000 and 2100" in text(bad)
+    r = client.post(f"/reports/dishes/{pork}/changes",
+                    data={"csrf_token": token, "day": change.isoformat(), "kind": "recipe", "note": "less salt"})
+    assert r.status_code == 302
+    page = text(client.get(f"/reports/dishes/{pork}?from={DAY}&to={change + dt.timedelta(days=20)}"))
+    assert "10 votes, mean 2.5" in page and "12 votes, mean 4.58" in page
+    low, high = wilson_interval(12, 12)
+    assert f"({low * 100:.0f}–{high * 100:.0f} %)" in page
+    assert "<svg" in page and "Recipe changed" in page  # the chart marks the day
+    assert in_db(app, lambda: DishChange.get().author) == "user:manager"
+
+
+# --- trends: meals, shifts, places; suppression ------------------------------------------
+
+def test_trends_per_meal_include_the_night_meal_and_hide_small_weeks(app, staff, dishes):
+    make_votes(app, dishes["rice"].id, [4] * 6, meal="night")
+    make_votes(app, dishes["rice"].id, [2] * 4, meal="night", day=DAY + dt.timedelta(days=7))  # 4 voters
+    client = signed_in(app, "union")
+    url = f"/reports/trends?by=meal&from={DAY}&to={DAY + dt.timedelta(days=13)}"
+    page = text(client.get(url))
+    assert "Night-shift meal" in page and "4.0 <span class=\"muted\">(6)</span>" in page
+    assert "<td>2.0" not in page  # the 4-vote week is suppressed, in the table…
+    assert len(re.findall(r"<circle ", page)) == 1  # …and in the chart: one point, W41
+    rows = list(csv.reader(io.StringIO(text(client.get(url + "&format=csv")).lstrip("\ufeff"))))
+    assert rows[0] == ["meal", "week", "votes", "mean", "good_share"]
+    assert ["Night-shift meal", "2026-W41", "6", "4.0", "1.0"] in rows
+    assert ["Night-shift meal", "2026-W42", "", "", ""] in rows
+
+
+def test_votes_are_counted_under_their_shift_and_place(app, staff, dishes):
+    client = app.test_client()
+    for i, seconds in enumerate(range(0, 300, 60)):  # 12:00 local: the early shift (08–16)
+        r = post(client, dishes["pork"], 4, f"shift-vote-{i}", voted_at=at_lunch(app, seconds),
+                 employee_no=str(1000 + i))
+        assert r.status_code == 201, r.get_json()
+    rows = in_db(app, lambda: [(r.shift, r.place) for r in Rating.select()])
+    assert rows == [("early", "canteen-exit")] * 5
+    day = in_db(app, lambda: Rating.get().day)
+    page = text(signed_in(app, "union").get(f"/reports/trends?by=shift&from={day}&to={day}"))
+    assert "Early shift" in page
+    place = text(signed_in(app, "union").get(f"/reports/scoreboard?from={day}&to={day}&place=canteen-exit"))
+    assert "Braised pork belly" in place
+    other = text(signed_in(app, "union").get(f"/reports/scoreboard?from={day}&to={day}&place=lamp-room"))
+    assert "Braised pork belly" not in other
+
+
+def test_bad_filters_are_named_beside_their_field(app, staff):
+    r = signed_in(app, "union").get("/reports/scoreboard?from=yesterday&meal=brunch&dish=99999999999")
+    page = text(r)
+    assert r.status_code == 400
+    assert 'id="from-error"' in page and 'id="meal-error"' in page and "Unknown meal." in page
+    r = signed_in(app, "union").get("/reports/trends?by=cook")
+    assert r.status_code == 400 and "Choose dish, meal, shift or place." in text(r)
+    r = signed_in(app, "union").get("/reports/weekly?week=2026-W60")
+    assert r.status_code == 400 and "Not a week" in text(r)
+
+
+# --- reasons ---------------------------------------------------------------------------
+
+def test_reason_counts_per_dish_and_per_week_hide_small_dishes(app, staff, dishes):
+    def tagged():
+        for i in range(6):
+            r = Rating.create(dish=dishes["pork"], score=2, channel="kiosk", client_id=f"t-{i}", day=DAY, meal="lunch")
+            RatingTag.create(rating=r, tag="too_salty")
+        r = Rating.create(dish=dishes["rice"], score=1, channel="kiosk", client_id="t-rice", day=DAY, meal="lunch")
+        RatingTag.create(rating=r, tag="cold")
+    in_db(app, tagged)
+    client = signed_in(app, "union")
+    page = text(client.get(f"/reports/reasons?from={DAY}&to={DAY}"))
+    assert "Too salty" in page and "Fewer than 5 voters" in page  # rice has one voter
+    book = load_workbook(io.BytesIO(client.get(f"/reports/reasons?from={DAY}&to={DAY}&format=xlsx").data))
+    by_dish = {row[0]: row for row in book["reasons by dish"].iter_rows(values_only=True)}
+    header = list(by_dish["dish"])
+    assert by_dish["Braised pork belly"][header.index("too_salty")] == 6
+    assert by_dish["Steamed rice"][header.index("cold")] in ("", None)  # suppressed
+    assert list(book["reasons by week"].iter_rows(values_only=True))[1][:2] == ("2026-W41", 7)
+
+
+# --- comments ----------------------------------------------------------------------------
+
+def test_a_safety_comment_alerts_the_manager_and_links_the_meals_samples(app, staff, dishes):
+    from canteen.safety import service
+    from canteen.safety.models import Staff, StorageUnit
+    with app.test_request_context():
+        token = qr.card_token(in_db(app, lambda: QrCard.create(label="Table 3", location="dining-hall")).id)
+    phone = phone_client(app, token)
+    voted = at_lunch(app)
+    r = post(phone, dishes["noodles"], 1, "phone-safety", channel="phone", qr_token=token,
+             comment="面里有头发 <script>x</script>", voted_at=voted)
+    assert r.status_code == 201
+    rating = in_db(app, lambda: Rating.get(Rating.client_id == "phone-safety"))
+    assert rating.place == "dining-hall"
+    alert = in_db(app, lambda: Alert.get(Alert.key == f"comment:{rating.id}"))
+    assert alert.role == "manager" and "头发" in alert.message_zh and rating.day.isoformat() in alert.message_en
+
+    def sample():
+        cook = Staff.create(name="王师傅", job="厨师", health_cert_no="HC-1",
+                            health_cert_expiry=clock().today() + dt.timedelta(days=200))
+        fridge = StorageUnit.create(name="留样柜", kind="sample_fridge", owner=cook, checker=cook)
+        noon = clock().to_local(dt.datetime.fromisoformat(voted[:-1]))
+        with app.test_request_context():
+            return service.create("sample", {"meal": "lunch", "dish": dishes["noodles"].id, "weight_g": 150,
+                                             "sealed": True, "fridge": fridge.id, "operator": cook.id,
+                                             "stored_at": (noon - dt.timedelta(minutes=30)).isoformat(timespec="minutes")},
+                                  "user:manager")
+    stored = in_db(app, sample)
+    record_id = stored[0].id if isinstance(stored, tuple) else stored.id
+    page = text(signed_in(app, "union").get(f"/reports/comments/{rating.id}"))
+    assert "Food-safety report" in page and f"/safety/sample/{record_id}" in page
+    assert "&lt;script&gt;" in page and "<script>x" not in page
+    listed = text(signed_in(app, "union").get(f"/reports/comments?status=safety&from={rating.day}&to={rating.day}"))
+    assert "面里有头发" in listed and "Food safety" in listed
+
+
+def test_comments_are_searched_literally_replied_to_and_exported_safely(app, staff, dishes):
+    make_votes(app, dishes["pork"].id, [2], comment="100% 太咸了")
+    make_votes(app, dishes["pork"].id, [3], comment="=HYPERLINK(\"http://x\")")
+    make_votes(app, dishes["rice"].id, [4], comment="饭很好 100 分")
+    manager = signed_in(app, "manager")
+    base = f"/reports/comments?from={DAY}&to={DAY}"
+    found = text(manager.get(base + "&q=100%25"))
+    assert "100% 太咸了" in found and "饭很好" not in found  # % is a character, not a wildcard
+    target = in_db(app, lambda: Rating.get(Rating.comment == "100% 太咸了").id)
+    token = csrf_token(manager, base)
+    too_long = manager.post(f"/reports/comments/{target}", data={"csrf_token": token, "reply": "x" * 501})
+    assert too_long.status_code == 422 and "500" in text(too_long)
+    r = manager.post(f"/reports/comments/{target}", data={"csrf_token": token, "reply": "已减盐", "handled": "y"})
+    assert r.status_code == 302
+    f = in_db(app, lambda: CommentFollowUp.get(CommentFollowUp.rating == target))
+    assert f.reply == "已减盐" and f.handled_by == "user:manager" and f.handled_at is not None
+    assert "已减盐" in text(manager.get(base + "&status=handled"))
+    assert "100% 太咸了" not in text(manager.get(base + "&status=open"))
+    union = signed_in(app, "union")
+    assert union.post(f"/reports/comments/{target}", data={"csrf_token": token, "reply": "x"}).status_code == 403
+    rows = list(csv.reader(io.StringIO(text(union.get(base + "&format=csv")).lstrip("\ufeff"))))
+    assert rows[0] == ["day", "meal", "dish", "score", "comment", "safety", "reply", "handled"]
+    assert "'=HYPERLINK(\"http://x\")" in [r[4] for r in rows]  # never a live formula
+
+
+def test_safety_words_in_both_languages():
+    assert safety_words("菜里有头发") == ["头发"]
+    assert safety_words("I felt ill after the soup") == ["ill"]
+    assert safety_words("肉不新鲜，有臭味") == ["臭", "不新鲜"]
+    assert safety_words("太咸了") == [] and safety_words("billing was wrong") == [] and safety_words(None) == []
+
+
+# --- privacy ------------------------------------------------------------------------------
+
+def test_no_report_or_export_shows_who_voted(app, staff, dishes):
+    client = app.test_client()
+    for i in range(6):
+        assert post(client, dishes["pork"], 5, f"private-{i}", employee_no=f"77{i:03d}",
+                    voted_at=at_lunch(app, i)).status_code == 201
+    keys = in_db(app, lambda: [r.voter_key for r in Rating.select()])
+    day = in_db(app, lambda: Rating.get().day)
+    union = signed_in(app, "union")
+    pages = [f"/reports/scoreboard?from={day}&to={day}", f"/reports/trends?by=place&from={day}&to={day}",
+             f"/reports/comments?from={day}&to={day}", f"/reports/weekly?week={day.isocalendar()[0]}-W{day.isocalendar()[1]:02d}"]
+    for url in pages:
+        for suffix in ("", "&format=csv"):
+            body = union.get(url + suffix).get_data(as_text=True)
+            assert not any(k in body for k in keys) and "77000" not in body and "private-0" not in body
+
+
+# --- the weekly report ---------------------------------------------------------------------
+
+def test_the_weekly_report_prints_the_same_numbers_as_the_scoreboard(app, staff, dishes):
+    make_votes(app, dishes["pork"].id, [5, 5, 4, 4, 3, 5, 4, 5, 5, 4, 2, 5])
+    make_votes(app, dishes["noodles"].id, [3, 2, 3, 3, 4, 2], meal="dinner")
+    make_votes(app, dishes["rice"].id, [1, 1, 1], day=DAY + dt.timedelta(days=2))  # 3 voters: suppressed
+    make_votes(app, dishes["pork"].id, [1] * 4, flag="burst")
+    union = signed_in(app, "union")
+    weekly = text(union.get("/reports/weekly?week=2026-W41"))
+    board = text(union.get(f"/reports/scoreboard?from={DAY}&to={DAY + dt.timedelta(days=6)}"))
+    fair = re.search(r"<strong>([\d.]+)</strong>", board).group(1)
+    assert f"<strong>{fair}</strong>" in weekly
+    assert "21 votes counted." in weekly and "Left out: 4 flagged" in weekly
+    assert "too few to show" in weekly and "Dinner" in weekly
+    assert "2026-10-05 – 2026-10-11" in weekly
+    book = load_workbook(io.BytesIO(union.get("/reports/weekly?week=2026-W41&format=xlsx").data))
+    assert book.sheetnames == ["dishes", "meals", "shifts", "places", "trials", "reasons", "comments"]
+    dishes_sheet = list(book["dishes"].iter_rows(values_only=True))
+    assert dishes_sheet[1][0] == "Braised pork belly" and str(dishes_sheet[1][4]) == fair
+
+
+def test_every_report_export_opens_as_a_workbook(app, staff, dishes):
+    make_votes(app, dishes["pork"].id, [4] * 12)
+    union = signed_in(app, "union")
+    span = f"from={DAY}&to={DAY + dt.timedelta(days=6)}"
+    for url in (f"/reports/scoreboard?{span}", f"/reports/trends?{span}&by=dish", f"/reports/reasons?{span}",
+                f"/reports/comments?{span}", "/reports/trials?", f"/reports/dishes/{dishes['pork'].id}?{span}",
+                "/reports/weekly?week=2026-W41"):
+        r = union.get(url + "&format=xlsx")
+        assert r.status_code == 200 and r.mimetype.endswith("spreadsheetml.sheet"), url
+        book = load_workbook(io.BytesIO(r.data))
+        assert book.worksheets and book.worksheets[0].max_row >= 1
+        csv_response = union.get(url + "&format=csv")
+        assert csv_response.mimetype == "text/csv" and "attachment" in csv_response.headers["Content-Disposition"]
