@@ -73,9 +73,18 @@ def total(filters):
     return sums_by(filters).get((), Sums())
 
 
-def prior_mean(filters):
-    """The canteen's mean over the same period and meal, every dish: the fair score's prior."""
-    everything = total(filters._replace(dish=None))
+def combined(groups):
+    """One Sums of many groups' Sums."""
+    out = Sums()
+    for sums in groups.values():
+        out.add(sums)
+    return out
+
+
+def prior_mean(filters, everything=None):
+    """The canteen's mean over the same period and meal, every dish: the fair score's prior.
+    `everything`: those votes' Sums when the caller already has them."""
+    everything = everything or total(filters._replace(dish=None))
     return everything.mean if everything.n else 3.0
 
 

@@ -9,20 +9,21 @@ from ..models import Dish
 from ..vocabulary import REASONS
 from . import bp
 from .export import table_response
-from .figures import prior_mean, stats, sums_by, tag_counts, total
+from .figures import combined, prior_mean, stats, sums_by, tag_counts
 from .filters import read_filters
 
 
 def scoreboard_rows(filters, lang):
     """(rows, prior, counted votes, left out) for the filtered period, best fair score first."""
-    prior = prior_mean(filters)
-    overall = total(filters)
+    per_dish = sums_by(filters, "dish")
+    overall = combined(per_dish)  # the scoreboard never filters by dish: the sum is the canteen's
+    prior = prior_mean(filters, overall)
     tags = {}
     for (dish_id, tag), n in tag_counts(filters, "dish").items():
         tags.setdefault(dish_id, []).append((n, tag))
     dishes = {d.id: d for d in Dish.select()}
     rows = []
-    for (dish_id,), sums in sums_by(filters, "dish").items():
+    for (dish_id,), sums in per_dish.items():
         dish = dishes.get(dish_id)
         if dish is None or not sums.n:
             continue
@@ -47,6 +48,7 @@ def scoreboard():
     """Every dish: votes, mean, fair score, good share with its interval, faces, reasons, value
     for money. ?format=csv|xlsx exports the same table."""
     filters, errors = read_filters()
+    filters = filters._replace(dish=None)  # every dish, always
     lang = current_language()
     rows, prior, counted, left_out = scoreboard_rows(filters, lang)
     fmt = request.args.get("format")
