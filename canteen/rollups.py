@@ -34,22 +34,22 @@ class VoteRollup(BaseModel):
 
 
 class TagRollup(BaseModel):
-    """Reason chips of counted votes."""
+    """Reason chips of counted votes, per day, meal and dish (not per place or shift: that
+    would make the table four times larger for a breakdown nobody asked for)."""
     day = DateField()
     meal = CharField(max_length=16)
     dish = ForeignKeyField(Dish, on_delete="CASCADE")
-    place = CharField(max_length=80, default="")
-    shift = CharField(max_length=16, default="")
     tag = CharField(max_length=32)
     n = IntegerField(default=0)
 
     class Meta:
-        indexes = ((("day", "meal", "dish", "place", "shift", "tag"), True),)
+        indexes = ((("day", "meal", "dish", "tag"), True),)
 
 
 COUNTED = "{r}.flag IS NULL AND {r}.replaced_by IS NULL"
 CATEGORY = "(CASE WHEN {r}.flag IS NOT NULL THEN 'f' WHEN {r}.replaced_by IS NOT NULL THEN 'r' ELSE 'c' END)"
 KEY = "day, meal, dish_id, place, shift"
+TAG_KEY = "day, meal, dish_id, tag"
 
 
 def _is(condition):
@@ -73,16 +73,15 @@ def _bump_sql(r, d, qualify=False):
         f"{d} * {c}, {faces}, {d} * {_is(f'{r}.flag IS NOT NULL')}, "
         f"{d} * {_is(f'{r}.flag IS NULL AND {r}.replaced_by IS NOT NULL')} {where}"
         f"ON CONFLICT ({KEY}) DO UPDATE SET {sums}",
-        f"INSERT INTO tag_rollup ({KEY}, tag, n) SELECT {r}.day, {r}.meal, {r}.dish_id, "
-        f"COALESCE({r}.place, ''), COALESCE({r}.shift, ''), rt.tag, {d} "
+        f"INSERT INTO tag_rollup ({TAG_KEY}, n) SELECT {r}.day, {r}.meal, {r}.dish_id, rt.tag, {d} "
         f"FROM rating_tag rt WHERE rt.rating_id = {r}.id AND {counted} "
-        f"ON CONFLICT ({KEY}, tag) DO UPDATE SET n = {tag_t}n + excluded.n",
+        f"ON CONFLICT ({TAG_KEY}) DO UPDATE SET n = {tag_t}n + excluded.n",
     ]
 
 
-TAG_INSERT = (f"INSERT INTO tag_rollup ({KEY}, tag, n) SELECT r.day, r.meal, r.dish_id, COALESCE(r.place, ''), "
-              f"COALESCE(r.shift, ''), NEW.tag, 1 FROM rating r WHERE r.id = NEW.rating_id AND "
-              f"{COUNTED.format(r='r')} ON CONFLICT ({KEY}, tag) DO UPDATE SET n = {{t}}n + excluded.n")
+TAG_INSERT = (f"INSERT INTO tag_rollup ({TAG_KEY}, n) SELECT r.day, r.meal, r.dish_id, NEW.tag, 1 "
+              f"FROM rating r WHERE r.id = NEW.rating_id AND {COUNTED.format(r='r')} "
+              f"ON CONFLICT ({TAG_KEY}) DO UPDATE SET n = {{t}}n + excluded.n")
 
 
 def sqlite_triggers():
@@ -148,9 +147,9 @@ def rebuild(db=None):
             f"SUM({_is('r.flag IS NOT NULL')}), SUM({_is('r.flag IS NULL AND r.replaced_by IS NOT NULL')}) "
             f"FROM rating r GROUP BY r.day, r.meal, r.dish_id, {where}")
         db.execute_sql(
-            f"INSERT INTO tag_rollup ({KEY}, tag, n) SELECT r.day, r.meal, r.dish_id, {where}, rt.tag, COUNT(*) "
+            f"INSERT INTO tag_rollup ({TAG_KEY}, n) SELECT r.day, r.meal, r.dish_id, rt.tag, COUNT(*) "
             f"FROM rating_tag rt JOIN rating r ON r.id = rt.rating_id WHERE {counted} "
-            f"GROUP BY r.day, r.meal, r.dish_id, {where}, rt.tag")
+            f"GROUP BY r.day, r.meal, r.dish_id, rt.tag")
     return sum(db.execute_sql(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("vote_rollup", "tag_rollup"))
 
 

@@ -41,13 +41,11 @@ def up(migrator, db):
         day = DateField()
         meal = CharField(max_length=16)
         dish = ForeignKeyField(Dish, on_delete="CASCADE")
-        place = CharField(max_length=80, default="")
-        shift = CharField(max_length=16, default="")
         tag = CharField(max_length=32)
         n = IntegerField(default=0)
 
         class Meta:
-            indexes = ((("day", "meal", "dish", "place", "shift", "tag"), True),)
+            indexes = ((("day", "meal", "dish", "tag"), True),)
 
     migrator.migrate(
         migrator.add_column("rating", "place", CharField(max_length=80, null=True)),

@@ -106,7 +106,10 @@ def stats(sums, prior):
 
 
 def tag_counts(filters, *dims):
-    """{(dim values…, tag): count} of reason chips on counted votes."""
+    """{(dim values…, tag): count} of reason chips on counted votes; None when the filters
+    name a place or shift (reasons are not kept per place or shift, see rollups.py)."""
+    if filters.place is not None or filters.shift is not None:
+        return None
     columns = [getattr(TagRollup, d) for d in dims]
     query = (TagRollup.select(*columns, TagRollup.tag, fn.SUM(TagRollup.n))
              .where(filters.where(TagRollup)).group_by(*columns, TagRollup.tag))

@@ -1,6 +1,7 @@
 """The dish scoreboard: every dish with its votes, mean, fair score, good share with its
 interval, faces, top reasons, price and value for money."""
 from flask import current_app, render_template, request
+from flask_babel import gettext as _
 
 from .. import charts
 from ..access import allow
@@ -18,8 +19,8 @@ def scoreboard_rows(filters, lang):
     per_dish = sums_by(filters, "dish")
     overall = combined(per_dish)  # the scoreboard never filters by dish: the sum is the canteen's
     prior = prior_mean(filters, overall)
-    tags = {}
-    for (dish_id, tag), n in tag_counts(filters, "dish").items():
+    tags, per_tag = {}, tag_counts(filters, "dish")
+    for (dish_id, tag), n in (per_tag or {}).items():
         tags.setdefault(dish_id, []).append((n, tag))
     dishes = {d.id: d for d in Dish.select()}
     rows = []
@@ -30,7 +31,7 @@ def scoreboard_rows(filters, lang):
         row = stats(sums, prior)
         row.update({
             "id": dish.id, "dish": dish.name(lang), "price": dish.price_fen / 100,
-            "reasons": [] if row["suppressed"] else
+            "reasons": None if per_tag is None else [] if row["suppressed"] else
             [str(REASONS.get(t, t)) for _n, t in sorted(tags.get(dish.id, []), reverse=True)[:3]],
             "value": round(row["fair"] / (dish.price_fen / 100), 2) if row["fair"] and dish.price_fen else None,
         })
@@ -56,7 +57,7 @@ def scoreboard():
         return table_response(f"scoreboard-{filters.first}-{filters.last}" + (f"-{filters.meal}" if filters.meal else ""),
                               [("scoreboard", COLUMNS, [[r.get(c) for c in COLUMNS] for r in rows])], fmt)
     value = charts.scatter(
-        "Fair score against price", [(r["dish"], r["price"], r["fair"]) for r in rows if r["fair"] is not None],
+        _("Fair score against price"), [(r["dish"], r["price"], r["fair"]) for r in rows if r["fair"] is not None],
         "¥", "★")
     return render_template("reports/scoreboard.html", rows=rows, prior=prior, total=counted, left_out=left_out,
                            filters=filters, errors=errors, lang=lang, value_chart=value,

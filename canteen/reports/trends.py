@@ -82,11 +82,14 @@ def trends():
 
 
 def reason_tables(filters, lang):
-    """(per dish rows, per week rows, reason codes in use, totals) of reason chips."""
+    """(per dish rows, per week rows, reason codes in use, totals) of reason chips; all None
+    when the filters name a place or shift (reasons are not kept per place or shift)."""
     k = current_app.config["REPORT_MIN_GROUP"]
-    votes = {key[0]: s.n for key, s in sums_by(filters, "dish").items()}
     per_dish = tag_counts(filters, "dish")
+    if per_dish is None:
+        return None, None, [], []
     per_day = tag_counts(filters, "day")
+    votes = {key[0]: s.n for key, s in sums_by(filters, "dish").items()}
     codes = [c for c in REASONS if any(t == c for (_d, t) in per_dish)]
     names = {d.id: d.name(lang) for d in Dish.select()}
     dish_rows = []
@@ -112,6 +115,7 @@ def reason_tables(filters, lang):
 def reasons():
     """Reason-chip counts per dish and per week (?table=weeks exports the second table)."""
     filters, errors = read_filters()
+    filters = filters._replace(place=None, shift=None)  # reasons are kept per day, meal and dish
     lang = current_language()
     dish_rows, week_rows, codes, totals = reason_tables(filters, lang)
     fmt = request.args.get("format")
