@@ -9,6 +9,7 @@ from peewee import IntegrityError, fn
 from . import audit, qr
 from .access import actor, allow
 from .clock import clock
+from .feedback import DishChange
 from .forms import CardForm, ConfirmForm, DishForm, MenuForm
 from .i18n import current_language
 from .models import Dish, MenuItem, QrCard, database, utcnow
@@ -109,6 +110,10 @@ def edit_dish_form(dish, created):
                     dish.save()
                     audit.record(actor(), "dish.create" if created else "dish.update", "dish",
                                  dish.id, before=before, after=dish_summary(dish))
+                    if before and before["price_fen"] != dish.price_fen:  # the trend charts mark it
+                        DishChange.create(dish=dish, day=clock().today(), kind="price", announce=False,
+                                          note=f"¥{before['price_fen'] / 100:.2f} → ¥{dish.price_fen / 100:.2f}",
+                                          author=actor())
             except IntegrityError:
                 form.name_zh.errors.append(_("Another dish already has this name."))
             else:

@@ -303,3 +303,15 @@ def test_every_report_export_opens_as_a_workbook(app, staff, dishes):
         assert book.worksheets and book.worksheets[0].max_row >= 1
         csv_response = union.get(url + "&format=csv")
         assert csv_response.mimetype == "text/csv" and "attachment" in csv_response.headers["Content-Disposition"]
+
+
+def test_a_new_price_in_the_dish_catalog_is_marked_on_the_dish_charts(app, staff, dishes):
+    manager = signed_in(app, "manager")
+    pork = dishes["pork"].id
+    r = manager.post(f"/kitchen/dishes/{pork}", data={
+        "csrf_token": csrf_token(manager, f"/kitchen/dishes/{pork}"), "name_zh": "红烧肉",
+        "name_en": "Braised pork belly", "price": "10.50", "category": "meat"})
+    assert r.status_code == 302
+    change = in_db(app, lambda: DishChange.get(DishChange.dish == pork))
+    assert (change.kind, change.note, change.announce) == ("price", "¥12.00 → ¥10.50", False)
+    assert "¥12.00 → ¥10.50" in text(manager.get(f"/reports/dishes/{pork}"))

@@ -11,7 +11,7 @@ from ..scoring import suppressed
 from ..vocabulary import MEALS, REASONS, SHIFT_NAMES
 from . import bp
 from .export import table_response
-from .figures import by_week, sums_by, tag_counts
+from .figures import by_week, sums_by, tag_counts, total
 from .filters import iso_week, read_filters, weeks_between
 
 BY = ("dish", "meal", "shift", "place")
@@ -78,7 +78,8 @@ def trends():
                               [("trends", (by, "week", "votes", "mean", "good_share"), table)], fmt)
     chart = trend_chart(_("Mean score per week"), weeks, rows)
     return render_template("reports/trends.html", filters=filters, errors=errors, by=by, weeks=weeks, rows=rows,
-                           chart=chart, lang=lang, shown=CHART_LINES), 400 if errors else 200
+                           chart=chart, lang=lang, shown=CHART_LINES, overall=total(filters)), \
+        400 if errors else 200
 
 
 def reason_tables(filters, lang):
