@@ -47,11 +47,21 @@ def up(migrator, db):
         class Meta:
             indexes = ((("day", "meal", "dish", "tag"), True),)
 
+    class VoteMonth(VoteRollup):
+        class Meta:
+            table_name = "vote_month"
+            indexes = ((("day", "meal", "dish", "place", "shift"), True),)
+
+    class TagMonth(TagRollup):
+        class Meta:
+            table_name = "tag_month"
+            indexes = ((("day", "meal", "dish", "tag"), True),)
+
     migrator.migrate(
         migrator.add_column("rating", "place", CharField(max_length=80, null=True)),
         migrator.add_column("rating", "shift", CharField(max_length=16, null=True)),
     )
-    db.create_tables([VoteRollup, TagRollup], safe=True)
+    db.create_tables([VoteRollup, TagRollup, VoteMonth, TagMonth], safe=True)
     # Votes cast before this release: place from the kiosk name, shift from the default
     # shift windows in the default zone (an installation that changed them re-runs nothing:
     # the earliest votes are a few weeks of pilot data at most).

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 from peewee import fn
 
-from ..rollups import TagRollup, VoteRollup
+from ..rollups import TagMonth, TagRollup, VoteMonth, VoteRollup
 from ..scoring import bayesian_average, suppressed, wilson_interval
 from .filters import iso_week
 
@@ -45,19 +45,41 @@ class Sums:
         return self
 
 
+def spans(filters, dims):
+    """[(daily or monthly, Filters)] that cover the filters' days: the whole months in the
+    middle from the month rollups (a report over years reads months, not days), the days at
+    either end from the daily ones. Day by day when the report groups by day."""
+    first, last = filters.first, filters.last
+    if "day" in dims:
+        return [(False, filters)]
+    month_in = first if first.day == 1 else (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    after = last + dt.timedelta(days=1)
+    month_out = after if after.day == 1 else last.replace(day=1)  # first day not in a whole month
+    if month_in >= month_out:
+        return [(False, filters)]
+    out = [(True, filters._replace(first=month_in, last=month_out - dt.timedelta(days=1)))]
+    if first < month_in:
+        out.append((False, filters._replace(last=month_in - dt.timedelta(days=1))))
+    if month_out <= last:
+        out.append((False, filters._replace(first=month_out)))
+    return out
+
+
 def sums_by(filters, *dims):
     """{(dim values…): Sums} for the filtered slice, grouped by the named dimensions."""
-    columns = [DIMENSIONS[d] for d in dims]
-    query = (VoteRollup.select(*columns, *[fn.SUM(c) for c in FACE_COLUMNS],
-                               fn.SUM(VoteRollup.flagged), fn.SUM(VoteRollup.replaced))
-             .where(filters.where(VoteRollup)))
-    if columns:
-        query = query.group_by(*columns)
     out = {}
-    for row in query.tuples():
-        key, values = row[:len(dims)], [int(v or 0) for v in row[len(dims):]]
-        key = tuple(dt.date.fromisoformat(str(k)) if d == "day" else k for d, k in zip(dims, key))
-        out[key] = Sums(values[:5], values[5], values[6])
+    for monthly, span in spans(filters, dims):
+        model = VoteMonth if monthly else VoteRollup
+        columns = [getattr(model, DIMENSIONS[d].name) for d in dims]
+        query = (model.select(*columns, *[fn.SUM(getattr(model, c.name)) for c in FACE_COLUMNS],
+                              fn.SUM(model.flagged), fn.SUM(model.replaced))
+                 .where(span.where(model)))
+        if columns:
+            query = query.group_by(*columns)
+        for row in query.tuples():
+            key, values = row[:len(dims)], [int(v or 0) for v in row[len(dims):]]
+            key = tuple(dt.date.fromisoformat(str(k)) if d == "day" else k for d, k in zip(dims, key))
+            out.setdefault(key, Sums()).add(Sums(values[:5], values[5], values[6]))
     return out
 
 
@@ -110,12 +132,15 @@ def tag_counts(filters, *dims):
     name a place or shift (reasons are not kept per place or shift, see rollups.py)."""
     if filters.place is not None or filters.shift is not None:
         return None
-    columns = [getattr(TagRollup, d) for d in dims]
-    query = (TagRollup.select(*columns, TagRollup.tag, fn.SUM(TagRollup.n))
-             .where(filters.where(TagRollup)).group_by(*columns, TagRollup.tag))
     out = {}
-    for row in query.tuples():
-        key = tuple(dt.date.fromisoformat(str(k)) if d == "day" else k for d, k in zip(dims, row[:len(dims)]))
-        if row[-1]:
-            out[key + (row[-2],)] = int(row[-1])
+    for monthly, span in spans(filters, dims):
+        model = TagMonth if monthly else TagRollup
+        columns = [getattr(model, d) for d in dims]
+        query = (model.select(*columns, model.tag, fn.SUM(model.n))
+                 .where(span.where(model)).group_by(*columns, model.tag))
+        for row in query.tuples():
+            key = tuple(dt.date.fromisoformat(str(k)) if d == "day" else k for d, k in zip(dims, row[:len(dims)]))
+            if row[-1]:
+                key += (row[-2],)
+                out[key] = out.get(key, 0) + int(row[-1])
     return out
