@@ -97,7 +97,10 @@ def scatter(title, points, x_label, y_label, y_min=1.0, y_max=5.0):
     if not points:
         return Markup("")
     plot_w, plot_h = W - LEFT - RIGHT, H - TOP - BOTTOM
-    x_max = max(p[1] for p in points) * 1.1 or 1
+    step = next((s for s in (0.5, 1, 2, 5, 10, 20, 50, 100) if max(p[1] for p in points) / s <= 8), 200)
+    x_max = (int(max(p[1] for p in points) / step) + 1) * step
+    # start the score axis near the lowest dish, so that 30 dishes between 3 and 4.5 spread out
+    y_min = max(y_min, min(int(min(p[2] for p in points) * 2) / 2 - 0.5, y_max - 1))
 
     def sx(v):
         return LEFT + plot_w * v / x_max
@@ -106,13 +109,15 @@ def scatter(title, points, x_label, y_label, y_min=1.0, y_max=5.0):
         return TOP + plot_h * (1 - (v - y_min) / (y_max - y_min))
 
     parts = []
-    for t in range(int(y_min), int(y_max) + 1):
+    t = y_min
+    while t <= y_max + 1e-9:
         parts.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{sy(t):.1f}" y2="{sy(t):.1f}" stroke="#ddd"/>')
-        parts.append(_text(LEFT - 6, sy(t) + 4, str(t), anchor="end"))
-    ticks = 5
-    for i in range(ticks + 1):
-        v = x_max * i / ticks
-        parts.append(_text(sx(v), H - BOTTOM + 16, f"{v:.0f}", size=10))
+        parts.append(_text(LEFT - 6, sy(t) + 4, f"{t:g}", anchor="end"))
+        t += 0.5
+    v = 0.0
+    while v <= x_max + 1e-9:
+        parts.append(_text(sx(v), H - BOTTOM + 16, f"{v:g}", size=10))
+        v += step
     parts.append(_text(LEFT + plot_w / 2, H - 8, x_label))
     parts.append(_text(12, TOP + plot_h / 2, y_label, extra=f'transform="rotate(-90 12 {TOP + plot_h / 2:.1f})"'))
     for label, px, py in points:

@@ -4,6 +4,7 @@ import datetime as dt
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from peewee import fn
 
 from .. import audit
 from ..access import actor, allow, current_roles
@@ -12,6 +13,7 @@ from ..feedback import DishChange
 from ..forms import DishChangeForm
 from ..i18n import current_language
 from ..models import Dish, database
+from ..rollups import VoteRollup
 from ..vocabulary import CHANGE_KIND_NAMES
 from . import bp
 from .export import table_response
@@ -40,6 +42,12 @@ def before_after(dish, change, today):
 def dish_page(dish, form=None, status=200):
     filters, errors = read_filters(default_days=182)
     filters = filters._replace(dish=dish.id)
+    if not request.args.get("from"):  # by default from the dish's first vote, not empty weeks
+        first_vote = VoteRollup.select(fn.MIN(VoteRollup.day)).where(VoteRollup.dish == dish.id).scalar()
+        if first_vote:
+            first_vote = dt.date.fromisoformat(str(first_vote))
+            if filters.first < first_vote <= filters.last:
+                filters = filters._replace(first=first_vote)
     lang = current_language()
     today = clock().today()
     weeks, rows = weekly_table(filters, "dish", lang)
