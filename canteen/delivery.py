@@ -78,8 +78,19 @@ def send(channel, body):
     message["From"] = config["SMTP_FROM"]
     message["To"] = config["SMTP_TO"]
     subject = body.get("message_zh") or f"{body['kind']} digest {body.get('period', '')}"
-    message["Subject"] = f"[canteen] {subject}"[:200]
-    message.set_content(text)
+    if body.get("kind") == "weekly" and body.get("type") == "digest":
+        # the union's weekly report: readable text, and its tables as a spreadsheet
+        from .reports.export import XLSX, workbook_bytes
+        from .reports.weekly import as_tables, email_text
+        subject = f"食堂评价周报 weekly feedback report {body['period']}"
+        message["Subject"] = f"[canteen] {subject}"
+        message.set_content(email_text(body["body"]))
+        maintype, subtype = XLSX.split("/")
+        message.add_attachment(workbook_bytes(as_tables(body["body"], "zh_CN")), maintype=maintype,
+                               subtype=subtype, filename=f"weekly-{body['period']}.xlsx")
+    else:
+        message["Subject"] = f"[canteen] {subject}"[:200]
+        message.set_content(text)
     with smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=10) as smtp:
         smtp.send_message(message)
 

@@ -107,3 +107,54 @@ def test_nothing_is_sent_when_no_channel_is_configured(tmp_path):
             assert Delivery.select().count() == 0
     finally:
         close_pool()
+
+
+def test_the_weekly_report_goes_out_by_mail_as_text_and_a_spreadsheet(tmp_path):
+    import datetime as dt
+    import email
+    import io
+
+    from openpyxl import load_workbook
+
+    from canteen import digests
+    from canteen.clock import clock
+    from canteen.models import Dish, Rating
+    try:
+        import aiosmtpd.controller as aiosmtpd
+    except ImportError:
+        require(False, "SMTP tests need aiosmtpd: pip install -e '.[test]'")
+    messages = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+            messages.append(envelope.content)
+            return "250 OK"
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = aiosmtpd.Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    app = make_app(f"sqlite:///{tmp_path}/w.db", tmp_path, SMTP_HOST="127.0.0.1", SMTP_PORT=port,
+                   SMTP_TO="union@mine.local")
+    try:
+        with app.app_context(), database.connection_context():
+            now = clock().now()
+            monday = now.date() - dt.timedelta(days=now.weekday() + 7)
+            dish = Dish.create(name_zh="油泼面", name_en="Hot-oil noodles", price_fen=700)
+            for i, score in enumerate([5, 4, 5, 5, 4, 3, 5, 4, 5, 5, 4, 5]):
+                Rating.create(dish=dish, score=score, channel="kiosk", client_id=f"mail-{i:04d}", day=monday,
+                              meal="lunch")
+            period = digests.weekly(now)
+            assert delivery.deliver() == (1, 0)
+        message = email.message_from_bytes(messages[0])
+        assert period in message["Subject"] and "weekly" in message["Subject"]
+        text, attachment = [part for part in message.walk() if not part.is_multipart()]
+        body = text.get_payload(decode=True).decode()
+        assert "counted votes: 12" in body and "油泼面 / Hot-oil noodles" in body
+        assert attachment.get_filename() == f"weekly-{period}.xlsx"
+        book = load_workbook(io.BytesIO(attachment.get_payload(decode=True)))
+        assert list(book["dishes"].iter_rows(values_only=True))[1][:3] == ("油泼面", 7, 12)
+    finally:
+        controller.stop()
+        close_pool()

@@ -31,6 +31,12 @@ def table_response(name, tables, fmt):
             writer.writerow([_safe(flat(v)) for v in row])
         return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+    return Response(workbook_bytes(tables), mimetype=XLSX,
+                    headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
+
+
+def workbook_bytes(tables):
+    """An XLSX file of `tables`, one sheet each."""
     from openpyxl import Workbook
 
     from ..safety.standing import as_text
@@ -44,5 +50,4 @@ def table_response(name, tables, fmt):
         as_text(sheet)
     buffer = io.BytesIO()
     book.save(buffer)
-    return Response(buffer.getvalue(), mimetype=XLSX,
-                    headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
+    return buffer.getvalue()

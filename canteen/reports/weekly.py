@@ -181,6 +181,29 @@ def weekly():
                            group_label=group_label), 400 if error else 200
 
 
+def email_text(data):
+    """The weekly report as plain text for e-mail, Chinese then English; the tables go along
+    as an XLSX attachment (`as_tables`)."""
+    def name(d):
+        return f"{d['name_zh']} / {d['name_en']}"
+
+    scored = [d for d in data["dishes"] if d["fair"] is not None]
+    lines = [f"食堂评价周报 Weekly canteen feedback {data['week']} ({data['from']} – {data['to']})", "",
+             f"计入评价 counted votes: {data['votes']}; 未计入 left out: {data['left_out']['flagged']} flagged, "
+             f"{data['left_out']['replaced']} replaced",
+             f"食堂平均分 canteen mean: {data['prior']}", ""]
+    for title, rows in (("最好 Best", scored[:3]), ("最差 Worst", scored[-3:][::-1] if len(scored) > 3 else [])):
+        lines.append(f"{title}:")
+        lines += [f"  {name(d)}: {d['fair']} ({d['votes']})" for d in rows] or ["  —"]
+    lines.append("试吃新菜 New dishes on trial:")
+    lines += [f"  {name(t)}: {t['verdict']}" + (f" → {t['decision']}" if t["decision"] else "")
+              for t in data["trials"]] or ["  —"]
+    c = data["comments"]
+    lines += [f"留言 comments: {c['total']}, 食品安全 food safety: {c['safety']}, 已处理 handled: {c['handled']}", "",
+              f"少于{data['min_group']}人的分组不显示。Groups of fewer than {data['min_group']} voters are not shown."]
+    return "\n".join(lines)
+
+
 def render_stored(data, lang):
     """A stored weekly digest, drawn with the weekly report's own template."""
     for key in ("from", "to"):
