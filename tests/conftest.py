@@ -4,6 +4,7 @@ PostgreSQL and browser tests skip outside CI with a message saying how to enable
 with CI=true a missing PostgreSQL or Chromium is a failure, never a silent skip.
 """
 import datetime as dt
+import functools
 import os
 import uuid
 from urllib.parse import urlparse, urlunparse
@@ -141,12 +142,21 @@ PASSWORD = "pit-head-2026!"
 CSRF = __import__("re").compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
+@functools.lru_cache(maxsize=None)
+def password_hash(password):
+    """The app's own (scrypt) hash, computed once per password per run: hashing is slow on
+    purpose, and hundreds of fixtures made the same four accounts."""
+    from werkzeug.security import generate_password_hash
+    return generate_password_hash(password)
+
+
 def make_user(username, *roles, password=PASSWORD, active=True):
     from canteen.accounts import User
 
     user = User(username=username, display_name=username.title(), active=active)
     user.set_roles(roles)
-    user.set_password(password)
+    user.password_hash = password_hash(password)  # what User.set_password stores, hashed once per run
+    user.session_version += 1
     user.save()
     return user
 
