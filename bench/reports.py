@@ -49,7 +49,8 @@ def seed(n, years, rng):
     dishes = [Dish.create(name_zh=f"菜{i:02d}", name_en=f"Dish {i:02d}", price_fen=300 + 40 * i).id
               for i in range(30)]
     quality = {d: rng.uniform(3.0, 4.6) for d in dishes}
-    for name in ("rating_rollup_insert", "rating_rollup_update", "rating_rollup_delete", "rating_tag_rollup_insert"):
+    for name in ("rating_rollup_insert", "rating_rollup_update", "rating_rollup_delete", "rating_tag_rollup_insert",
+                 "rating_tag_rollup_delete"):
         database.execute_sql(f"DROP TRIGGER IF EXISTS {name}")
     per_day = n / days
     rid = 0

@@ -78,7 +78,7 @@ def send(channel, body):
     message["From"] = config["SMTP_FROM"]
     message["To"] = config["SMTP_TO"]
     subject = body.get("message_zh") or f"{body['kind']} digest {body.get('period', '')}"
-    if body.get("kind") == "weekly" and body.get("type") == "digest":
+    if body.get("type") == "digest" and body.get("kind") == "weekly" and "dishes" in body["body"]:
         # the union's weekly report: readable text, and its tables as a spreadsheet
         from .reports.export import XLSX, workbook_bytes
         from .reports.weekly import as_tables, email_text

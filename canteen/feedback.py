@@ -48,13 +48,15 @@ class CommentFollowUp(BaseModel):
 
 # Words in a comment that report a food-safety problem (foreign object, illness, spoilage).
 SAFETY_WORDS = (
-    "异物", "头发", "毛发", "虫", "苍蝇", "蟑螂", "玻璃", "钢丝", "铁丝", "石子", "沙子", "塑料", "指甲", "创可贴",
-    "拉肚子", "腹泻", "呕吐", "吐了", "肚子疼", "肚子痛", "胃疼", "恶心", "发烧", "中毒", "过敏",
-    "变质", "馊", "发霉", "霉", "臭", "有味", "不新鲜", "没熟", "生的", "夹生",
-    "hair", "insect", "bug", "fly", "cockroach", "glass", "wire", "stone", "plastic", "foreign",
+    "异物", "头发", "毛发", "虫子", "有虫", "苍蝇", "蟑螂", "玻璃", "钢丝", "铁丝", "石子", "沙子", "塑料", "指甲",
+    "创可贴", "拉肚子", "腹泻", "呕吐", "吐了", "肚子疼", "肚子痛", "胃疼", "恶心", "发烧", "中毒", "过敏",
+    "变质", "馊", "发霉", "长毛", "臭了", "发臭", "异味", "怪味", "不新鲜", "没熟", "夹生", "半生",
+    "hair", "insect", "bug", "fly", "flies", "cockroach", "glass", "wire", "stone", "plastic", "foreign",
     "sick", "ill", "vomit", "diarrh", "stomach", "nausea", "fever", "poison", "allerg",
-    "mould", "mold", "rotten", "spoiled", "spoilt", "stale", "smell", "stink", "raw", "undercooked",
+    "mould", "mold", "rotten", "spoiled", "spoilt", "stale", "stink", "smelly", "undercooked",
 )
+# Dishes and phrases that contain a safety word and are not a complaint.
+NOT_SAFETY = ("臭豆腐", "臭鳜鱼", "虫草", "霉干菜", "梅干菜", "fly fish", "butterfly", "dragonfly")
 _ASCII_WORD = re.compile(r"[a-z]+")
 
 
@@ -63,6 +65,8 @@ def safety_words(comment):
     if not comment:
         return []
     text = comment.lower()
+    for harmless in NOT_SAFETY:
+        text = text.replace(harmless, " ")
     words = set(_ASCII_WORD.findall(text))
     found = []
     for w in SAFETY_WORDS:
@@ -99,16 +103,18 @@ def announcements(lang, today, days):
     import datetime as dt
 
     from .vocabulary import CHANGE_KIND_NAMES, DECISION_NAMES
+    from .clock import clock
     since = today - dt.timedelta(days=days)
     out = []
     for d in (TrialDecision.select(TrialDecision, Dish).join(Dish)
-              .where(TrialDecision.announce & (TrialDecision.decided_at >= dt.datetime.combine(since, dt.time())))
+              .where(TrialDecision.announce
+                     & (TrialDecision.decided_at >= clock().local_to_utc(dt.datetime.combine(since, dt.time()))))
               .order_by(TrialDecision.decided_at.desc()).limit(10)):
         latest = TrialDecision.select().where(TrialDecision.dish == d.dish).order_by(TrialDecision.id.desc()).first()
         if latest.id == d.id:
             out.append({"dish_id": d.dish.id, "dish": d.dish.name(lang), "kind": f"trial_{d.decision}",
                         "text": str(DECISION_NAMES[d.decision]), "note": d.note,
-                        "since": d.decided_at.date().isoformat()})
+                        "since": clock().to_local(d.decided_at).date().isoformat()})
     for c in (DishChange.select(DishChange, Dish).join(Dish)
               .where(DishChange.announce & DishChange.day.between(since, today))
               .order_by(DishChange.day.desc(), DishChange.id.desc()).limit(10)):

@@ -69,8 +69,13 @@ def parse_windows(spec):
 
 
 def parse_shifts(spec):
-    """Parse "early=08:00-16:00,middle=16:00-24:00,night=00:00-08:00" (any names)."""
-    return _parse_ranges(spec, "SHIFTS")
+    """Parse "early=08:00-16:00,middle=16:00-24:00,night=00:00-08:00" (any names up to 16
+    letters: the length a vote stores)."""
+    shifts = _parse_ranges(spec, "SHIFTS")
+    for w in shifts:
+        if len(w.name) > 16:
+            raise ConfigError(f"CANTEEN_SHIFTS: the name {w.name!r} is longer than 16 letters")
+    return shifts
 
 
 def shift_at(local, shifts):

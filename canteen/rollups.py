@@ -5,7 +5,8 @@ A large mine casts about a million votes a year; the union's reports read these 
 instead of the votes (bench/reports.py measures both). Triggers in the database, not the
 app, keep them: every insert, every vote replaced or flagged later, every path that writes
 `rating` — the API, the demo, a restore, a hand-made fix — moves the sums in the same
-transaction, so the reports can never drift from the votes they summarise. The monthly
+transaction — a vote's flag, replacement, score, day, meal, dish, place or shift changed, a
+reason chip added or removed — so the reports can never drift from the votes they summarise. The monthly
 tables let a report over years read whole months instead of days (reports/figures.py).
 `flask --app app rebuild-rollups` recomputes them all from the votes (after a bulk load).
 """
@@ -67,7 +68,6 @@ class TagMonth(TagRollup):
 MODELS = [VoteRollup, TagRollup, VoteMonth, TagMonth]
 
 COUNTED = "{r}.flag IS NULL AND {r}.replaced_by IS NULL"
-CATEGORY = "(CASE WHEN {r}.flag IS NOT NULL THEN 'f' WHEN {r}.replaced_by IS NOT NULL THEN 'r' ELSE 'c' END)"
 KEY = "day, meal, dish_id, place, shift"
 TAG_KEY = "day, meal, dish_id, tag"
 # (vote table, tag table, the grain's `day` of a vote's day column) on SQLite / PostgreSQL
@@ -107,13 +107,18 @@ def _bump_sql(engine, r, d):
     return out
 
 
-def _tag_insert_sql(engine):
-    """A new reason chip of a counted vote, into both tag rollups."""
+def _tag_insert_sql(engine, row="NEW", d=1):
+    """A reason chip of a counted vote added (row NEW, d 1) or removed (OLD, -1), in both tag
+    rollups. A chip removed with its vote (cascade) finds no vote: the vote's trigger did it."""
     qualify = engine == "postgres"
-    return [f"INSERT INTO {tags} ({TAG_KEY}, n) SELECT {grain.format(c='r.day')}, r.meal, r.dish_id, NEW.tag, 1 "
-            f"FROM rating r WHERE r.id = NEW.rating_id AND {COUNTED.format(r='r')} "
+    return [f"INSERT INTO {tags} ({TAG_KEY}, n) SELECT {grain.format(c='r.day')}, r.meal, r.dish_id, {row}.tag, {d} "
+            f"FROM rating r WHERE r.id = {row}.rating_id AND {COUNTED.format(r='r')} "
             f"ON CONFLICT ({TAG_KEY}) DO UPDATE SET n = {tags + '.' if qualify else ''}n + excluded.n"
             for _votes, tags, grain in GRAINS[engine]]
+
+
+# Columns whose change moves a vote between rollup rows (or in or out of the counted ones).
+ROLLED = ("replaced_by", "flag", "score", "day", "meal", "dish_id", "place", "shift")
 
 
 def _vote_only(statements):
@@ -122,14 +127,14 @@ def _vote_only(statements):
 
 
 def sqlite_triggers():
-    moved = f"{CATEGORY.format(r='NEW')} <> {CATEGORY.format(r='OLD')}"
+    moved = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in ROLLED)
     return [
         "DROP TRIGGER IF EXISTS rating_rollup_insert",
         f"CREATE TRIGGER rating_rollup_insert AFTER INSERT ON rating "
         f"BEGIN {'; '.join(_vote_only(_bump_sql('sqlite', 'NEW', 1)))}; END",
-        # counted → replaced or flagged, or back: move the vote and its tags
+        # counted → replaced or flagged, or back, or a hand-made fix: move the vote and its tags
         "DROP TRIGGER IF EXISTS rating_rollup_update",
-        f"CREATE TRIGGER rating_rollup_update AFTER UPDATE OF replaced_by, flag ON rating WHEN {moved} "
+        f"CREATE TRIGGER rating_rollup_update AFTER UPDATE OF {', '.join(ROLLED)} ON rating WHEN {moved} "
         f"BEGIN {'; '.join(_bump_sql('sqlite', 'OLD', -1) + _bump_sql('sqlite', 'NEW', 1))}; END",
         # BEFORE: the vote's tags are still there to subtract
         "DROP TRIGGER IF EXISTS rating_rollup_delete",
@@ -138,11 +143,15 @@ def sqlite_triggers():
         "DROP TRIGGER IF EXISTS rating_tag_rollup_insert",
         f"CREATE TRIGGER rating_tag_rollup_insert AFTER INSERT ON rating_tag "
         f"BEGIN {'; '.join(_tag_insert_sql('sqlite'))}; END",
+        "DROP TRIGGER IF EXISTS rating_tag_rollup_delete",
+        f"CREATE TRIGGER rating_tag_rollup_delete AFTER DELETE ON rating_tag "
+        f"BEGIN {'; '.join(_tag_insert_sql('sqlite', 'OLD', -1))}; END",
     ]
 
 
 def postgres_triggers():
-    moved = f"{CATEGORY.format(r='NEW')} <> {CATEGORY.format(r='OLD')}"
+    columns = ", ".join(ROLLED)
+    moved = f"({', '.join('OLD.' + c for c in ROLLED)}) IS DISTINCT FROM ({', '.join('NEW.' + c for c in ROLLED)})"
     return [
         "CREATE OR REPLACE FUNCTION canteen_rollup_bump(r rating, d integer, with_tags boolean) RETURNS void "
         f"AS $$ BEGIN {'; '.join(_vote_only(_bump_sql('postgres', 'r', 'd')))}; "
@@ -155,15 +164,16 @@ def postgres_triggers():
         "ELSE PERFORM canteen_rollup_bump(OLD, -1, true); RETURN OLD; END IF; "
         "END $$ LANGUAGE plpgsql",
         "DROP TRIGGER IF EXISTS rating_rollup_after ON rating",
-        "CREATE TRIGGER rating_rollup_after AFTER INSERT OR UPDATE OF replaced_by, flag ON rating "
+        f"CREATE TRIGGER rating_rollup_after AFTER INSERT OR UPDATE OF {columns} ON rating "
         "FOR EACH ROW EXECUTE FUNCTION canteen_rating_rollup()",
         "DROP TRIGGER IF EXISTS rating_rollup_delete ON rating",
         "CREATE TRIGGER rating_rollup_delete BEFORE DELETE ON rating "
         "FOR EACH ROW EXECUTE FUNCTION canteen_rating_rollup()",
         "CREATE OR REPLACE FUNCTION canteen_tag_rollup() RETURNS trigger AS $$ BEGIN "
-        f"{'; '.join(_tag_insert_sql('postgres'))}; RETURN NULL; END $$ LANGUAGE plpgsql",
+        f"IF TG_OP = 'INSERT' THEN {'; '.join(_tag_insert_sql('postgres'))}; "
+        f"ELSE {'; '.join(_tag_insert_sql('postgres', 'OLD', -1))}; END IF; RETURN NULL; END $$ LANGUAGE plpgsql",
         "DROP TRIGGER IF EXISTS rating_tag_rollup_insert ON rating_tag",
-        "CREATE TRIGGER rating_tag_rollup_insert AFTER INSERT ON rating_tag "
+        "CREATE TRIGGER rating_tag_rollup_insert AFTER INSERT OR DELETE ON rating_tag "
         "FOR EACH ROW EXECUTE FUNCTION canteen_tag_rollup()",
     ]
 

@@ -27,6 +27,8 @@ def seed(app, dishes):
             vote(dishes["noodles"], score, meal="dinner")
         for score in (1, 1, 1):  # 3 voters: suppressed
             vote(dishes["rice"], score)
+        for score in (2, 2, 2, 2):  # 4 voters: suppressed; with rice 7, so nothing else need hide
+            vote(dishes["offmenu"], score)
         for _ in range(10):  # a burst: kept, flagged, not counted
             vote(dishes["pork"], 1, flag="burst")
     with app.app_context(), database.connection_context():
@@ -36,14 +38,14 @@ def seed(app, dishes):
 def test_scoreboard_fair_scores_privacy_and_left_out(app, staff, dishes):
     seed(app, dishes)
     page = signed_in(app, "union").get("/reports/scoreboard?from=2026-11-01&to=2026-11-30").get_data(as_text=True)
-    total = 30 * 0 + sum([5] * 20 + [4] * 5 + [2] * 5) + sum((3, 3, 4, 2, 3, 3, 4, 3)) + 3
-    prior = total / 41
+    total = sum([5] * 20 + [4] * 5 + [2] * 5) + sum((3, 3, 4, 2, 3, 3, 4, 3)) + 3 + 8
+    prior = total / 45
     fair = bayesian_average(sum([5] * 20 + [4] * 5 + [2] * 5), 30, prior, 10)
     assert f"<strong>{round(fair, 2)}</strong>" in page
     low, high = wilson_interval(25, 30)
     assert f"({low * 100:.0f}–{high * 100:.0f} %)" in page
     assert "not enough votes yet" in page and "Fewer than 5 voters" in page  # REPORT_MIN_GROUP = 5
-    assert "41 votes counted; 10 flagged or replaced votes left out" in page
+    assert "45 votes counted; 10 flagged or replaced votes left out" in page
     dinner = signed_in(app, "union").get("/reports/scoreboard?from=2026-11-01&to=2026-11-30&meal=dinner")
     assert "Braised pork belly" not in dinner.get_data(as_text=True)
 

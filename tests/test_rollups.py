@@ -44,6 +44,10 @@ def test_rollups_follow_every_change_to_the_votes(app, dishes):
         for rid in rng.sample(made, 30):  # flagged later, or a flag lifted
             Rating.update(flag=rng.choice(("burst", None))).where(Rating.id == rid).execute()
         Rating.update(replaced_by=None).where(Rating.id.in_(rng.sample(made, 20))).execute()
+        for rid in rng.sample(made, 20):  # hand-made fixes: another score, day, dish, place
+            Rating.update(score=rng.randint(1, 5), day=dt.date(2026, 10, 2), dish=rng.choice(ids),
+                          place=rng.choice(("bath-house", None))).where(Rating.id == rid).execute()
+        RatingTag.delete().where(RatingTag.rating.in_(rng.sample(made, 40))).execute()  # chips removed
         Rating.delete().where(Rating.id.in_(rng.sample(made, 15))).execute()
         kept, months = snapshot(), snapshot("month")
         assert months == (by_month(kept[0], 8), by_month(kept[1], 1))

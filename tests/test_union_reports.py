@@ -2,6 +2,7 @@
 before/after, trends per meal/shift/place, reasons, comments and safety alerts, the weekly
 report, privacy and exports."""
 import csv
+import json
 import datetime as dt
 import io
 import re
@@ -166,21 +167,23 @@ def test_bad_filters_are_named_beside_their_field(app, staff):
 
 def test_reason_counts_per_dish_and_per_week_hide_small_dishes(app, staff, dishes):
     def tagged():
-        for i in range(6):
+        for i in range(12):
             r = Rating.create(dish=dishes["pork"], score=2, channel="kiosk", client_id=f"t-{i}", day=DAY, meal="lunch")
             RatingTag.create(rating=r, tag="too_salty")
+        for i in range(6):  # hidden too: beside the total it would give the lone rice voter away
+            Rating.create(dish=dishes["noodles"], score=4, channel="kiosk", client_id=f"n-{i}", day=DAY, meal="lunch")
         r = Rating.create(dish=dishes["rice"], score=1, channel="kiosk", client_id="t-rice", day=DAY, meal="lunch")
         RatingTag.create(rating=r, tag="cold")
     in_db(app, tagged)
     client = signed_in(app, "union")
     page = text(client.get(f"/reports/reasons?from={DAY}&to={DAY}"))
-    assert "Too salty" in page and "Fewer than 5 voters" in page  # rice has one voter
+    assert "Too salty" in page and "Fewer than 5 voters" in page
     book = load_workbook(io.BytesIO(client.get(f"/reports/reasons?from={DAY}&to={DAY}&format=xlsx").data))
     by_dish = {row[0]: row for row in book["reasons by dish"].iter_rows(values_only=True)}
     header = list(by_dish["dish"])
-    assert by_dish["Braised pork belly"][header.index("too_salty")] == 6
+    assert by_dish["Braised pork belly"][header.index("too_salty")] == 12
     assert by_dish["Steamed rice"][header.index("cold")] in ("", None)  # suppressed
-    assert list(book["reasons by week"].iter_rows(values_only=True))[1][:2] == ("2026-W41", 7)
+    assert list(book["reasons by week"].iter_rows(values_only=True))[1][:2] == ("2026-W41", 19)
 
 
 # --- comments ----------------------------------------------------------------------------
@@ -247,7 +250,10 @@ def test_comments_are_searched_literally_replied_to_and_exported_safely(app, sta
 def test_safety_words_in_both_languages():
     assert safety_words("菜里有头发") == ["头发"]
     assert safety_words("I felt ill after the soup") == ["ill"]
-    assert safety_words("肉不新鲜，有臭味") == ["臭", "不新鲜"]
+    assert safety_words("肉不新鲜，有异味") == ["异味", "不新鲜"]
+    assert safety_words("There was a FLY in my soup") == ["fly"]
+    for harmless in ("臭豆腐很香", "虫草鸡汤不错", "梅干菜扣肉好吃", "花生的味道很好", "很有味道", "smells great"):
+        assert safety_words(harmless) == [], harmless
     assert safety_words("太咸了") == [] and safety_words("billing was wrong") == [] and safety_words(None) == []
 
 
@@ -315,3 +321,54 @@ def test_a_new_price_in_the_dish_catalog_is_marked_on_the_dish_charts(app, staff
     change = in_db(app, lambda: DishChange.get(DishChange.dish == pork))
     assert (change.kind, change.note, change.announce) == ("price", "¥12.00 → ¥10.50", False)
     assert "¥12.00 → ¥10.50" in text(manager.get(f"/reports/dishes/{pork}"))
+
+
+def test_a_small_group_cannot_be_worked_out_from_the_totals(app, staff, dishes):
+    """One small dish hidden beside a shown total would be total minus the rest: the next
+    smallest dish is hidden with it (secondary suppression), in the page and the export."""
+    make_votes(app, dishes["pork"].id, [5] * 30)
+    make_votes(app, dishes["noodles"].id, [4] * 8)
+    make_votes(app, dishes["rice"].id, [1])  # one voter
+    union = signed_in(app, "union")
+    page = text(union.get(f"/reports/scoreboard?from={DAY}&to={DAY}"))
+    assert "Fewer than 5 voters" in page and "Not shown either" in page
+    rows = {r[0]: r for r in csv.reader(io.StringIO(text(union.get(
+        f"/reports/scoreboard?from={DAY}&to={DAY}&format=csv")).lstrip("\ufeff")))}
+    assert rows["Steamed rice"][3] == "" and rows["Saozi noodles"][3] == "" and rows["Braised pork belly"][3] == "5.0"
+    week = text(union.get("/reports/weekly?week=2026-W41"))
+    assert week.count("too few to show") >= 2
+
+
+def test_reasons_of_too_few_votes_are_not_drawn_either(app, staff, dishes):
+    def one():
+        r = Rating.create(dish=dishes["rice"], score=1, channel="kiosk", client_id="lonely-1", day=DAY, meal="lunch")
+        RatingTag.create(rating=r, tag="cold")
+    in_db(app, one)
+    page = text(signed_in(app, "union").get(f"/reports/reasons?from={DAY}&to={DAY}&dish={dishes['rice'].id}"))
+    assert "Cold" not in page.split("Per dish")[0]  # no chart bar, no column for the lone voter
+
+
+def test_odd_filter_values_get_a_message_not_a_crash(app, staff):
+    union = signed_in(app, "union")
+    for url in ("/reports/scoreboard?place=%00lamp", "/reports/comments?q=%00", "/reports/scoreboard?dish=x",
+                "/reports/trends?from=2000-01-01&to=2100-12-31&by=dish", "/reports/reasons?shift=x"):
+        r = union.get(url)
+        assert r.status_code in (200, 400), url
+    r = union.get("/reports/trends?from=2000-01-01&to=2100-12-31&by=dish")
+    assert r.status_code == 400 and "At most 731 days" in text(r) and text(r).count("<th>2") < 120
+
+
+def test_a_weekly_digest_stored_before_the_weekly_report_still_opens(app, staff):
+    from canteen.digests import Digest
+    old = in_db(app, lambda: Digest.create(kind="weekly", period="2026-W40", body=json.dumps({
+        "from": "2026-09-28", "to": "2026-10-04", "votes": 3, "best": [{"dish": "红烧肉", "mean": 4.5, "votes": 3}],
+        "worst": [], "left_out": {"flagged": 0, "replaced": 0}, "trial": [], "comments": []})))
+    page = text(signed_in(app, "union").get(f"/digests/{old.id}"))
+    assert "红烧肉" in page and "2026-W40" in page
+
+
+def test_shift_names_longer_than_a_vote_can_store_are_refused():
+    from canteen.config import ConfigError
+    from canteen.meals import parse_shifts
+    with pytest.raises(ConfigError, match="longer than 16"):
+        parse_shifts("the_very_long_morning_shift=06:00-14:00")

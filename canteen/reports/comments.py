@@ -7,7 +7,7 @@ from peewee import JOIN
 from .. import audit
 from ..access import actor, allow, current_roles
 from ..feedback import CommentFollowUp, safety_words
-from ..forms import CommentReplyForm
+from ..forms import CommentReplyForm, printable
 from ..i18n import current_language
 from ..models import Dish, Rating, database, utcnow
 from . import bp
@@ -46,8 +46,8 @@ def follow_up(rating):
 @allow("union", "manager", "admin")
 def comments():
     """Phone comments with filters and search (?q=), newest first."""
-    filters, errors = read_filters()
-    q = (request.args.get("q") or "").strip()[:100]
+    filters, errors = read_filters(fields=("meal", "dish"))
+    q = printable(request.args.get("q") or "")[:100]
     status = request.args.get("status") or "all"
     if status not in STATUSES:
         errors["status"], status = _("Unknown status."), "all"

@@ -19,7 +19,7 @@ from . import bp
 from .export import table_response
 from .figures import prior_mean, stats, total
 from .filters import Filters, iso_week, read_filters
-from .trends import reason_tables, trend_chart, weekly_table
+from .trends import MAX_DAYS, reason_tables, trend_chart, weekly_table
 
 COMPARE_DAYS = 28  # before/after windows around a change
 
@@ -40,7 +40,7 @@ def before_after(dish, change, today):
 
 
 def dish_page(dish, form=None, status=200):
-    filters, errors = read_filters(default_days=182)
+    filters, errors = read_filters(default_days=182, fields=("meal", "shift", "place"), max_days=MAX_DAYS)
     filters = filters._replace(dish=dish.id)
     if not request.args.get("from"):  # by default from the dish's first vote, not empty weeks
         first_vote = VoteRollup.select(fn.MIN(VoteRollup.day)).where(VoteRollup.dish == dish.id).scalar()

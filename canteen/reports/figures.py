@@ -110,11 +110,29 @@ def prior_mean(filters, everything=None):
     return everything.mean if everything.n else 3.0
 
 
-def stats(sums, prior):
-    """What a report may show of one group, with small groups suppressed."""
+def hidden_groups(counts, k=None):
+    """The groups a table must not show: every group of fewer than k voters and — when those
+    add up to fewer than k, so that a shown total minus the shown groups would give them
+    away — the smallest shown ones too, until the hidden ones together reach k."""
+    k = current_app.config["REPORT_MIN_GROUP"] if k is None else k
+    hidden = {key for key, n in counts.items() if n and suppressed(n, k)}
+    together = sum(counts[key] for key in hidden)
+    if hidden and together < k:
+        for key, n in sorted(((key, n) for key, n in counts.items() if n and key not in hidden),
+                             key=lambda kv: (kv[1], str(kv[0]))):
+            hidden.add(key)
+            together += n
+            if together >= k:
+                break
+    return hidden
+
+
+def stats(sums, prior, hide=False):
+    """What a report may show of one group, with small groups suppressed (`hide`: suppressed
+    anyway, see hidden_groups)."""
     config = current_app.config
     n = sums.n
-    hidden = suppressed(n, config["REPORT_MIN_GROUP"])
+    hidden = suppressed(n, config["REPORT_MIN_GROUP"]) or hide
     enough = n >= config["REPORT_MIN_VOTES"] and not hidden
     fair = bayesian_average(sums.total, n, prior, config["REPORT_PRIOR_WEIGHT"]) if enough else None
     return {

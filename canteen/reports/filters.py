@@ -7,6 +7,7 @@ from flask import request
 from flask_babel import gettext as _
 
 from ..clock import clock
+from ..forms import printable
 from ..meals import MEAL_ORDER
 from ..models import Dish
 
@@ -49,8 +50,12 @@ def _date(text):
     return day
 
 
-def read_filters(default_days=28):
-    """(Filters, {field: message}) from request.args."""
+ALL = ("meal", "shift", "place", "dish")
+
+
+def read_filters(default_days=28, fields=ALL, max_days=None):
+    """(Filters, {field: message}) from request.args. Only the `fields` a page offers are
+    read (so an error always has a field to stand beside); `max_days` caps day-by-day reports."""
     args, errors = request.args, {}
     today = clock().today()
     last = today
@@ -68,6 +73,10 @@ def read_filters(default_days=28):
     if first > last:
         errors["from"] = _("The first day comes after the last one.")
         first = last - dt.timedelta(days=default_days - 1)
+    if max_days and (last - first).days + 1 > max_days:
+        errors["from"] = _("At most %(n)d days at a time here.", n=max_days)
+        first = last - dt.timedelta(days=max_days - 1)
+    args = {k: printable(v) for k, v in args.items() if k in fields}  # no NUL for PostgreSQL
     meal = args.get("meal") or None
     if meal is not None and meal not in MEAL_ORDER:
         errors["meal"] = _("Unknown meal.")

@@ -10,7 +10,7 @@ from ..models import Dish
 from ..vocabulary import REASONS
 from . import bp
 from .export import table_response
-from .figures import combined, prior_mean, stats, sums_by, tag_counts
+from .figures import combined, hidden_groups, prior_mean, stats, sums_by, tag_counts
 from .filters import read_filters
 
 
@@ -23,12 +23,13 @@ def scoreboard_rows(filters, lang):
     for (dish_id, tag), n in (per_tag or {}).items():
         tags.setdefault(dish_id, []).append((n, tag))
     dishes = {d.id: d for d in Dish.select()}
+    hide = hidden_groups({key: sums.n for key, sums in per_dish.items()})
     rows = []
     for (dish_id,), sums in per_dish.items():
         dish = dishes.get(dish_id)
         if dish is None or not sums.n:
             continue
-        row = stats(sums, prior)
+        row = stats(sums, prior, (dish_id,) in hide)
         row.update({
             "id": dish.id, "dish": dish.name(lang), "price": dish.price_fen / 100,
             "reasons": None if per_tag is None else [] if row["suppressed"] else
@@ -48,8 +49,7 @@ COLUMNS = ("dish", "price", "votes", "mean", "fair", "good_share", "good_interva
 def scoreboard():
     """Every dish: votes, mean, fair score, good share with its interval, faces, reasons, value
     for money. ?format=csv|xlsx exports the same table."""
-    filters, errors = read_filters()
-    filters = filters._replace(dish=None)  # every dish, always
+    filters, errors = read_filters(fields=("meal", "shift", "place"))
     lang = current_language()
     rows, prior, counted, left_out = scoreboard_rows(filters, lang)
     fmt = request.args.get("format")

@@ -11,11 +11,12 @@ from ..scoring import suppressed
 from ..vocabulary import MEALS, REASONS, SHIFT_NAMES
 from . import bp
 from .export import table_response
-from .figures import by_week, sums_by, tag_counts, total
+from .figures import by_week, hidden_groups, sums_by, tag_counts, total
 from .filters import iso_week, read_filters, weeks_between
 
 BY = ("dish", "meal", "shift", "place")
 CHART_LINES = 8  # more lines than this and nobody reads the chart
+MAX_DAYS = 731  # week-by-week reports: two years of columns at most
 
 
 def group_names(by, lang):
@@ -36,9 +37,11 @@ def weekly_table(filters, by, lang):
     weeks = weeks_between(filters.first, filters.last)
     per_week = by_week(sums_by(filters, "day", by))
     names = group_names(by, lang)
-    groups = {}
+    groups, columns = {}, {}
     for (week, key), sums in per_week.items():
         groups.setdefault(key, {})[week] = sums
+        columns.setdefault(week, {})[key] = sums.n
+    hidden = {week: hidden_groups(counts, k) for week, counts in columns.items()}  # per week column
     rows = []
     for key, cells in groups.items():
         votes = sum(s.n for s in cells.values())
@@ -46,7 +49,7 @@ def weekly_table(filters, by, lang):
             continue
         rows.append({"key": key, "name": names.get(key, key if key != "" else _("unknown")), "votes": votes,
                      "hidden": suppressed(votes, k),
-                     "cells": [None if week not in cells or suppressed(cells[week].n, k) else
+                     "cells": [None if week not in cells or key in hidden.get(week, ()) else
                                {"votes": cells[week].n, "mean": round(cells[week].mean, 2),
                                 "good_share": round(cells[week].good / cells[week].n, 3)} for week in weeks]})
     rows.sort(key=lambda r: -r["votes"])
@@ -64,7 +67,7 @@ def trend_chart(title, weeks, rows, marks=()):
 @allow("union", "manager", "admin")
 def trends():
     """Mean score week by week per dish, meal, shift or place (?by=), with a chart."""
-    filters, errors = read_filters(default_days=84)
+    filters, errors = read_filters(default_days=84, max_days=MAX_DAYS)
     by = request.args.get("by") or "meal"
     if by not in BY:
         errors["by"], by = _("Choose dish, meal, shift or place."), "meal"
@@ -91,11 +94,14 @@ def reason_tables(filters, lang):
         return None, None, [], []
     per_day = tag_counts(filters, "day")
     votes = {key[0]: s.n for key, s in sums_by(filters, "dish").items()}
+    hide = hidden_groups(votes, k)
+    if suppressed(sum(votes.values()), k):  # too few votes altogether: no totals, no chart
+        per_dish, per_day = {}, {}
     codes = [c for c in REASONS if any(t == c for (_d, t) in per_dish)]
     names = {d.id: d.name(lang) for d in Dish.select()}
     dish_rows = []
     for dish_id in sorted({d for d, _t in per_dish}, key=lambda d: -votes.get(d, 0)):
-        hidden = suppressed(votes.get(dish_id, 0), k)
+        hidden = dish_id in hide
         dish_rows.append({"id": dish_id, "dish": names.get(dish_id, dish_id), "votes": votes.get(dish_id, 0),
                           "hidden": hidden,
                           "counts": None if hidden else [per_dish.get((dish_id, c), 0) for c in codes]})
@@ -115,8 +121,7 @@ def reason_tables(filters, lang):
 @allow("union", "manager", "admin")
 def reasons():
     """Reason-chip counts per dish and per week (?table=weeks exports the second table)."""
-    filters, errors = read_filters()
-    filters = filters._replace(place=None, shift=None)  # reasons are kept per day, meal and dish
+    filters, errors = read_filters(fields=("meal", "dish"), max_days=MAX_DAYS)  # reasons: per day, meal, dish
     lang = current_language()
     dish_rows, week_rows, codes, totals = reason_tables(filters, lang)
     fmt = request.args.get("format")

@@ -41,6 +41,8 @@ def trial_row(dish, today, lang):
     from ..scoring import bayesian_average
     fair = bayesian_average(sums.total, sums.n, prior, current_app.config["REPORT_PRIOR_WEIGHT"]) if sums.n else None
     verdict, interval = trial_verdict(sums.good, sums.n, rules(), fair, prior)
+    if shown["suppressed"]:  # CANTEEN_REPORT_MIN_GROUP above TRIAL_MIN_VOTES: privacy first
+        verdict, interval = "not_enough", None
     decision = (TrialDecision.select().where(TrialDecision.dish == dish.id)
                 .order_by(TrialDecision.id.desc()).first())
     return {

@@ -14,7 +14,8 @@ from ..models import Dish, Rating
 from ..vocabulary import MEALS, SHIFT_NAMES
 from . import bp
 from .export import table_response
-from .figures import by_week, prior_mean, stats, sums_by, tag_counts, total
+from ..scoring import suppressed
+from .figures import by_week, hidden_groups, prior_mean, stats, sums_by, tag_counts, total
 from .filters import Filters, iso_week
 from .trials import trial_row
 
@@ -33,11 +34,10 @@ def _names(dish):
 
 
 def _group_rows(filters, dim, prior):
-    rows = []
-    for (key,), sums in sorted(sums_by(filters, dim).items(), key=lambda kv: -kv[1].n):
-        if sums.n:
-            rows.append({"code": key, **stats(sums, prior)})
-    return rows
+    groups = sums_by(filters, dim)
+    hide = hidden_groups({key: sums.n for key, sums in groups.items()})
+    return [{"code": key[0], **stats(sums, prior, key in hide)}
+            for key, sums in sorted(groups.items(), key=lambda kv: -kv[1].n) if sums.n]
 
 
 def weekly_report(monday):
@@ -52,10 +52,13 @@ def weekly_report(monday):
     for (dish_id, tag), n in tag_counts(week, "dish").items():
         tags.setdefault(dish_id, []).append((n, tag))
     dish_rows = []
-    for (dish_id,), sums in sums_by(week, "dish").items():
+    per_dish = sums_by(week, "dish")
+    hide = hidden_groups({key: sums.n for key, sums in per_dish.items()})
+    for (dish_id,), sums in per_dish.items():
         if dish_id not in dishes or not sums.n:
             continue
-        row = {**_names(dishes[dish_id]), "price": dishes[dish_id].price_fen / 100, **stats(sums, prior)}
+        row = {**_names(dishes[dish_id]), "price": dishes[dish_id].price_fen / 100,
+               **stats(sums, prior, (dish_id,) in hide)}
         row["reasons"] = [] if row["suppressed"] else [t for _n, t in sorted(tags.get(dish_id, []), reverse=True)[:3]]
         dish_rows.append(row)
     dish_rows.sort(key=lambda d: (d["fair"] is None, -(d["fair"] or 0), -d["votes"]))
@@ -87,14 +90,16 @@ def weekly_report(monday):
             latest.append({"id": r.id, "day": r.day, "meal": r.meal, **{k_: v for k_, v in _names(dishes[r.dish_id]).items()
                                                                          if k_ != "id"},
                            "score": r.score, "text": r.comment, "safety": bool(f and f.safety),
+                           "counted": r.flag is None and r.replaced_by is None,
                            "reply": f and f.reply, "handled": bool(f and f.handled_at)})
     changes = [{**_names(c.dish), "day": c.day, "kind": c.kind, "note": c.note}
                for c in DishChange.select(DishChange, Dish).join(Dish)
                .where(DishChange.day.between(monday, sunday)).order_by(DishChange.day)]
     decisions = [{**_names(d.dish), "decision": d.decision, "suggested": d.suggested, "note": d.note}
                  for d in TrialDecision.select(TrialDecision, Dish).join(Dish)
-                 .where(TrialDecision.decided_at.between(dt.datetime.combine(monday, dt.time()),
-                                                         dt.datetime.combine(sunday, dt.time.max)))
+                 .where((TrialDecision.decided_at >= clock().local_to_utc(dt.datetime.combine(monday, dt.time())))
+                        & (TrialDecision.decided_at < clock().local_to_utc(
+                            dt.datetime.combine(sunday + dt.timedelta(days=1), dt.time()))))
                  .order_by(TrialDecision.decided_at)]
     return {
         "week": iso_week(monday), "from": monday, "to": sunday, "votes": overall.n,
@@ -106,7 +111,7 @@ def weekly_report(monday):
         "trend": {"weeks": trend_weeks, "meals": trend},
         "trials": trials,
         "reasons": [{"code": t, "n": n} for t, n in sorted(
-            _sum_tags(tag_counts(week, "dish")).items(), key=lambda kv: -kv[1])],
+            _sum_tags(tag_counts(week, "dish")).items(), key=lambda kv: -kv[1])] if not suppressed(overall.n, k) else [],
         "comments": {"total": comments.count(), "safety": safety, "handled": handled, "latest": latest},
         "changes": changes, "decisions": decisions,
     }
