@@ -122,3 +122,17 @@ def announcements(lang, today, days):
                     "text": str(CHANGE_KIND_NAMES[c.kind]), "note": c.note, "since": c.day.isoformat()})
     out.sort(key=lambda a: a["since"], reverse=True)
     return out[:6]
+
+
+def replies_for(voter_key, days=60, limit=5):
+    """The canteen's replies to one phone's comments of the last `days` days, newest first:
+    shown on that phone's page only (its cookie is the only key to them)."""
+    import datetime as dt
+    if not voter_key:
+        return []
+    since = utcnow() - dt.timedelta(days=days)
+    return list(Rating.select(Rating, CommentFollowUp, Dish)
+                .join(CommentFollowUp).switch(Rating).join(Dish)
+                .where((Rating.voter_key == voter_key) & CommentFollowUp.reply.is_null(False)
+                       & (CommentFollowUp.replied_at >= since))
+                .order_by(CommentFollowUp.replied_at.desc()).limit(limit))

@@ -372,3 +372,19 @@ def test_shift_names_longer_than_a_vote_can_store_are_refused():
     from canteen.meals import parse_shifts
     with pytest.raises(ConfigError, match="longer than 16"):
         parse_shifts("the_very_long_morning_shift=06:00-14:00")
+
+
+def test_a_miner_sees_the_canteens_reply_on_their_own_phone_only(app, staff, dishes):
+    with app.test_request_context():
+        token = qr.card_token(in_db(app, lambda: QrCard.create(label="Table 8")).id)
+    mine, other = phone_client(app, token), phone_client(app, token)
+    r = post(mine, dishes["pork"], 2, "phone-reply-1", channel="phone", qr_token=token, comment="太咸了 <b>",
+             voted_at=at_lunch(app))
+    assert r.status_code == 201
+    manager = signed_in(app, "manager")
+    rating_id = r.get_json()["id"]
+    assert manager.post(f"/reports/comments/{rating_id}", data={
+        "csrf_token": csrf_token(manager, "/reports/comments"), "reply": "明天起少放盐", "handled": "y"}).status_code == 302
+    page = text(mine.get(f"/p/{token}"))
+    assert "明天起少放盐" in page and "太咸了 &lt;b&gt;" in page
+    assert "明天起少放盐" not in text(other.get(f"/p/{token}"))
