@@ -3,12 +3,33 @@
 Colours come with dash patterns and point shapes, so a black-and-white printout still tells
 the lines apart; every chart carries a <title> and sits beside the table it draws.
 """
+import math
+
 from markupsafe import Markup, escape
 
 COLOURS = ("#1f5fa8", "#c0392b", "#2e8b57", "#8e44ad", "#d35400", "#2c3e50", "#b7950b", "#16a085")
 DASHES = ("", "6 3", "2 3", "8 3 2 3", "1 2", "10 4", "4 2 1 2", "3 3")
 W, H = 640, 280
 LEFT, RIGHT, TOP, BOTTOM = 44, 12, 16, 44
+FONT = 14  # drawn at 640 wide: still about 9 px on a 390 px phone
+
+
+def _width(text, size):
+    """Roughly how wide `text` is drawn at font size `size` (CJK about square, Latin narrower)."""
+    return sum(size if ord(c) > 0x2E80 else size * 0.56 for c in str(text))
+
+
+def _score_axis(values, y_min, y_max):
+    """A score axis around the values (half points), so 3.6 against 3.9 does not look flat;
+    at least one point high, and always labelled."""
+    present = [v for v in values if v is not None]
+    if not present:
+        return y_min, y_max, 1.0
+    low = max(y_min, math.floor((min(present) - 0.25) * 2) / 2)
+    high = min(y_max, math.ceil((max(present) + 0.25) * 2) / 2)
+    if high - low < 1:
+        low, high = max(y_min, high - 1), max(y_min, high - 1) + 1
+    return low, high, 0.5 if high - low <= 2.5 else 1.0
 
 
 def _svg(title, body, height=H):
@@ -22,9 +43,11 @@ def _text(x, y, text, anchor="middle", size=11, extra=""):
             f'fill="#333" {extra}>{escape(text)}</text>')
 
 
-def line_chart(title, labels, series, marks=(), y_min=1.0, y_max=5.0, y_ticks=(1, 2, 3, 4, 5)):
+def line_chart(title, labels, series, marks=(), y_min=1.0, y_max=5.0):
     """`series`: [(name, [value or None per label])]; a None leaves a gap (suppressed week).
     `marks`: [(position as a fractional label index, text)] drawn as dashed verticals."""
+    y_min, y_max, tick = _score_axis([v for _n, values in series for v in values], y_min, y_max)
+    y_ticks = [y_min + i * tick for i in range(int(round((y_max - y_min) / tick)) + 1)]
     legend_rows = (len(series) + 2) // 3
     height = H + 18 * legend_rows
     plot_w, plot_h = W - LEFT - RIGHT, H - TOP - BOTTOM
@@ -39,16 +62,18 @@ def line_chart(title, labels, series, marks=(), y_min=1.0, y_max=5.0, y_ticks=(1
     parts = []
     for t in y_ticks:
         parts.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{y(t):.1f}" y2="{y(t):.1f}" stroke="#ddd"/>')
-        parts.append(_text(LEFT - 6, y(t) + 4, str(t), anchor="end"))
-    step = max(1, (n + 11) // 12)  # at most about 12 labels under the axis
+        parts.append(_text(LEFT - 6, y(t) + 5, f"{t:g}", anchor="end", size=FONT))
+    step = max(1, (n + 7) // 8)  # at most about 8 labels under the axis, readable on a phone
     for i, label in enumerate(labels):
         if i % step == 0:
-            parts.append(_text(x(i), H - BOTTOM + 16, label, size=10))
+            parts.append(_text(x(i), H - BOTTOM + 18, label, size=FONT))
     for pos, text in marks:
         mx = x(pos)
         parts.append(f'<line x1="{mx:.1f}" x2="{mx:.1f}" y1="{TOP}" y2="{H - BOTTOM}" stroke="#555" '
                      f'stroke-dasharray="4 3"/>')
-        parts.append(_text(mx + 3, TOP + 10, text, anchor="start", size=10))
+        right = mx + 4 + _width(text, FONT) <= W - RIGHT  # else written to the left of the line
+        parts.append(_text(mx + 4 if right else mx - 4, TOP + 12, text, anchor="start" if right else "end",
+                           size=FONT))
     for k, (name, values) in enumerate(series):
         colour, dash = COLOURS[k % len(COLOURS)], DASHES[k % len(DASHES)]
         runs, run = [], []
@@ -71,7 +96,7 @@ def line_chart(title, labels, series, marks=(), y_min=1.0, y_max=5.0, y_ticks=(1
         ly = H - 8 + 18 * (k // 3)
         parts.append(f'<line x1="{lx:.1f}" x2="{lx + 24:.1f}" y1="{ly - 4:.1f}" y2="{ly - 4:.1f}" '
                      f'stroke="{colour}" stroke-width="2.5" stroke-dasharray="{dash}"/>')
-        parts.append(_text(lx + 30, ly, name, anchor="start"))
+        parts.append(_text(lx + 30, ly, name, anchor="start", size=FONT))
     return _svg(title, "".join(parts), height)
 
 
@@ -100,7 +125,7 @@ def scatter(title, points, x_label, y_label, y_min=1.0, y_max=5.0):
     step = next((s for s in (0.5, 1, 2, 5, 10, 20, 50, 100) if max(p[1] for p in points) / s <= 8), 200)
     x_max = (int(max(p[1] for p in points) / step) + 1) * step
     # start the score axis near the lowest dish, so that 30 dishes between 3 and 4.5 spread out
-    y_min = max(y_min, min(int(min(p[2] for p in points) * 2) / 2 - 0.5, y_max - 1))
+    y_min = max(y_min, min(math.floor(min(p[2] for p in points) * 2) / 2 - 0.5, y_max - 1))
 
     def sx(v):
         return LEFT + plot_w * v / x_max
@@ -112,17 +137,28 @@ def scatter(title, points, x_label, y_label, y_min=1.0, y_max=5.0):
     t = y_min
     while t <= y_max + 1e-9:
         parts.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{sy(t):.1f}" y2="{sy(t):.1f}" stroke="#ddd"/>')
-        parts.append(_text(LEFT - 6, sy(t) + 4, f"{t:g}", anchor="end"))
+        parts.append(_text(LEFT - 6, sy(t) + 5, f"{t:g}", anchor="end", size=FONT))
         t += 0.5
     v = 0.0
     while v <= x_max + 1e-9:
-        parts.append(_text(sx(v), H - BOTTOM + 16, f"{v:g}", size=10))
+        parts.append(_text(sx(v), H - BOTTOM + 18, f"{v:g}", size=FONT))
         v += step
-    parts.append(_text(LEFT + plot_w / 2, H - 8, x_label))
-    parts.append(_text(12, TOP + plot_h / 2, y_label, extra=f'transform="rotate(-90 12 {TOP + plot_h / 2:.1f})"'))
-    for label, px, py in points:
-        parts.append(f'<circle cx="{sx(px):.1f}" cy="{sy(py):.1f}" r="4.5" fill="{COLOURS[0]}"/>')
-        parts.append(_text(sx(px) + 7, sy(py) + 4, label, anchor="start", size=10))
+    parts.append(_text(LEFT + plot_w / 2, H - 6, x_label, size=FONT))
+    parts.append(_text(14, TOP + plot_h / 2, y_label, size=FONT,
+                       extra=f'transform="rotate(-90 14 {TOP + plot_h / 2:.1f})"'))
+    taken = []  # label boxes already drawn: a label that would cover another is left off
+    for label, px, py in sorted(points, key=lambda p: -p[2]):
+        cx, cy = sx(px), sy(py)
+        parts.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="5" fill="{COLOURS[0]}"><title>{escape(label)} '
+                     f'{px:g} / {py:g}</title></circle>')
+        width = _width(label, 12)
+        for x0, anchor in ((cx + 8, "start"), (cx - 8 - width, "end")):
+            box = (x0, cy - 10, x0 + width, cy + 4)
+            inside = LEFT <= box[0] and box[2] <= W - RIGHT
+            if inside and not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in taken):
+                taken.append(box)
+                parts.append(_text(cx + 8 if anchor == "start" else cx - 8, cy + 4, label, anchor=anchor, size=12))
+                break
     return _svg(title, "".join(parts))
 
 

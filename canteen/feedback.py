@@ -46,35 +46,44 @@ class CommentFollowUp(BaseModel):
     handled_by = CharField(max_length=80, null=True)
 
 
-# Words in a comment that report a food-safety problem (foreign object, illness, spoilage).
-SAFETY_WORDS = (
-    "异物", "头发", "毛发", "虫子", "有虫", "苍蝇", "蟑螂", "玻璃", "钢丝", "铁丝", "石子", "沙子", "塑料", "指甲",
-    "创可贴", "拉肚子", "腹泻", "呕吐", "吐了", "肚子疼", "肚子痛", "胃疼", "恶心", "发烧", "中毒", "过敏",
-    "变质", "馊", "发霉", "长毛", "臭了", "发臭", "异味", "怪味", "不新鲜", "没熟", "夹生", "半生",
-    "hair", "insect", "bug", "fly", "flies", "cockroach", "glass", "wire", "stone", "plastic", "foreign",
-    "sick", "ill", "vomit", "diarrh", "stomach", "nausea", "fever", "poison", "allerg",
-    "mould", "mold", "rotten", "spoiled", "spoilt", "stale", "stink", "smelly", "undercooked",
+# What in a comment reports a food-safety problem (a foreign object, an illness, spoilage).
+# Chinese: substrings; English: whole words (a pattern each, so "a glass of milk" or "ill"
+# inside "illustrious" is not an alarm). Better one alarm too many than one too few.
+SAFETY_WORDS_ZH = (
+    "异物", "头发", "毛发", "根毛", "有毛", "猪毛", "刷毛", "虫", "苍蝇", "蟑螂", "蛆", "玻璃", "钢丝", "铁丝",
+    "钉子", "铁钉", "螺丝", "石子", "沙子", "塑料", "指甲", "创可贴", "拉肚子", "闹肚子", "拉稀", "腹泻", "呕吐",
+    "吐了", "肚子疼", "肚子痛", "胃疼", "胃痛", "恶心", "发烧", "中毒", "过敏", "变质", "坏了", "酸了", "馊",
+    "发霉", "长毛", "臭了", "发臭", "异味", "怪味", "不新鲜", "没熟", "不熟", "夹生", "半生",
 )
-# Dishes and phrases that contain a safety word and are not a complaint.
-NOT_SAFETY = ("臭豆腐", "臭鳜鱼", "虫草", "霉干菜", "梅干菜", "fly fish", "butterfly", "dragonfly")
-_ASCII_WORD = re.compile(r"[a-z]+")
+SAFETY_WORDS_EN = {
+    "hair": r"hairs?", "insect": r"insects?", "bug": r"bugs?", "fly": r"fly|flies", "worm": r"worms?",
+    "maggot": r"maggots?", "cockroach": r"cockroach(es)?|roach(es)?",
+    "glass": r"(broken|piece of|bits? of|shards? of) glass|glass (shards?|pieces?|bits?)",
+    "wire": r"wires?", "nail": r"nails?", "stone": r"stones?", "plastic": r"plastic", "foreign": r"foreign",
+    "sick": r"sick(ness)?", "ill": r"ill", "vomit": r"vomit\w*", "threw up": r"thr(ew|ow|owing) up",
+    "puke": r"puk\w*", "diarrhoea": r"diarrh\w*", "stomach": r"stomach ?(ache|pain|upset)|upset stomach",
+    "nausea": r"nause\w*", "fever": r"fever", "poison": r"poison\w*", "allergy": r"allerg\w*",
+    "mould": r"mou?ld(y|ed)?", "rotten": r"rott\w*", "spoiled": r"spoil(ed|t)", "stale": r"stale",
+    "off": r"gone off|(smells?|tastes?|tasted|smelled) (bad|off|rotten|sour|funny)", "stink": r"stink\w*|stank",
+    "raw": r"raw|undercooked|not cooked( through)?",
+}
+_EN = [(word, re.compile(rf"\b(?:{pattern})\b")) for word, pattern in SAFETY_WORDS_EN.items()]
+# Dishes and phrases that hold a safety word and are no complaint.
+NOT_SAFETY = ("臭豆腐", "臭鳜鱼", "虫草", "霉干菜", "梅干菜", "花生", "hairy crab", "butterfly", "dragonfly")
 
 
 def safety_words(comment):
-    """The safety words a comment contains (Chinese by substring, English by word start)."""
+    """The safety words a comment contains, Chinese first."""
     if not comment:
         return []
-    text = comment.lower()
+    text = " ".join(comment.lower().split())
     for harmless in NOT_SAFETY:
         text = text.replace(harmless, " ")
-    words = set(_ASCII_WORD.findall(text))
     found = []
-    for w in SAFETY_WORDS:
-        if w.isascii():
-            if any(x.startswith(w) for x in words) and w not in found:
-                found.append(w)
-        elif w in text and not any(w in f for f in found):
+    for w in SAFETY_WORDS_ZH:
+        if w in text and not any(w in f for f in found):
             found.append(w)
+    found += [word for word, pattern in _EN if pattern.search(text)]
     return found
 
 

@@ -163,8 +163,13 @@ class DishChangeForm(FlaskForm):
         self.kind.choices = list(CHANGE_KIND_NAMES.items())
 
     def validate_day(self, field):
+        import datetime as dt
+
+        from .clock import clock
         if field.data and not 2000 <= field.data.year <= 2100:
             raise ValidationError(_l("Give a date between 2000 and 2100."))
+        if field.data and field.data > clock().today() + dt.timedelta(days=31):
+            raise ValidationError(_l("At most a month ahead: mark the change when it is near."))
 
 
 class CommentReplyForm(FlaskForm):

@@ -123,8 +123,10 @@ def test_marking_a_recipe_change_splits_the_dish_into_before_and_after(app, staf
 def test_trends_per_meal_include_the_night_meal_and_hide_small_weeks(app, staff, dishes):
     make_votes(app, dishes["rice"].id, [4] * 6, meal="night")
     make_votes(app, dishes["rice"].id, [2] * 4, meal="night", day=DAY + dt.timedelta(days=7))  # 4 voters
+    # hidden too: the row's total minus W41 and W43 would give W42 away
+    make_votes(app, dishes["rice"].id, [3] * 5, meal="night", day=DAY + dt.timedelta(days=14))
     client = signed_in(app, "union")
-    url = f"/reports/trends?by=meal&from={DAY}&to={DAY + dt.timedelta(days=13)}"
+    url = f"/reports/trends?by=meal&from={DAY}&to={DAY + dt.timedelta(days=20)}"
     page = text(client.get(url))
     assert "Night-shift meal" in page and "4.0 <span class=\"muted\">(6)</span>" in page
     assert "<td>2.0" not in page  # the 4-vote week is suppressed, in the table…
@@ -132,7 +134,7 @@ def test_trends_per_meal_include_the_night_meal_and_hide_small_weeks(app, staff,
     rows = list(csv.reader(io.StringIO(text(client.get(url + "&format=csv")).lstrip("\ufeff"))))
     assert rows[0] == ["meal", "week", "votes", "mean", "good_share"]
     assert ["Night-shift meal", "2026-W41", "6", "4.0", "1.0"] in rows
-    assert ["Night-shift meal", "2026-W42", "", "", ""] in rows
+    assert ["Night-shift meal", "2026-W42", "", "", ""] in rows and ["Night-shift meal", "2026-W43", "", "", ""] in rows
 
 
 def test_votes_are_counted_under_their_shift_and_place(app, staff, dishes):
@@ -247,14 +249,21 @@ def test_comments_are_searched_literally_replied_to_and_exported_safely(app, sta
     assert "'=HYPERLINK(\"http://x\")" in [r[4] for r in rows]  # never a live formula
 
 
-def test_safety_words_in_both_languages():
-    assert safety_words("菜里有头发") == ["头发"]
-    assert safety_words("I felt ill after the soup") == ["ill"]
-    assert safety_words("肉不新鲜，有异味") == ["异味", "不新鲜"]
-    assert safety_words("There was a FLY in my soup") == ["fly"]
-    for harmless in ("臭豆腐很香", "虫草鸡汤不错", "梅干菜扣肉好吃", "花生的味道很好", "很有味道", "smells great"):
-        assert safety_words(harmless) == [], harmless
-    assert safety_words("太咸了") == [] and safety_words("billing was wrong") == [] and safety_words(None) == []
+@pytest.mark.parametrize("comment", [
+    "菜里有头发", "菜里有只小虫", "吃完闹肚子了", "肉不熟", "拉稀了", "汤酸了，坏了", "有根毛", "吃出一个钉子",
+    "肉不新鲜，有异味", "There was a FLY in my soup", "a worm in the salad", "the chicken was raw", "I threw up",
+    "puked after lunch", "a nail in the rice", "I felt ill after the soup", "broken glass in the bowl",
+])
+def test_safety_words_raise_the_alarm(comment):
+    assert safety_words(comment), comment
+
+
+@pytest.mark.parametrize("comment", [
+    "臭豆腐很香", "虫草鸡汤不错", "梅干菜扣肉好吃", "花生的味道很好", "很有味道", "smells great", "Hairy crab!",
+    "illustrious cooking", "a glass of soy milk", "fills the stomach", "stoneground flour", "太咸了", None,
+])
+def test_safety_words_leave_ordinary_comments_alone(comment):
+    assert safety_words(comment) == []
 
 
 # --- privacy ------------------------------------------------------------------------------
@@ -388,3 +397,28 @@ def test_a_miner_sees_the_canteens_reply_on_their_own_phone_only(app, staff, dis
     page = text(mine.get(f"/p/{token}"))
     assert "明天起少放盐" in page and "太咸了 &lt;b&gt;" in page
     assert "明天起少放盐" not in text(other.get(f"/p/{token}"))
+
+
+def test_one_vote_does_not_show_through_the_canteen_mean_or_a_dish_total(app, staff, dishes):
+    make_votes(app, dishes["pork"].id, [2])
+    union = signed_in(app, "union")
+    page = text(union.get(f"/reports/scoreboard?from={DAY}&to={DAY}"))
+    assert "canteen's mean (—)" in page and "(2.0)" not in page
+    assert "Canteen mean score" not in text(union.get("/reports/weekly?week=2026-W41"))
+    make_votes(app, dishes["noodles"].id, [4] * 27, day=DAY + dt.timedelta(days=7))
+    make_votes(app, dishes["noodles"].id, [1] * 4, day=DAY + dt.timedelta(days=14))  # a small week
+    rows = list(csv.reader(io.StringIO(text(union.get(
+        f"/reports/dishes/{dishes['noodles'].id}?from={DAY}&to={DAY + dt.timedelta(days=20)}&format=csv")).lstrip("\ufeff"))))
+    weeks = {r[0]: r for r in rows[1:] if r and r[0].startswith("2026-W")}
+    assert weeks["2026-W43"][2] == "" and weeks["2026-W42"][2] == ""  # 31 total − 27 would give W43 away
+
+
+def test_a_past_weekly_report_shows_the_decisions_known_that_week(app, staff, trial_dish):
+    in_db(app, lambda: TrialDecision.create(dish=trial_dish, decision="drop", suggested="keep", author="user:manager"))
+    union = signed_in(app, "union")
+    today = in_db(app, lambda: clock().today())
+    this_week = "%d-W%02d" % today.isocalendar()[:2]
+    ended = trial_dish.trial_start + dt.timedelta(days=27)
+    that_week = "%d-W%02d" % ended.isocalendar()[:2]
+    assert "<strong>Drop</strong>" in text(union.get(f"/reports/weekly?week={this_week}"))
+    assert "<strong>Drop</strong>" not in text(union.get(f"/reports/weekly?week={that_week}"))

@@ -10,6 +10,7 @@ from ..feedback import CommentFollowUp, safety_words
 from ..forms import CommentReplyForm, printable
 from ..i18n import current_language
 from ..models import Dish, Rating, database, utcnow
+from ..vocabulary import MEALS
 from . import bp
 from .export import table_response
 from .filters import read_filters
@@ -55,7 +56,7 @@ def comments():
     query = comment_query(filters, q, status)
     fmt = request.args.get("format")
     if fmt in ("csv", "xlsx") and not errors:
-        rows = [[r.day, r.meal, r.dish.name(lang), r.score, r.comment, bool(f and f.safety),
+        rows = [[r.day, str(MEALS.get(r.meal, r.meal)), r.dish.name(lang), r.score, r.comment, bool(f and f.safety),
                  f and f.reply, bool(f and f.handled_at)] for r in query.limit(50000) for f in [follow_up(r)]]
         return table_response(f"comments-{filters.first}-{filters.last}", [
             ("comments", ("day", "meal", "dish", "score", "comment", "safety", "reply", "handled"), rows)], fmt)

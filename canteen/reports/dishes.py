@@ -40,14 +40,15 @@ def before_after(dish, change, today):
 
 
 def dish_page(dish, form=None, status=200):
-    filters, errors = read_filters(default_days=182, fields=("meal", "shift", "place"), max_days=MAX_DAYS)
+    filters, errors = read_filters(default_days=182, fields=("meal", "shift", "place"), max_days=MAX_DAYS,
+                                   weeks=True)
     filters = filters._replace(dish=dish.id)
     if not request.args.get("from"):  # by default from the dish's first vote, not empty weeks
         first_vote = VoteRollup.select(fn.MIN(VoteRollup.day)).where(VoteRollup.dish == dish.id).scalar()
         if first_vote:
             first_vote = dt.date.fromisoformat(str(first_vote))
             if filters.first < first_vote <= filters.last:
-                filters = filters._replace(first=first_vote)
+                filters = filters._replace(first=first_vote - dt.timedelta(days=first_vote.weekday()))
     lang = current_language()
     today = clock().today()
     weeks, rows = weekly_table(filters, "dish", lang)

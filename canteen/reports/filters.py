@@ -53,7 +53,7 @@ def _date(text):
 ALL = ("meal", "shift", "place", "dish")
 
 
-def read_filters(default_days=28, fields=ALL, max_days=None):
+def read_filters(default_days=28, fields=ALL, max_days=None, weeks=False):
     """(Filters, {field: message}) from request.args. Only the `fields` a page offers are
     read (so an error always has a field to stand beside); `max_days` caps day-by-day reports."""
     args, errors = request.args, {}
@@ -65,6 +65,8 @@ def read_filters(default_days=28, fields=ALL, max_days=None):
         except ValueError:
             errors["to"] = _("Not a date between 2000 and 2100 (YYYY-MM-DD).")
     first = last - dt.timedelta(days=default_days - 1)
+    if weeks:  # a week-by-week report starts on a Monday unless asked otherwise
+        first -= dt.timedelta(days=first.weekday())
     if args.get("from"):
         try:
             first = _date(args["from"])

@@ -7,6 +7,7 @@ from .. import charts
 from ..access import allow
 from ..i18n import current_language
 from ..models import Dish
+from ..scoring import suppressed
 from ..vocabulary import REASONS
 from . import bp
 from .export import table_response
@@ -38,7 +39,8 @@ def scoreboard_rows(filters, lang):
         })
         rows.append(row)
     rows.sort(key=lambda d: (d["fair"] is None, -(d["fair"] or 0), -d["votes"]))
-    return rows, round(prior, 2), overall.n, overall.flagged + overall.replaced
+    shown_prior = None if suppressed(overall.n, current_app.config["REPORT_MIN_GROUP"]) else round(prior, 2)
+    return rows, shown_prior, overall.n, overall.flagged + overall.replaced
 
 
 COLUMNS = ("dish", "price", "votes", "mean", "fair", "good_share", "good_interval", "faces", "reasons", "value")

@@ -47,9 +47,12 @@ def weekly_table(filters, by, lang):
         votes = sum(s.n for s in cells.values())
         if not votes:
             continue
+        # and per row: a shown total (the dish page's mean) minus the shown weeks must not
+        # give a hidden week away
+        row_hidden = hidden_groups({week: s.n for week, s in cells.items()}, k)
         rows.append({"key": key, "name": names.get(key, key if key != "" else _("unknown")), "votes": votes,
                      "hidden": suppressed(votes, k),
-                     "cells": [None if week not in cells or key in hidden.get(week, ()) else
+                     "cells": [None if week not in cells or key in hidden.get(week, ()) or week in row_hidden else
                                {"votes": cells[week].n, "mean": round(cells[week].mean, 2),
                                 "good_share": round(cells[week].good / cells[week].n, 3)} for week in weeks]})
     rows.sort(key=lambda r: -r["votes"])
@@ -67,7 +70,7 @@ def trend_chart(title, weeks, rows, marks=()):
 @allow("union", "manager", "admin")
 def trends():
     """Mean score week by week per dish, meal, shift or place (?by=), with a chart."""
-    filters, errors = read_filters(default_days=84, max_days=MAX_DAYS)
+    filters, errors = read_filters(default_days=84, max_days=MAX_DAYS, weeks=True)
     by = request.args.get("by") or "meal"
     if by not in BY:
         errors["by"], by = _("Choose dish, meal, shift or place."), "meal"
@@ -110,8 +113,9 @@ def reason_tables(filters, lang):
     for (day, tag), n in per_day.items():
         week_counts[(iso_week(day), tag)] = week_counts.get((iso_week(day), tag), 0) + n
     week_votes = {w: s.n for (w,), s in by_week(sums_by(filters, "day")).items()}
+    week_hidden = hidden_groups(week_votes, k)  # the dish rows are the weeks' total
     week_rows = [{"week": w, "votes": week_votes.get(w, 0),
-                  "counts": None if suppressed(week_votes.get(w, 0), k) else
+                  "counts": None if not week_votes.get(w) or w in week_hidden else
                   [week_counts.get((w, c), 0) for c in codes]} for w in weeks]
     totals = [(str(REASONS[c]), sum(n for (_d, t), n in per_dish.items() if t == c)) for c in codes]
     return dish_rows, week_rows, codes, totals

@@ -31,8 +31,9 @@ def trial_period(dish):
     return dish.trial_start, end
 
 
-def trial_row(dish, today, lang):
-    """Everything the trials page and the weekly report say about one dish on trial."""
+def trial_row(dish, today, lang, decided_before=None):
+    """Everything the trials page and the weekly report say about one dish on trial (as it
+    stood before `decided_before`, UTC, for a past week's report)."""
     start, end = trial_period(dish)
     period = Filters(start, min(end, today) if start <= today else start)
     sums = total(period._replace(dish=dish.id))
@@ -43,8 +44,10 @@ def trial_row(dish, today, lang):
     verdict, interval = trial_verdict(sums.good, sums.n, rules(), fair, prior)
     if shown["suppressed"]:  # CANTEEN_REPORT_MIN_GROUP above TRIAL_MIN_VOTES: privacy first
         verdict, interval = "not_enough", None
-    decision = (TrialDecision.select().where(TrialDecision.dish == dish.id)
-                .order_by(TrialDecision.id.desc()).first())
+    decisions = TrialDecision.select().where(TrialDecision.dish == dish.id)
+    if decided_before is not None:
+        decisions = decisions.where(TrialDecision.decided_at < decided_before)
+    decision = decisions.order_by(TrialDecision.id.desc()).first()
     return {
         "id": dish.id, "dish": dish.name(lang), "price": dish.price_fen / 100, "start": start, "end": end,
         "running": today <= end, "votes": sums.n, "prior": round(prior, 2), **{k: shown[k] for k in (

@@ -11,7 +11,7 @@ from ..access import allow
 from ..clock import clock
 from ..feedback import CommentFollowUp, DishChange, TrialDecision
 from ..models import Dish, Rating
-from ..vocabulary import MEALS, SHIFT_NAMES
+from ..vocabulary import MEALS, REASONS, SHIFT_NAMES
 from . import bp
 from .export import table_response
 from ..scoring import suppressed
@@ -71,7 +71,8 @@ def weekly_report(monday):
     today = clock().today()
     trials = []
     for dish in Dish.select().where(Dish.trial_start.is_null(False) & (Dish.trial_start <= sunday)):
-        row = trial_row(dish, min(sunday, today), "zh_CN")
+        row = trial_row(dish, min(sunday, today), "zh_CN",
+                        decided_before=clock().local_to_utc(dt.datetime.combine(sunday + dt.timedelta(days=1), dt.time())))
         if row["end"] >= monday - dt.timedelta(days=28):  # running, or ended in the last four weeks
             decision = row.pop("decision")
             trials.append({**_names(dish), **{k_: row[k_] for k_ in (
@@ -104,7 +105,7 @@ def weekly_report(monday):
     return {
         "week": iso_week(monday), "from": monday, "to": sunday, "votes": overall.n,
         "left_out": {"flagged": overall.flagged, "replaced": overall.replaced},
-        "prior": round(prior, 2), "prior_weight": current_app.config["REPORT_PRIOR_WEIGHT"], "min_group": k,
+        "prior": None if suppressed(overall.n, k) else round(prior, 2), "prior_weight": current_app.config["REPORT_PRIOR_WEIGHT"], "min_group": k,
         "dishes": dish_rows,
         "meals": _group_rows(week, "meal", prior), "shifts": _group_rows(week, "shift", prior),
         "places": _group_rows(week, "place", prior),
@@ -154,10 +155,10 @@ def as_tables(data, lang):
         ("trials", ("dish", "start", "end", "votes", "fair", "good_share", "good_interval", "verdict", "decision"),
          [[t[name], t["start"], t["end"], t["votes"], t["fair"], t["good_share"], t["good_interval"], t["verdict"],
            t["decision"]] for t in data["trials"]]),
-        ("reasons", ("reason", "count"), [[r["code"], r["n"]] for r in data["reasons"]]),
+        ("reasons", ("reason", "count"), [[str(REASONS.get(r["code"], r["code"])), r["n"]] for r in data["reasons"]]),
         ("comments", ("day", "meal", "dish", "score", "comment", "safety", "reply", "handled"),
-         [[c["day"], c["meal"], c[name], c["score"], c["text"], c["safety"], c["reply"], c["handled"]]
-          for c in data["comments"]["latest"]]),
+         [[c["day"], group_label("meal", c["meal"]), c[name], c["score"], c["text"], c["safety"], c["reply"],
+           c["handled"]] for c in data["comments"]["latest"]]),
     ]
 
 
@@ -196,7 +197,7 @@ def email_text(data):
     lines = [f"食堂评价周报 Weekly canteen feedback {data['week']} ({data['from']} – {data['to']})", "",
              f"计入评价 counted votes: {data['votes']}; 未计入 left out: {data['left_out']['flagged']} flagged, "
              f"{data['left_out']['replaced']} replaced",
-             f"食堂平均分 canteen mean: {data['prior']}", ""]
+             f"食堂平均分 canteen mean: {data['prior'] if data['prior'] is not None else '—'}", ""]
     for title, rows in (("最好 Best", scored[:3]), ("最差 Worst", scored[-3:][::-1] if len(scored) > 3 else [])):
         lines.append(f"{title}:")
         lines += [f"  {name(d)}: {d['fair']} ({d['votes']})" for d in rows] or ["  —"]
