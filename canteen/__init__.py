@@ -81,6 +81,8 @@ def create_app(test_config=None):
                                  DISPOSITION_NAMES=vocabulary.DISPOSITION_NAMES, DECISION_NAMES=vocabulary.DECISION_NAMES,
                                  CHANGE_KIND_NAMES=vocabulary.CHANGE_KIND_NAMES, SHIFT_NAMES=vocabulary.SHIFT_NAMES,
                                  REASONS=vocabulary.REASONS, MEALS=vocabulary.MEALS)
+    # scores always with two decimals on pages (4.20 beside 4.21, not 4.2); exports keep numbers
+    app.jinja_env.filters["score"] = lambda v: "" if v is None else f"{v:.2f}"
     # "user:wang" in records → "wang" on pages
     app.jinja_env.filters["who"] = lambda actor: str(actor or "").split(":", 1)[-1]
     return app

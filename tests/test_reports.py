@@ -41,7 +41,7 @@ def test_scoreboard_fair_scores_privacy_and_left_out(app, staff, dishes):
     total = sum([5] * 20 + [4] * 5 + [2] * 5) + sum((3, 3, 4, 2, 3, 3, 4, 3)) + 3 + 8
     prior = total / 45
     fair = bayesian_average(sum([5] * 20 + [4] * 5 + [2] * 5), 30, prior, 10)
-    assert f"<strong>{round(fair, 2)}</strong>" in page
+    assert f"<strong>{fair:.2f}</strong>" in page
     low, high = wilson_interval(25, 30)
     assert f"({low * 100:.0f}–{high * 100:.0f} %)" in page
     assert "not enough votes yet" in page and "Fewer than 5 voters" in page  # REPORT_MIN_GROUP = 5

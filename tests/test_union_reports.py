@@ -61,7 +61,7 @@ def test_a_finished_trial_gets_a_verdict_with_its_evidence(app, staff, trial_dis
     fair = bayesian_average(sum([5] * 20 + [4] * 7 + [2] * 3), 30, prior, 10)
     low, high = wilson_interval(27, 30)
     assert "Suggested verdict:" in page and "<strong>Keep</strong>" in page
-    assert f"{round(fair, 2)}" in page and f"({low * 100:.0f}–{high * 100:.0f} %)" in page
+    assert f"{fair:.2f}" in page and f"({low * 100:.0f}–{high * 100:.0f} %)" in page
     assert "Record the decision" not in page  # the union reads; the manager decides
 
 
@@ -111,7 +111,7 @@ def test_marking_a_recipe_change_splits_the_dish_into_before_and_after(app, staf
                     data={"csrf_token": token, "day": change.isoformat(), "kind": "recipe", "note": "less salt"})
     assert r.status_code == 302
     page = text(client.get(f"/reports/dishes/{pork}?from={DAY}&to={change + dt.timedelta(days=20)}"))
-    assert "10 votes, mean 2.5" in page and "12 votes, mean 4.58" in page
+    assert "10 votes, mean 2.50" in page and "12 votes, mean 4.58" in page
     low, high = wilson_interval(12, 12)
     assert f"({low * 100:.0f}–{high * 100:.0f} %)" in page
     assert "<svg" in page and "Recipe changed" in page  # the chart marks the day
@@ -128,7 +128,7 @@ def test_trends_per_meal_include_the_night_meal_and_hide_small_weeks(app, staff,
     client = signed_in(app, "union")
     url = f"/reports/trends?by=meal&from={DAY}&to={DAY + dt.timedelta(days=20)}"
     page = text(client.get(url))
-    assert "Night-shift meal" in page and "4.0 <span class=\"muted\">(6)</span>" in page
+    assert "Night-shift meal" in page and "4.00 <span class=\"muted\">(6)</span>" in page
     assert "<td>2.0" not in page  # the 4-vote week is suppressed, in the table…
     assert len(re.findall(r"<circle ", page)) == 1  # …and in the chart: one point, W41
     rows = list(csv.reader(io.StringIO(text(client.get(url + "&format=csv")).lstrip("\ufeff"))))
@@ -302,7 +302,7 @@ def test_the_weekly_report_prints_the_same_numbers_as_the_scoreboard(app, staff,
     book = load_workbook(io.BytesIO(union.get("/reports/weekly?week=2026-W41&format=xlsx").data))
     assert book.sheetnames == ["dishes", "meals", "shifts", "places", "trials", "reasons", "comments"]
     dishes_sheet = list(book["dishes"].iter_rows(values_only=True))
-    assert dishes_sheet[1][0] == "Braised pork belly" and str(dishes_sheet[1][4]) == fair
+    assert dishes_sheet[1][0] == "Braised pork belly" and f"{dishes_sheet[1][4]:.2f}" == fair
 
 
 def test_every_report_export_opens_as_a_workbook(app, staff, dishes):
