@@ -118,10 +118,11 @@ def digest(digest_id):
     row = Digest.get_or_none(Digest.id == digest_id) or abort(404)
     if row.kind == "daily" and not current_roles() & {"manager", "admin"}:
         abort(403)
-    if row.kind == "weekly" and "dishes" in row.data():  # older weekly digests: the simple page below
+    data = row.data()
+    if row.kind == "weekly" and "dishes" in data:  # older weekly digests: the simple page below
         from .reports.weekly import render_stored
-        return render_stored(row.data(), current_language())
-    return render_template("alerts/digest.html", row=row, data=row.data(), kinds=KINDS, lang=current_language())
+        return render_stored(data, current_language())
+    return render_template("alerts/digest.html", row=row, data=data, kinds=KINDS, lang=current_language())
 
 
 @bp.get("/admin/jobs")

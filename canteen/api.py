@@ -190,13 +190,15 @@ TOKEN_ERRORS = {
 
 def person_key(vote):
     """Who voted, as an HMAC: the staff card read at the kiosk, else the phone's cookie."""
-    secret = current_app.config["SECRET_KEY"]
     if vote.employee_no:
-        return votes.voter_key(secret, "card", vote.employee_no)
-    phone = request.cookies.get(PHONE_COOKIE) if vote.channel == "phone" else None
-    if phone:
-        return votes.voter_key(secret, "phone", phone[:64])
-    return None
+        return votes.voter_key(current_app.config["SECRET_KEY"], "card", vote.employee_no)
+    return phone_key() if vote.channel == "phone" else None
+
+
+def phone_key():
+    """The HMAC of this phone's cookie (None without one): its votes' voter_key."""
+    phone = request.cookies.get(PHONE_COOKIE)
+    return votes.voter_key(current_app.config["SECRET_KEY"], "phone", phone[:64]) if phone else None
 
 
 def vote_place(kiosk, source):

@@ -6,10 +6,10 @@ import secrets
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from . import audit, feedback, limits, qr, votes
+from . import audit, feedback, limits, qr
 from .access import DEVICE_COOKIE, PHONE_COOKIE, current_kiosk, public
 from .accounts import Kiosk
-from .api import dish_json
+from .api import dish_json, phone_key
 from .clock import clock
 from .forms import PairForm
 from .i18n import current_language
@@ -145,9 +145,7 @@ def phone(token):
         card = QrCard.get_by_id(source.card_id)
         place = " · ".join(filter(None, (card.label, card.location)))
         open_dish = card.dish_id  # a card made for one dish opens straight at it
-    cookie = request.cookies.get(PHONE_COOKIE)
-    replies = feedback.replies_for(
-        votes.voter_key(current_app.config["SECRET_KEY"], "phone", cookie[:64]) if cookie else None)
+    replies = feedback.replies_for(phone_key())
     response = current_app.make_response(render_template(
         "kiosk/phone.html", meals=meals, token=token, place=place, open_dish=open_dish,
         faces=sorted(FACES.items()), reasons=reason_choices(), replies=replies, lang=lang))

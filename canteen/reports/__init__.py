@@ -17,9 +17,8 @@ def _choices():
     from ..rollups import VoteRollup
     from ..vocabulary import MEALS, SHIFT_NAMES
 
-    def places():
-        from .filters import read_filters
-        filters, _errors = read_filters()
+    def places(filters):
+        """The places votes came from in the period the report shows."""
         return [p for (p,) in VoteRollup.select(VoteRollup.place).distinct()
                 .where(VoteRollup.day.between(filters.first, filters.last) & (VoteRollup.place != ""))
                 .order_by(VoteRollup.place).tuples()]

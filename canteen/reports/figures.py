@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 from peewee import fn
 
+from ..models import Dish
 from ..rollups import TagMonth, TagRollup, VoteMonth, VoteRollup
 from ..scoring import bayesian_average, suppressed, wilson_interval
 from .filters import iso_week
@@ -143,6 +144,33 @@ def stats(sums, prior, hide=False):
         "good_interval": tuple(round(x, 4) for x in wilson_interval(sums.good, n)) if enough else None,
         "faces": list(sums.faces) if not hidden else None,
     }
+
+
+def dish_rows(filters):
+    """Every dish with counted votes in `filters` (any dish filter ignored), best fair score
+    first: (rows of {dish, reason codes (None when not kept for these filters), **stats},
+    the canteen's Sums, its mean as the prior, the reason counts per dish). The scoreboard
+    and the weekly report both show these rows, each in its own words."""
+    filters = filters._replace(dish=None)
+    per_dish = sums_by(filters, "dish")
+    overall = combined(per_dish)
+    prior = prior_mean(filters, overall)
+    per_tag = tag_counts(filters, "dish")
+    tags = {}
+    for (dish_id, tag), n in (per_tag or {}).items():
+        tags.setdefault(dish_id, []).append((n, tag))
+    dishes = {d.id: d for d in Dish.select()}
+    hide = hidden_groups({key: sums.n for key, sums in per_dish.items()})
+    rows = []
+    for (dish_id,), sums in per_dish.items():
+        if dish_id not in dishes or not sums.n:
+            continue
+        row = {"dish": dishes[dish_id], **stats(sums, prior, (dish_id,) in hide)}
+        row["reasons"] = None if per_tag is None else [] if row["suppressed"] else \
+            [t for _n, t in sorted(tags.get(dish_id, []), reverse=True)[:3]]
+        rows.append(row)
+    rows.sort(key=lambda d: (d["fair"] is None, -(d["fair"] or 0), -d["votes"]))
+    return rows, overall, prior, per_tag
 
 
 def tag_counts(filters, *dims):

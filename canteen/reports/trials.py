@@ -13,7 +13,7 @@ from ..feedback import TrialDecision
 from ..forms import TrialDecisionForm
 from ..i18n import current_language
 from ..models import Dish, database
-from ..scoring import TrialRules, trial_verdict
+from ..scoring import TrialRules, bayesian_average, trial_verdict
 from . import bp
 from .export import table_response
 from .figures import prior_mean, stats, total
@@ -39,7 +39,7 @@ def trial_row(dish, today, lang, decided_before=None):
     sums = total(period._replace(dish=dish.id))
     prior = prior_mean(period)
     shown = stats(sums, prior)
-    from ..scoring import bayesian_average
+    # the verdict weighs the fair score even where a report would say "not enough votes yet"
     fair = bayesian_average(sums.total, sums.n, prior, current_app.config["REPORT_PRIOR_WEIGHT"]) if sums.n else None
     verdict, interval = trial_verdict(sums.good, sums.n, rules(), fair, prior)
     if shown["suppressed"]:  # CANTEEN_REPORT_MIN_GROUP above TRIAL_MIN_VOTES: privacy first

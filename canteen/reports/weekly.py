@@ -13,9 +13,9 @@ from ..feedback import CommentFollowUp, DishChange, TrialDecision
 from ..models import Dish, Rating
 from ..vocabulary import MEALS, REASONS, SHIFT_NAMES
 from . import bp
-from .export import table_response
 from ..scoring import suppressed
-from .figures import by_week, hidden_groups, prior_mean, stats, sums_by, tag_counts, total
+from .export import table_response
+from .figures import by_week, dish_rows, hidden_groups, stats, sums_by
 from .filters import Filters, iso_week
 from .trials import trial_row
 
@@ -45,23 +45,12 @@ def weekly_report(monday):
     values with both languages' names, so a stored digest renders the same page later."""
     sunday = monday + dt.timedelta(days=6)
     week = Filters(monday, sunday)
-    prior = prior_mean(week)
-    overall = total(week)
+    week_start_utc = clock().local_to_utc(dt.datetime.combine(monday, dt.time()))
+    week_end_utc = clock().local_to_utc(dt.datetime.combine(sunday + dt.timedelta(days=1), dt.time()))
+    rows, overall, prior, per_tag = dish_rows(week)
+    shown_dishes = [{**_names(r["dish"]), "price": r["dish"].price_fen / 100,
+                     **{k_: v for k_, v in r.items() if k_ != "dish"}} for r in rows]
     dishes = {d.id: d for d in Dish.select()}
-    tags = {}
-    for (dish_id, tag), n in tag_counts(week, "dish").items():
-        tags.setdefault(dish_id, []).append((n, tag))
-    dish_rows = []
-    per_dish = sums_by(week, "dish")
-    hide = hidden_groups({key: sums.n for key, sums in per_dish.items()})
-    for (dish_id,), sums in per_dish.items():
-        if dish_id not in dishes or not sums.n:
-            continue
-        row = {**_names(dishes[dish_id]), "price": dishes[dish_id].price_fen / 100,
-               **stats(sums, prior, (dish_id,) in hide)}
-        row["reasons"] = [] if row["suppressed"] else [t for _n, t in sorted(tags.get(dish_id, []), reverse=True)[:3]]
-        dish_rows.append(row)
-    dish_rows.sort(key=lambda d: (d["fair"] is None, -(d["fair"] or 0), -d["votes"]))
     first_trend = monday - dt.timedelta(weeks=TREND_WEEKS - 1)
     trend_weeks = [iso_week(first_trend + dt.timedelta(weeks=i)) for i in range(TREND_WEEKS)]
     k = current_app.config["REPORT_MIN_GROUP"]
@@ -71,8 +60,7 @@ def weekly_report(monday):
     today = clock().today()
     trials = []
     for dish in Dish.select().where(Dish.trial_start.is_null(False) & (Dish.trial_start <= sunday)):
-        row = trial_row(dish, min(sunday, today), "zh_CN",
-                        decided_before=clock().local_to_utc(dt.datetime.combine(sunday + dt.timedelta(days=1), dt.time())))
+        row = trial_row(dish, min(sunday, today), "zh_CN", decided_before=week_end_utc)
         if row["end"] >= monday - dt.timedelta(days=28):  # running, or ended in the last four weeks
             decision = row.pop("decision")
             trials.append({**_names(dish), **{k_: row[k_] for k_ in (
@@ -98,21 +86,19 @@ def weekly_report(monday):
                .where(DishChange.day.between(monday, sunday)).order_by(DishChange.day)]
     decisions = [{**_names(d.dish), "decision": d.decision, "suggested": d.suggested, "note": d.note}
                  for d in TrialDecision.select(TrialDecision, Dish).join(Dish)
-                 .where((TrialDecision.decided_at >= clock().local_to_utc(dt.datetime.combine(monday, dt.time())))
-                        & (TrialDecision.decided_at < clock().local_to_utc(
-                            dt.datetime.combine(sunday + dt.timedelta(days=1), dt.time()))))
+                 .where((TrialDecision.decided_at >= week_start_utc) & (TrialDecision.decided_at < week_end_utc))
                  .order_by(TrialDecision.decided_at)]
     return {
         "week": iso_week(monday), "from": monday, "to": sunday, "votes": overall.n,
         "left_out": {"flagged": overall.flagged, "replaced": overall.replaced},
         "prior": None if suppressed(overall.n, k) else round(prior, 2), "prior_weight": current_app.config["REPORT_PRIOR_WEIGHT"], "min_group": k,
-        "dishes": dish_rows,
+        "dishes": shown_dishes,
         "meals": _group_rows(week, "meal", prior), "shifts": _group_rows(week, "shift", prior),
         "places": _group_rows(week, "place", prior),
         "trend": {"weeks": trend_weeks, "meals": trend},
         "trials": trials,
         "reasons": [{"code": t, "n": n} for t, n in sorted(
-            _sum_tags(tag_counts(week, "dish")).items(), key=lambda kv: -kv[1])] if not suppressed(overall.n, k) else [],
+            _sum_tags(per_tag).items(), key=lambda kv: -kv[1])] if not suppressed(overall.n, k) else [],
         "comments": {"total": comments.count(), "safety": safety, "handled": handled, "latest": latest},
         "changes": changes, "decisions": decisions,
     }
