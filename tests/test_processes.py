@@ -101,6 +101,7 @@ def test_a_killed_scheduler_catches_up_on_restart_without_repeating(tmp_path):
         second.terminate()
         second.wait(10)
     assert after.get("escalate_overdue") == 1  # caught up, once
-    for job in before:
-        if job != "escalate_overdue":
-            assert after.get(job) == before[job], job  # already done today: not again
+    # the once-a-day jobs the first scheduler ran are not run again (the every-minute ones,
+    # missed_logs and deliver, rightly run again when the restart crosses into a new minute)
+    for job in {"backup", "daily_digest", "expiry_warnings", "weekly_digest"} & set(before):
+        assert after.get(job) == before[job], job
