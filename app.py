@@ -32,7 +32,7 @@ def serve():
     try:
         pid_file.write_text(str(os.getpid()))
         if app.config["SCHEDULER"]:  # one process: web and scheduled jobs together
-            from canteen.scheduler import start_in_background
+            from canteen.jobs.scheduler import start_in_background
             scheduler = start_in_background(app)
         # Threads and connection limits chosen by measurement: see bench/load.py and the README.
         waitress_serve(app, host=host, port=port, threads=app.config["THREADS"],

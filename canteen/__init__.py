@@ -12,7 +12,8 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from . import access, auth, cli, clock, db, demo, i18n
+from . import access, cli, clock, db, demo, i18n
+from .office import auth
 from .config import DEFAULTS, ConfigError, coerce
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,7 +59,10 @@ def create_app(test_config=None):
     auth.init_app(app)
     app.before_request(access.enforce)  # after db's hook: it may look up a token
 
-    from . import admin, alerts, api, kiosk, kitchen, office, reports, rollups
+    from .office import admin, catalog as kitchen, home as office
+    from .jobs import views as alerts
+    from .feedback import api, kiosk, rollups
+    from . import reports
     from .safety import standing
     from .safety import views as safety
     app.cli.add_command(rollups.rebuild_command)

@@ -10,7 +10,7 @@ from flask import current_app, g, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .accounts import ApiToken, Kiosk
+from .office.accounts import ApiToken, Kiosk
 from .models import utcnow
 
 PUBLIC = "public"

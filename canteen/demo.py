@@ -6,7 +6,7 @@ menus rolling forward, so the kiosk still has dishes when the demo is opened wee
 import datetime as dt
 import random
 
-from .accounts import User
+from .office.accounts import User
 from .clock import clock
 from peewee import fn
 
@@ -126,7 +126,7 @@ RECIPE_CHANGE_DAYS = 21  # the demo's braised pork got less salt three weeks ago
 def seed_ratings(today, rng):
     """About seven votes per dish and meal over the past eight weeks, each dish leaning to its
     own quality; the braised pork's recipe change shows in its chart. Inserted in bulk."""
-    from . import feedback
+    from .feedback import follow_up as feedback
     quality = {d[0]: d[4] for d in DISHES}
     windows = {w.name: w for w in clock().windows}
     changed = today - dt.timedelta(days=RECIPE_CHANGE_DAYS)

@@ -151,7 +151,7 @@ def password_hash(password):
 
 
 def make_user(username, *roles, password=PASSWORD, active=True):
-    from canteen.accounts import User
+    from canteen.office.accounts import User
 
     user = User(username=username, display_name=username.title(), active=active)
     user.set_roles(roles)

@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from canteen.accounts import ApiToken, Kiosk
+from canteen.office.accounts import ApiToken, Kiosk
 from canteen.models import Dish, database, utcnow
 
 from .conftest import make_user, signed_in
@@ -185,7 +185,7 @@ def test_access_matrix(app, callers):
 
 
 def test_disabled_account_and_changed_password_end_sessions(app, staff):
-    from canteen.accounts import User
+    from canteen.office.accounts import User
 
     client = signed_in(app, "manager")
     assert client.get("/kitchen/dishes").status_code == 200

@@ -58,7 +58,7 @@ def test_a_vote_is_stored_with_its_tags_kiosk_and_meal(app, client, dishes):
 
 
 def card_token(app, label="table 1"):
-    from canteen import qr
+    from canteen.feedback import qr
     from canteen.models import QrCard
     with app.app_context(), database.connection_context():
         return qr.card_token(QrCard.create(label=label).id)

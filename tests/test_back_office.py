@@ -7,7 +7,7 @@ from PIL import Image
 from werkzeug.test import EnvironBuilder
 
 from canteen import audit
-from canteen.accounts import ApiToken, Kiosk, User
+from canteen.office.accounts import ApiToken, Kiosk, User
 from canteen.audit import AuditEntry
 from canteen.clock import clock
 from canteen.models import Dish, MenuItem, Rating, database

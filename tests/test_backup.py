@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from canteen import audit, backup
+from canteen import audit
+from canteen.jobs import backup
 from canteen.models import database
 
 from .conftest import close_pool, make_app

@@ -6,8 +6,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from canteen import delivery, jobs
-from canteen.delivery import Delivery
+from canteen.jobs import delivery, tasks as jobs
+from canteen.jobs.delivery import Delivery
 from canteen.models import database
 
 from .conftest import close_pool, make_app, require
@@ -116,7 +116,7 @@ def test_the_weekly_report_goes_out_by_mail_as_text_and_a_spreadsheet(tmp_path):
 
     from openpyxl import load_workbook
 
-    from canteen import digests
+    from canteen.jobs import digests
     from canteen.clock import clock
     from canteen.models import Dish, Rating
     try:

@@ -3,9 +3,9 @@ fake clock, late entries closing them."""
 import datetime as dt
 import threading
 
-from canteen import jobs
+from canteen.jobs import tasks as jobs
 from canteen.clock import clock
-from canteen.jobs import Alert, ExpectedLog, JobRun
+from canteen.jobs.tasks import Alert, ExpectedLog, JobRun
 from canteen.models import database
 from canteen.safety import service
 from canteen.safety.models import Staff, StorageUnit
@@ -131,7 +131,7 @@ def test_meal_logs_expect_tableware_and_a_sample_of_every_dish(app):
 
 
 def test_weekly_digest_counts_votes_and_is_stored_once(app, staff, dishes):
-    from canteen import digests
+    from canteen.jobs import digests
     from canteen.models import Rating
 
     def votes():
@@ -161,7 +161,7 @@ def test_weekly_digest_counts_votes_and_is_stored_once(app, staff, dishes):
 
 
 def test_catch_up_runs_todays_due_jobs_once(app):
-    from canteen import scheduler
+    from canteen.jobs import scheduler
 
     late = in_db(app, lambda: clock().now().replace(hour=23, minute=0))
     scheduler.catch_up(app, late)
@@ -174,7 +174,7 @@ def test_catch_up_runs_todays_due_jobs_once(app):
 
 
 def test_scheduler_knows_every_job():
-    from canteen import scheduler
+    from canteen.jobs import scheduler
     assert set(scheduler.JOBS) == {"missed_logs", "escalate_overdue", "expiry_warnings", "daily_digest",
                                    "weekly_digest", "backup", "deliver"}
 

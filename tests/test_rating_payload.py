@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from canteen.ratings import PayloadError, RatingInput, read_rating
+from canteen.feedback.payload import PayloadError, RatingInput, read_rating
 
 TAGS = ("too_salty", "tasty", "cold")
 

@@ -6,7 +6,7 @@ import io
 from openpyxl import load_workbook
 
 from canteen.models import Rating, database
-from canteen.scoring import bayesian_average, wilson_interval
+from canteen.reports.scoring import bayesian_average, wilson_interval
 
 from .conftest import signed_in
 

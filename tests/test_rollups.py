@@ -4,7 +4,7 @@ import datetime as dt
 import random
 
 from canteen.models import Rating, RatingTag, database
-from canteen.rollups import rebuild
+from canteen.feedback.rollups import rebuild
 
 
 def snapshot(grain="rollup"):

@@ -173,7 +173,7 @@ def test_unsafe_but_possible_facts_are_recorded_with_warnings(app, staff, kitche
 
 
 def test_a_token_can_post_readings(app, kitchen):
-    from canteen.accounts import ApiToken
+    from canteen.office.accounts import ApiToken
     _row, secret = in_db(app, lambda: ApiToken.issue("cold-room-probe", "manager"))
     entry = valid_entries(kitchen)["storage"]
     r = app.test_client().post("/api/v1/safety/storage", json=entry, headers={"Authorization": f"Bearer {secret}"})

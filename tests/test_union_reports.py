@@ -10,12 +10,13 @@ import re
 import pytest
 from openpyxl import load_workbook
 
-from canteen import audit, qr
+from canteen import audit
+from canteen.feedback import qr
 from canteen.clock import clock
-from canteen.feedback import CommentFollowUp, DishChange, TrialDecision, safety_words
-from canteen.jobs import Alert
+from canteen.feedback.follow_up import CommentFollowUp, DishChange, TrialDecision, safety_words
+from canteen.jobs.tasks import Alert
 from canteen.models import Dish, QrCard, Rating, RatingTag, database
-from canteen.scoring import bayesian_average, wilson_interval
+from canteen.reports.scoring import bayesian_average, wilson_interval
 
 from .conftest import csrf_token, signed_in
 from .test_votes import at_lunch, in_db, phone_client, post
@@ -368,7 +369,7 @@ def test_odd_filter_values_get_a_message_not_a_crash(app, staff):
 
 
 def test_a_weekly_digest_stored_before_the_weekly_report_still_opens(app, staff):
-    from canteen.digests import Digest
+    from canteen.jobs.digests import Digest
     old = in_db(app, lambda: Digest.create(kind="weekly", period="2026-W40", body=json.dumps({
         "from": "2026-09-28", "to": "2026-10-04", "votes": 3, "best": [{"dish": "红烧肉", "mean": 4.5, "votes": 3}],
         "worst": [], "left_out": {"flagged": 0, "replaced": 0}, "trial": [], "comments": []})))

@@ -5,11 +5,11 @@ import time
 import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
-from canteen import qr
+from canteen.feedback import qr
 from canteen.clock import clock
 from canteen.models import QrCard, Rating, database, utcnow
-from canteen.ratings import PayloadError, read_rating
-from canteen.votes import flag_reason, voter_key
+from canteen.feedback.payload import PayloadError, read_rating
+from canteen.feedback.votes import flag_reason, voter_key
 
 from .conftest import signed_in
 

@@ -14,7 +14,7 @@ bp = Blueprint("reports", __name__, url_prefix="/reports")
 def _choices():
     from ..clock import clock
     from ..models import Dish
-    from ..rollups import VoteRollup
+    from ..feedback.rollups import VoteRollup
     from ..vocabulary import MEALS, SHIFT_NAMES
 
     def places(filters):
@@ -28,4 +28,4 @@ def _choices():
             "report_places": places,
             "report_dishes": lambda: Dish.select().order_by(Dish.active.desc(), Dish.name_zh)}
 
-from . import comments, dishes, scoreboard, trends, trials, weekly  # noqa: E402,F401  (routes)
+from . import comments, dishes, scoreboard, trends, trials, weekly  # noqa: E402, F401  (routes

@@ -6,8 +6,8 @@ from peewee import JOIN
 
 from .. import audit
 from ..access import actor, allow, current_roles
-from ..feedback import CommentFollowUp, safety_words
-from ..forms import CommentReplyForm, printable
+from ..feedback.follow_up import CommentFollowUp, safety_words
+from ..office.forms import CommentReplyForm, printable
 from ..i18n import current_language
 from ..models import Dish, Rating, database, utcnow
 from ..vocabulary import MEALS

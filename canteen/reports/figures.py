@@ -7,8 +7,8 @@ from flask import current_app
 from peewee import fn
 
 from ..models import Dish
-from ..rollups import TagMonth, TagRollup, VoteMonth, VoteRollup
-from ..scoring import bayesian_average, suppressed, wilson_interval
+from ..feedback.rollups import TagMonth, TagRollup, VoteMonth, VoteRollup
+from .scoring import bayesian_average, suppressed, wilson_interval
 from .filters import iso_week
 
 FACE_COLUMNS = [VoteRollup.s1, VoteRollup.s2, VoteRollup.s3, VoteRollup.s4, VoteRollup.s5]

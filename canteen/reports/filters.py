@@ -7,7 +7,7 @@ from flask import request
 from flask_babel import gettext as _
 
 from ..clock import clock
-from ..forms import printable
+from ..office.forms import printable
 from ..meals import MEAL_ORDER
 from ..models import Dish
 

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from .. import charts
 from ..access import allow
 from ..i18n import current_language
-from ..scoring import suppressed
+from .scoring import suppressed
 from ..vocabulary import REASONS
 from . import bp
 from .export import table_response

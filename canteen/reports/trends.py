@@ -7,7 +7,7 @@ from .. import charts
 from ..access import allow
 from ..i18n import current_language
 from ..models import Dish
-from ..scoring import suppressed
+from .scoring import suppressed
 from ..vocabulary import MEALS, REASONS, SHIFT_NAMES
 from . import bp
 from .export import table_response

@@ -9,11 +9,11 @@ from peewee import JOIN
 from .. import charts
 from ..access import allow
 from ..clock import clock
-from ..feedback import CommentFollowUp, DishChange, TrialDecision
+from ..feedback.follow_up import CommentFollowUp, DishChange, TrialDecision
 from ..models import Dish, Rating
 from ..vocabulary import MEALS, REASONS, SHIFT_NAMES
 from . import bp
-from ..scoring import suppressed
+from .scoring import suppressed
 from .export import table_response
 from .figures import by_week, dish_rows, hidden_groups, stats, sums_by
 from .filters import Filters, iso_week

@@ -12,9 +12,9 @@ from .. import audit
 from ..access import actor, allow
 from ..checklists.rounds import ROUNDS, score, score_by_d
 from ..clock import clock
-from ..forms import ConfirmForm, printable
+from ..office.forms import ConfirmForm, printable
 from ..i18n import current_language
-from ..kitchen import PHOTO_ERRORS
+from ..office.catalog import PHOTO_ERRORS
 from ..models import database, utcnow
 from ..photos import PhotoError, save_photo
 from . import service

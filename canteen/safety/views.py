@@ -11,9 +11,9 @@ from flask_babel import lazy_gettext as _l
 from .. import audit
 from ..access import actor, allow
 from ..clock import clock
-from ..forms import ConfirmForm, printable
+from ..office.forms import ConfirmForm, printable
 from ..i18n import current_language
-from ..kitchen import PHOTO_ERRORS
+from ..office.catalog import PHOTO_ERRORS
 from ..models import Dish, database, utcnow
 from ..photos import PhotoError, save_photo
 from ..vocabulary import MEALS, TRAINING_TOPICS

@@ -16,8 +16,8 @@ def new_card(live, label="12号桌", dish=None):
 
 def card_url(live, card):
     with live.app.test_request_context(base_url=live.url):
-        from canteen.kiosk import phone_url
-        from canteen import qr
+        from canteen.feedback.kiosk import phone_url
+        from canteen.feedback import qr
         return phone_url(qr.card_token(card.id))
 
 

@@ -2,11 +2,11 @@
 from flask import Blueprint, render_template
 from flask_login import current_user
 
-from .access import allow
+from ..access import allow
 from .accounts import ROLES
-from .clock import clock
-from .models import Dish, MenuItem
-from .vocabulary import MEALS
+from ..clock import clock
+from ..models import Dish, MenuItem
+from ..vocabulary import MEALS
 
 bp = Blueprint("office", __name__, url_prefix="/office")
 

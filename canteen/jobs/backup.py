@@ -10,7 +10,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from .models import database
+from ..models import database
 
 PID_FILE = "canteen.pid"  # written by `python app.py` while it serves
 
@@ -74,7 +74,7 @@ def server_running(instance_path):
 
 def verify_file(path):
     """(ok, message) for a SQLite file: integrity check and audit chain."""
-    from .audit import AuditEntry, GENESIS
+    from ..audit import AuditEntry, GENESIS
     import hashlib
     conn = sqlite3.connect(str(path))
     try:

@@ -5,15 +5,15 @@ import re
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from . import audit
-from .access import actor, allow, current_roles
+from .. import audit
+from ..access import actor, allow, current_roles
 from .digests import Digest
-from .forms import ConfirmForm
-from .i18n import current_language
-from .jobs import Alert, ExpectedLog, JobRun
-from .models import database, utcnow
-from .safety.models import StorageUnit
-from .safety.schema import KINDS
+from ..office.forms import ConfirmForm
+from ..i18n import current_language
+from .tasks import Alert, ExpectedLog, JobRun
+from ..models import database, utcnow
+from ..safety.models import StorageUnit
+from ..safety.schema import KINDS
 
 bp = Blueprint("alerts", __name__)
 TIMES = re.compile(r"^\s*([01]?\d|2[0-3]):[0-5]\d\s*(,\s*([01]?\d|2[0-3]):[0-5]\d\s*)*$")
@@ -120,7 +120,7 @@ def digest(digest_id):
         abort(403)
     data = row.data()
     if row.kind == "weekly" and "dishes" in data:  # older weekly digests: the simple page below
-        from .reports.weekly import render_stored
+        from ..reports.weekly import render_stored
         return render_stored(data, current_language())
     return render_template("alerts/digest.html", row=row, data=data, kinds=KINDS, lang=current_language())
 

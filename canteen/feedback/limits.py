@@ -8,7 +8,7 @@ import time
 
 from flask import current_app, jsonify, render_template, request
 
-from .access import current_kiosk
+from ..access import current_kiosk
 
 
 class Counter:

@@ -5,7 +5,7 @@ import re
 
 from peewee import BooleanField, CharField, DateField, DateTimeField, ForeignKeyField, TextField
 
-from .models import BaseModel, Dish, Rating, utcnow
+from ..models import BaseModel, Dish, Rating, utcnow
 
 DECISIONS = ("keep", "improve", "drop")
 CHANGE_KINDS = ("recipe", "price", "portion", "other")
@@ -91,8 +91,8 @@ def raise_safety_comment(rating_id, dish_name_zh, dish_name_en, day, meal, words
     """Mark the comment and alert the manager, in the vote's transaction."""
     from flask_babel import force_locale
 
-    from .jobs import raise_alert
-    from .vocabulary import MEALS
+    from ..jobs.tasks import raise_alert
+    from ..vocabulary import MEALS
     CommentFollowUp.insert(rating=rating_id, safety=True).on_conflict_ignore().execute()
     with force_locale("zh_CN"):
         zh_meal = str(MEALS.get(meal, meal))
@@ -111,8 +111,8 @@ def announcements(lang, today, days):
     days, newest first — so that miners see their votes matter."""
     import datetime as dt
 
-    from .vocabulary import CHANGE_KIND_NAMES, DECISION_NAMES
-    from .clock import clock
+    from ..vocabulary import CHANGE_KIND_NAMES, DECISION_NAMES
+    from ..clock import clock
     since = today - dt.timedelta(days=days)
     out = []
     for d in (TrialDecision.select(TrialDecision, Dish).join(Dish)

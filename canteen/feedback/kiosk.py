@@ -6,15 +6,16 @@ import secrets
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from . import audit, feedback, limits, qr
-from .access import DEVICE_COOKIE, PHONE_COOKIE, current_kiosk, public
-from .accounts import Kiosk
+from .. import audit
+from . import follow_up as feedback, limits, qr
+from ..access import DEVICE_COOKIE, PHONE_COOKIE, current_kiosk, public
+from ..office.accounts import Kiosk
 from .api import dish_json, phone_key
-from .clock import clock
-from .forms import PairForm
-from .i18n import current_language
-from .models import Dish, QrCard, database
-from .vocabulary import FACES, MEALS, REASONS
+from ..clock import clock
+from ..office.forms import PairForm
+from ..i18n import current_language
+from ..models import Dish, QrCard, database
+from ..vocabulary import FACES, MEALS, REASONS
 
 bp = Blueprint("kiosk", __name__)
 

@@ -9,8 +9,8 @@ import datetime as dt
 import hashlib
 import hmac
 
-from .db import db_time
-from .models import Rating, database
+from ..db import db_time
+from ..models import Rating, database
 
 FLAGS = ("burst", "outside_meal", "token_near_expiry")
 BURST_WINDOW = dt.timedelta(seconds=60)

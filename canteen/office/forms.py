@@ -11,7 +11,7 @@ from wtforms.validators import (DataRequired, EqualTo, InputRequired, Length, Nu
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from .accounts import ROLES
-from .vocabulary import CATEGORIES, ROLE_NAMES
+from ..vocabulary import CATEGORIES, ROLE_NAMES
 
 
 def printable(value):
@@ -146,7 +146,7 @@ class TrialDecisionForm(FlaskForm):
     announce = BooleanField(_l("Show on the kiosk's idle screen"), default=True)
 
     def __init__(self, *args, **kwargs):
-        from .vocabulary import DECISION_NAMES
+        from ..vocabulary import DECISION_NAMES
         super().__init__(*args, **kwargs)
         self.decision.choices = [(k, DECISION_NAMES[k]) for k in ("keep", "improve", "drop")]
 
@@ -158,14 +158,14 @@ class DishChangeForm(FlaskForm):
     announce = BooleanField(_l("Show on the kiosk's idle screen"), default=True)
 
     def __init__(self, *args, **kwargs):
-        from .vocabulary import CHANGE_KIND_NAMES
+        from ..vocabulary import CHANGE_KIND_NAMES
         super().__init__(*args, **kwargs)
         self.kind.choices = list(CHANGE_KIND_NAMES.items())
 
     def validate_day(self, field):
         import datetime as dt
 
-        from .clock import clock
+        from ..clock import clock
         if field.data and not 2000 <= field.data.year <= 2100:
             raise ValidationError(_l("Give a date between 2000 and 2100."))
         if field.data and field.data > clock().today() + dt.timedelta(days=31):

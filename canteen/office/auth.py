@@ -13,11 +13,11 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 from flask_login import LoginManager, current_user, login_user, logout_user
 
-from . import audit
-from .access import allow, public
+from .. import audit
+from ..access import allow, public
 from .accounts import ROLES, ApiToken, LoginAttempt, User
 from .forms import LoginForm, PasswordForm
-from .models import database, utcnow
+from ..models import database, utcnow
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()

@@ -6,15 +6,16 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError, fn
 
-from . import audit, qr
-from .access import actor, allow
-from .clock import clock
-from .feedback import DishChange
+from .. import audit
+from ..feedback import qr
+from ..access import actor, allow
+from ..clock import clock
+from ..feedback.follow_up import DishChange
 from .forms import CardForm, ConfirmForm, DishForm, MenuForm
-from .i18n import current_language
-from .models import Dish, MenuItem, QrCard, database, utcnow
-from .photos import PhotoError, save_photo
-from .vocabulary import CATEGORIES, MEALS
+from ..i18n import current_language
+from ..models import Dish, MenuItem, QrCard, database, utcnow
+from ..photos import PhotoError, save_photo
+from ..vocabulary import CATEGORIES, MEALS
 
 bp = Blueprint("kitchen", __name__, url_prefix="/kitchen")
 
@@ -254,7 +255,7 @@ def cards():
 
 
 def card_url(card):
-    from .kiosk import phone_url
+    from ..feedback.kiosk import phone_url
     return phone_url(qr.card_token(card.id))
 
 

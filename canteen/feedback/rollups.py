@@ -14,7 +14,7 @@ import click
 from flask.cli import with_appcontext
 from peewee import CharField, DateField, ForeignKeyField, IntegerField, PostgresqlDatabase
 
-from .models import BaseModel, Dish, database
+from ..models import BaseModel, Dish, database
 
 
 class VoteRollup(BaseModel):

@@ -11,7 +11,7 @@ from flask_login import UserMixin
 from peewee import BooleanField, CharField, DateTimeField, IntegerField
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .models import BaseModel, utcnow
+from ..models import BaseModel, utcnow
 
 ROLES = ("admin", "manager", "union")
 PAIRING_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud, typed on a tablet

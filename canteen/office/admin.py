@@ -3,13 +3,13 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from . import audit
-from .access import actor, allow
+from .. import audit
+from ..access import actor, allow
 from .accounts import ApiToken, Kiosk, User
-from .audit import AuditEntry
+from ..audit import AuditEntry
 from .forms import ConfirmForm, KioskForm, TokenForm, UserForm
-from .models import database, utcnow
-from .vocabulary import ROLE_NAMES
+from ..models import database, utcnow
+from ..vocabulary import ROLE_NAMES
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

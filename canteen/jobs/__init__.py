@@ -1,0 +1,1 @@
+"""Scheduled work: the scheduler, its jobs, alerts, delivery, digests and backups."""
