@@ -29,10 +29,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from canteen import create_app  # noqa: E402
-from canteen.office.accounts import User  # noqa: E402
 from canteen.clock import clock  # noqa: E402
-from canteen.models import Dish, database  # noqa: E402
 from canteen.feedback.rollups import install_triggers, rebuild  # noqa: E402
+from canteen.models import Dish, database  # noqa: E402
+from canteen.office.accounts import User  # noqa: E402
 
 MEALS = ("breakfast", "lunch", "dinner", "night")
 PLACES = ("canteen-exit", "lamp-room", "shaft-head", "bath-house")

@@ -13,8 +13,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from . import access, cli, clock, db, demo, i18n
-from .office import auth
 from .config import DEFAULTS, ConfigError, coerce
+from .office import auth
 
 ROOT = Path(__file__).resolve().parent.parent
 TAG = re.compile(r"^[a-z0-9_]{1,32}$")
@@ -59,10 +59,12 @@ def create_app(test_config=None):
     auth.init_app(app)
     app.before_request(access.enforce)  # after db's hook: it may look up a token
 
-    from .office import admin, catalog as kitchen, home as office
-    from .jobs import views as alerts
-    from .feedback import api, kiosk, rollups
     from . import reports
+    from .feedback import api, kiosk, rollups
+    from .jobs import views as alerts
+    from .office import admin
+    from .office import catalog as kitchen
+    from .office import home as office
     from .safety import standing
     from .safety import views as safety
     app.cli.add_command(rollups.rebuild_command)

@@ -10,8 +10,8 @@ from flask import current_app, g, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .office.accounts import ApiToken, Kiosk
 from .models import utcnow
+from .office.accounts import ApiToken, Kiosk
 
 PUBLIC = "public"
 DEFAULT = frozenset({"admin"})

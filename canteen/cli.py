@@ -15,9 +15,9 @@ from flask.cli import AppGroup, with_appcontext
 from peewee import IntegrityError
 
 from . import audit, demo
-from .office.forms import printable
 from .clock import clock
 from .models import Dish, MenuItem, database
+from .office.forms import printable
 from .vocabulary import CATEGORIES
 
 dish_cli = AppGroup("dish", help="Add, list and retire dishes.")
@@ -145,8 +145,8 @@ def seed_demo():
 def init_app(app):
     from .audit import verify_audit_command
     from .jobs.backup import restore_command
-    from .safety.service import purge_command
     from .jobs.scheduler import scheduler_command
+    from .safety.service import purge_command
     for command in (dish_cli, menu_cli, seed_demo, verify_audit_command, purge_command, restore_command,
                     scheduler_command):
         app.cli.add_command(command)

@@ -6,11 +6,12 @@ menus rolling forward, so the kiosk still has dishes when the demo is opened wee
 import datetime as dt
 import random
 
-from .office.accounts import User
-from .clock import clock
 from peewee import fn
 
-from .models import AppSetting, Dish, MenuItem, Rating, RatingTag, database
+from .clock import clock
+from .feedback.models import Rating, RatingTag
+from .models import AppSetting, Dish, MenuItem, database
+from .office.accounts import User
 
 # name_zh, name_en, price in fen, category, quality (mean score the demo votes lean to)
 DISHES = [

@@ -1,9 +1,16 @@
-"""The feedback models: dishes, menus and the miners' ratings."""
+"""The shared core models: dishes, the menus that serve them, and installation settings."""
 import datetime as dt
 
-from peewee import (BooleanField, CharField, CompositeKey, DatabaseProxy, DateField,
-                    DateTimeField, ForeignKeyField, IntegerField, Model, SmallIntegerField,
-                    TextField)
+from peewee import (
+    BooleanField,
+    CharField,
+    DatabaseProxy,
+    DateField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+)
 
 from .meals import MEAL_ORDER
 
@@ -85,50 +92,6 @@ class MenuItem(BaseModel):
                                           if dm[1] in MEAL_ORDER else -1))
 
 
-class Rating(BaseModel):
-    dish = ForeignKeyField(Dish, backref="ratings", on_delete="RESTRICT")
-    score = SmallIntegerField()
-    channel = CharField(max_length=16)
-    kiosk = CharField(max_length=64, null=True)
-    # Idempotency key made by the client: a retried send never counts twice.
-    client_id = CharField(max_length=64, unique=True)
-    day = DateField()  # service day of the meal voted on
-    meal = CharField(max_length=16)
-    created_at = DateTimeField(default=utcnow, index=True)  # when the server stored it
-    voted_at = DateTimeField(null=True, index=True)  # when the miner voted (kept on offline replay)
-    # HMAC of whoever voted (card number or phone cookie), never the identity itself.
-    voter_key = CharField(max_length=64, null=True)
-    replaced_by = IntegerField(null=True)  # a later vote of the same person for the same dish and day
-    flag = CharField(max_length=40, null=True)  # why this vote is kept out of summaries
-    comment = TextField(null=True)  # phone votes only, at most 500 characters
-    source = CharField(max_length=64, null=True)  # "card:12" or "kiosk-qr:lamp-room"
-    place = CharField(max_length=80, null=True)  # kiosk name or QR card location, for reports
-    shift = CharField(max_length=16, null=True)  # shift window of voted_at (CANTEEN_SHIFTS)
-
-    class Meta:
-        indexes = ((("voter_key", "dish", "day"), False), (("kiosk", "voted_at"), False))
-
-    @classmethod
-    def for_dish(cls, dish):
-        return cls.select().where(cls.dish == dish)
-
-    @classmethod
-    def counted(cls):
-        """The votes summaries count: neither replaced by a later one nor flagged."""
-        return cls.select().where(cls.replaced_by.is_null() & cls.flag.is_null())
-
-    def tags(self):
-        return [t.tag for t in self.tag_rows.order_by(RatingTag.tag)]
-
-
-class RatingTag(BaseModel):
-    rating = ForeignKeyField(Rating, backref="tag_rows", on_delete="CASCADE")
-    tag = CharField(max_length=32)
-
-    class Meta:
-        primary_key = CompositeKey("rating", "tag")
-
-
 class AppSetting(BaseModel):
     """Small facts about this installation (e.g. that it holds demo data)."""
     key = CharField(max_length=64, primary_key=True)
@@ -146,13 +109,4 @@ class AppSetting(BaseModel):
          .execute())
 
 
-class QrCard(BaseModel):
-    """A printed table card: its QR carries a signed token naming this row."""
-    label = CharField(max_length=80)
-    location = CharField(max_length=80, default="")
-    dish = ForeignKeyField(Dish, null=True, on_delete="SET NULL")
-    created_at = DateTimeField(default=utcnow)
-    revoked_at = DateTimeField(null=True)
-
-
-MODELS = [Dish, MenuItem, Rating, RatingTag, AppSetting, QrCard]
+MODELS = [Dish, MenuItem, AppSetting]

@@ -7,8 +7,8 @@ import datetime as dt
 
 import pytest
 
-from canteen.office.accounts import ApiToken, Kiosk
 from canteen.models import Dish, database, utcnow
+from canteen.office.accounts import ApiToken, Kiosk
 
 from .conftest import make_user, signed_in
 

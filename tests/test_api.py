@@ -4,7 +4,8 @@ import threading
 
 import pytest
 
-from canteen.models import Rating, RatingTag, database
+from canteen.feedback.models import Rating, RatingTag
+from canteen.models import database
 
 VALID = {"score": 5, "tags": ["tasty"], "channel": "kiosk"}
 
@@ -59,7 +60,7 @@ def test_a_vote_is_stored_with_its_tags_kiosk_and_meal(app, client, dishes):
 
 def card_token(app, label="table 1"):
     from canteen.feedback import qr
-    from canteen.models import QrCard
+    from canteen.feedback.models import QrCard
     with app.app_context(), database.connection_context():
         return qr.card_token(QrCard.create(label=label).id)
 

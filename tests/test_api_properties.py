@@ -6,11 +6,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from canteen.models import Rating, RatingTag, database
+from canteen.feedback.models import Rating, RatingTag
+from canteen.models import database
 
 from .conftest import add_dish
 from .test_rating_payload import payloads
-
 
 SEQUENCE = itertools.count()  # hypothesis replays examples; the database remembers keys
 

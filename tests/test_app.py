@@ -11,7 +11,8 @@ from canteen import create_app
 from canteen.clock import clock
 from canteen.config import ConfigError
 from canteen.db import MIGRATIONS
-from canteen.models import Dish, MenuItem, Rating, database
+from canteen.feedback.models import Rating
+from canteen.models import Dish, MenuItem, database
 
 from .conftest import close_pool, make_app, sign_in
 

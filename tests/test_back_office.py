@@ -7,10 +7,11 @@ from PIL import Image
 from werkzeug.test import EnvironBuilder
 
 from canteen import audit
-from canteen.office.accounts import ApiToken, Kiosk, User
 from canteen.audit import AuditEntry
 from canteen.clock import clock
-from canteen.models import Dish, MenuItem, Rating, database
+from canteen.feedback.models import Rating
+from canteen.models import Dish, MenuItem, database
+from canteen.office.accounts import ApiToken, Kiosk, User
 
 from .conftest import PASSWORD, csrf_token, sign_in, signed_in
 

@@ -5,7 +5,13 @@ from types import SimpleNamespace
 
 import pytest
 
-from canteen.checklists.engine import CHECKLIST_FILE, ChecklistError, NoContext, judge, load
+from canteen.checklists.engine import (
+    CHECKLIST_FILE,
+    ChecklistError,
+    NoContext,
+    judge,
+    load,
+)
 from canteen.safety.schema import KINDS
 
 DAY = dt.date(2026, 11, 26)

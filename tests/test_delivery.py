@@ -6,7 +6,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from canteen.jobs import delivery, tasks as jobs
+from canteen.jobs import delivery
+from canteen.jobs import tasks as jobs
 from canteen.jobs.delivery import Delivery
 from canteen.models import database
 
@@ -116,9 +117,10 @@ def test_the_weekly_report_goes_out_by_mail_as_text_and_a_spreadsheet(tmp_path):
 
     from openpyxl import load_workbook
 
-    from canteen.jobs import digests
     from canteen.clock import clock
-    from canteen.models import Dish, Rating
+    from canteen.feedback.models import Rating
+    from canteen.jobs import digests
+    from canteen.models import Dish
     try:
         import aiosmtpd.controller as aiosmtpd
     except ImportError:

@@ -3,9 +3,9 @@ fake clock, late entries closing them."""
 import datetime as dt
 import threading
 
-from canteen.jobs import tasks as jobs
 from canteen.clock import clock
-from canteen.jobs.tasks import Alert, ExpectedLog, JobRun
+from canteen.jobs import tasks as jobs
+from canteen.jobs.models import Alert, ExpectedLog, JobRun
 from canteen.models import database
 from canteen.safety import service
 from canteen.safety.models import Staff, StorageUnit
@@ -131,8 +131,8 @@ def test_meal_logs_expect_tableware_and_a_sample_of_every_dish(app):
 
 
 def test_weekly_digest_counts_votes_and_is_stored_once(app, staff, dishes):
+    from canteen.feedback.models import Rating
     from canteen.jobs import digests
-    from canteen.models import Rating
 
     def votes():
         monday = clock().today() - dt.timedelta(days=clock().today().weekday() + 7)

@@ -5,7 +5,8 @@ import io
 
 from openpyxl import load_workbook
 
-from canteen.models import Rating, database
+from canteen.feedback.models import Rating
+from canteen.models import database
 from canteen.reports.scoring import bayesian_average, wilson_interval
 
 from .conftest import signed_in

@@ -3,8 +3,9 @@ happens to the votes: inserts, tags, replacements, flags, flags lifted, deletion
 import datetime as dt
 import random
 
-from canteen.models import Rating, RatingTag, database
+from canteen.feedback.models import Rating, RatingTag
 from canteen.feedback.rollups import rebuild
+from canteen.models import database
 
 
 def snapshot(grain="rollup"):

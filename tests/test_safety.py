@@ -8,8 +8,15 @@ import pytest
 from canteen.audit import AuditEntry
 from canteen.clock import clock
 from canteen.models import database
-from canteen.safety.models import (SafetyAmendment, SafetyRecord, Staff, StockLot, StorageUnit, Supplier,
-                                   Training)
+from canteen.safety.models import (
+    SafetyAmendment,
+    SafetyRecord,
+    Staff,
+    StockLot,
+    StorageUnit,
+    Supplier,
+    Training,
+)
 from canteen.safety.schema import KINDS, EntryErrors, validate
 
 from .conftest import add_dish, csrf_token, make_user, signed_in
@@ -388,7 +395,6 @@ def test_a_tightened_threshold_changes_new_verdicts_not_old_ones(app, staff, kit
 def test_serious_findings_open_corrective_actions_that_walk_to_verified(app, staff, kitchen):
     from canteen.safety.models import CorrectiveAction
 
-    from .conftest import make_user
 
     in_db(app, lambda: make_user("deputy", "manager"))
     hot = dict(valid_entries(kitchen)["cooking"], core_temp=62)

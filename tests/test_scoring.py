@@ -1,7 +1,13 @@
 """Score maths against hand-computed cases."""
 import pytest
 
-from canteen.reports.scoring import TrialRules, bayesian_average, suppressed, trial_verdict, wilson_interval
+from canteen.reports.scoring import (
+    TrialRules,
+    bayesian_average,
+    suppressed,
+    trial_verdict,
+    wilson_interval,
+)
 
 
 def test_bayesian_average_keeps_three_votes_from_beating_three_hundred():

@@ -2,20 +2,28 @@
 before/after, trends per meal/shift/place, reasons, comments and safety alerts, the weekly
 report, privacy and exports."""
 import csv
-import json
 import datetime as dt
 import io
+import json
 import re
 
 import pytest
 from openpyxl import load_workbook
 
 from canteen import audit
-from canteen.feedback import qr
 from canteen.clock import clock
-from canteen.feedback.follow_up import CommentFollowUp, DishChange, TrialDecision, safety_words
-from canteen.jobs.tasks import Alert
-from canteen.models import Dish, QrCard, Rating, RatingTag, database
+from canteen.feedback import qr
+from canteen.feedback.follow_up import safety_words
+from canteen.feedback.models import (
+    CommentFollowUp,
+    DishChange,
+    QrCard,
+    Rating,
+    RatingTag,
+    TrialDecision,
+)
+from canteen.jobs.models import Alert
+from canteen.models import Dish
 from canteen.reports.scoring import bayesian_average, wilson_interval
 
 from .conftest import csrf_token, signed_in

@@ -5,11 +5,12 @@ import time
 import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
-from canteen.feedback import qr
 from canteen.clock import clock
-from canteen.models import QrCard, Rating, database, utcnow
+from canteen.feedback import qr
+from canteen.feedback.models import QrCard, Rating
 from canteen.feedback.payload import PayloadError, read_rating
 from canteen.feedback.votes import flag_reason, voter_key
+from canteen.models import database, utcnow
 
 from .conftest import signed_in
 

@@ -6,17 +6,19 @@ from pathlib import Path
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from peewee import IntegrityError, fn
 
-from . import follow_up as feedback, limits, qr, votes
 from ..access import DEVICE_COOKIE, PHONE_COOKIE, actor, allow, current_kiosk, public
+from ..clock import clock
+from ..db import write_transaction
+from ..i18n import current_language
+from ..models import Dish, MenuItem, utcnow
 from ..safety import schema as safety_schema
 from ..safety import service as safety_service
 from ..safety.models import SafetyRecord
-from ..clock import clock
-from ..i18n import current_language
-from ..db import write_transaction
-from ..models import Dish, MenuItem, Rating, RatingTag, utcnow
-from .payload import PayloadError, read_rating
 from ..vocabulary import MEALS
+from . import follow_up as feedback
+from . import limits, qr, votes
+from .models import Rating, RatingTag
+from .payload import PayloadError, read_rating
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 

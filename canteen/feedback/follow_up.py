@@ -1,49 +1,12 @@
-"""What the canteen did with the miners' votes: trial decisions, dish changes (recipe, price,
-portion) and follow-ups of phone comments — and the safety words that raise a comment to the
-manager at once."""
+"""Following up the miners' votes: the safety words that raise a comment to the manager at
+once, the announcements of what the canteen changed, and the replies a phone sees."""
 import re
 
-from peewee import BooleanField, CharField, DateField, DateTimeField, ForeignKeyField, TextField
-
-from ..models import BaseModel, Dish, Rating, utcnow
+from ..models import Dish, utcnow
+from .models import CommentFollowUp, DishChange, Rating, TrialDecision
 
 DECISIONS = ("keep", "improve", "drop")
 CHANGE_KINDS = ("recipe", "price", "portion", "other")
-
-
-class TrialDecision(BaseModel):
-    """The manager's decision on a dish after its trial; the latest one per dish stands, the
-    earlier ones stay as history. The suggested verdict and its evidence are kept beside it."""
-    dish = ForeignKeyField(Dish, backref="decisions", on_delete="CASCADE")
-    decision = CharField(max_length=8)
-    suggested = CharField(max_length=12)
-    evidence = TextField(default="{}")  # JSON: votes, fair score, good share and interval
-    note = TextField(default="")
-    announce = BooleanField(default=True)  # show on the kiosk's idle screen
-    author = CharField(max_length=80)
-    decided_at = DateTimeField(default=utcnow)
-
-
-class DishChange(BaseModel):
-    """From service day `day` on, the dish changed (the trend charts mark it)."""
-    dish = ForeignKeyField(Dish, backref="changes", on_delete="CASCADE")
-    day = DateField()
-    kind = CharField(max_length=8)
-    note = TextField(default="")
-    announce = BooleanField(default=True)
-    author = CharField(max_length=80)
-    created_at = DateTimeField(default=utcnow)
-
-
-class CommentFollowUp(BaseModel):
-    """A phone comment's follow-up: a safety word seen, the manager's reply, handled or not."""
-    rating = ForeignKeyField(Rating, unique=True, on_delete="CASCADE")
-    safety = BooleanField(default=False)
-    reply = TextField(null=True)
-    replied_by = CharField(max_length=80, null=True)
-    replied_at = DateTimeField(null=True)
-    handled_at = DateTimeField(null=True)
-    handled_by = CharField(max_length=80, null=True)
 
 
 # What in a comment reports a food-safety problem (a foreign object, an illness, spoilage).
@@ -104,15 +67,13 @@ def raise_safety_comment(rating_id, dish_name_zh, dish_name_en, day, meal, words
                 f"\"{', '.join(words)}\"; check the retained samples.")
 
 
-
-
 def announcements(lang, today, days):
     """For the kiosk's idle screen: what the canteen decided or changed in the last `days`
     days, newest first — so that miners see their votes matter."""
     import datetime as dt
 
-    from ..vocabulary import CHANGE_KIND_NAMES, DECISION_NAMES
     from ..clock import clock
+    from ..vocabulary import CHANGE_KIND_NAMES, DECISION_NAMES
     since = today - dt.timedelta(days=days)
     out = []
     for d in (TrialDecision.select(TrialDecision, Dish).join(Dish)

@@ -1,21 +1,30 @@
 """The miners' kiosk: a touch screen at the canteen exit (two taps, no typing)."""
-from flask import (Blueprint, current_app, redirect, render_template, request,
-                   send_from_directory, url_for)
 import secrets
 
+from flask import (
+    Blueprint,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from .. import audit
-from . import follow_up as feedback, limits, qr
 from ..access import DEVICE_COOKIE, PHONE_COOKIE, current_kiosk, public
-from ..office.accounts import Kiosk
-from .api import dish_json, phone_key
 from ..clock import clock
-from ..office.forms import PairForm
 from ..i18n import current_language
-from ..models import Dish, QrCard, database
+from ..models import Dish, database
+from ..office.accounts import Kiosk
+from ..office.forms import PairForm
 from ..vocabulary import FACES, MEALS, REASONS
+from . import follow_up as feedback
+from . import limits, qr
+from .api import dish_json, phone_key
+from .models import QrCard
 
 bp = Blueprint("kiosk", __name__)
 

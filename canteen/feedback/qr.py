@@ -14,7 +14,12 @@ from typing import NamedTuple
 import qrcode
 import qrcode.image.svg
 from flask import current_app
-from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
+from itsdangerous import (
+    BadSignature,
+    SignatureExpired,
+    URLSafeSerializer,
+    URLSafeTimedSerializer,
+)
 
 
 class QrSource(NamedTuple):
@@ -52,7 +57,7 @@ def kiosk_token(kiosk_name):
 def read_token(token, grace=1.0):
     """The source a token names; raises TokenError. `grace` stretches a kiosk token's life
     (a miner who opened the page may finish voting a little after the code rotated away)."""
-    from ..models import QrCard
+    from .models import QrCard
 
     max_age = current_app.config["QR_LIVE_MAX_AGE"]
     if not isinstance(token, str) or len(token) > 400 or not token.isascii():

@@ -12,7 +12,13 @@ tables let a report over years read whole months instead of days (reports/figure
 """
 import click
 from flask.cli import with_appcontext
-from peewee import CharField, DateField, ForeignKeyField, IntegerField, PostgresqlDatabase
+from peewee import (
+    CharField,
+    DateField,
+    ForeignKeyField,
+    IntegerField,
+    PostgresqlDatabase,
+)
 
 from ..models import BaseModel, Dish, database
 

@@ -10,7 +10,8 @@ import hashlib
 import hmac
 
 from ..db import db_time
-from ..models import Rating, database
+from ..models import database
+from .models import Rating
 
 FLAGS = ("burst", "outside_meal", "token_near_expiry")
 BURST_WINDOW = dt.timedelta(seconds=60)

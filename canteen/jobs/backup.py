@@ -74,8 +74,9 @@ def server_running(instance_path):
 
 def verify_file(path):
     """(ok, message) for a SQLite file: integrity check and audit chain."""
-    from ..audit import AuditEntry, GENESIS
     import hashlib
+
+    from ..audit import GENESIS, AuditEntry
     conn = sqlite3.connect(str(path))
     try:
         if conn.execute("PRAGMA integrity_check").fetchone()[0] != "ok":

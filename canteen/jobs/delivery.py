@@ -12,9 +12,9 @@ from email.message import EmailMessage
 from flask import current_app
 from peewee import CharField, DateTimeField, IntegerField, TextField
 
-from .digests import Digest
-from .tasks import Alert
 from ..models import BaseModel, utcnow
+from .digests import Digest
+from .models import Alert
 
 
 class Delivery(BaseModel):

@@ -10,8 +10,9 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from . import backup, delivery, digests, tasks as jobs
 from ..clock import clock
+from . import backup, delivery, digests
+from . import tasks as jobs
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,4 @@
 """The alerts inbox, the expected-log schedule, digests and the jobs page."""
-import datetime as dt
 import re
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -7,13 +6,13 @@ from flask_babel import gettext as _
 
 from .. import audit
 from ..access import actor, allow, current_roles
-from .digests import Digest
-from ..office.forms import ConfirmForm
 from ..i18n import current_language
-from .tasks import Alert, ExpectedLog, JobRun
 from ..models import database, utcnow
+from ..office.forms import ConfirmForm
 from ..safety.models import StorageUnit
 from ..safety.schema import KINDS
+from .digests import Digest
+from .models import Alert, ExpectedLog, JobRun
 
 bp = Blueprint("alerts", __name__)
 TIMES = re.compile(r"^\s*([01]?\d|2[0-3]):[0-5]\d\s*(,\s*([01]?\d|2[0-3]):[0-5]\d\s*)*$")

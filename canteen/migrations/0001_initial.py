@@ -1,6 +1,15 @@
 """Dishes, menus, ratings and their reason tags, and a small key-value settings table."""
-from peewee import (BooleanField, CharField, CompositeKey, DateField, DateTimeField,
-                    ForeignKeyField, IntegerField, Model, SmallIntegerField)
+from peewee import (
+    BooleanField,
+    CharField,
+    CompositeKey,
+    DateField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    SmallIntegerField,
+)
 
 
 def up(migrator, db):

@@ -1,5 +1,12 @@
 """Staff accounts, failed sign-ins, kiosk devices, API tokens and the audit trail."""
-from peewee import BooleanField, CharField, DateTimeField, IntegerField, Model, TextField
+from peewee import (
+    BooleanField,
+    CharField,
+    DateTimeField,
+    IntegerField,
+    Model,
+    TextField,
+)
 
 
 def up(migrator, db):

@@ -1,6 +1,14 @@
 """One vote per person: voter keys, replaced and flagged votes, original vote times, phone
 comments; printed QR cards; an optional card reader per kiosk."""
-from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, Model, TextField
+from peewee import (
+    BooleanField,
+    CharField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
 
 
 def up(migrator, db):

@@ -1,6 +1,15 @@
 """Food-safety registers, log records with amendments, stock on hand."""
-from peewee import (BooleanField, CharField, DateField, DateTimeField, FloatField, ForeignKeyField,
-                    IntegerField, Model, TextField)
+from peewee import (
+    BooleanField,
+    CharField,
+    DateField,
+    DateTimeField,
+    FloatField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
 
 
 def up(migrator, db):

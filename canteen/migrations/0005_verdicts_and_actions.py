@@ -1,5 +1,12 @@
 """4D verdicts on log entries, and the corrective actions that serious findings open."""
-from peewee import CharField, DateTimeField, ForeignKeyField, IntegerField, Model, TextField
+from peewee import (
+    CharField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
 
 
 def up(migrator, db):

@@ -1,5 +1,14 @@
 """4D inspection rounds: one row per walk-through of an area, one per graded item."""
-from peewee import CharField, DateField, DateTimeField, FloatField, ForeignKeyField, IntegerField, Model, TextField
+from peewee import (
+    CharField,
+    DateField,
+    DateTimeField,
+    FloatField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
 
 
 def up(migrator, db):

@@ -1,5 +1,12 @@
 """Scheduled work: job runs claimed once per slot, the expected-log schedule, alerts, digests."""
-from peewee import BooleanField, CharField, DateTimeField, IntegerField, Model, TextField
+from peewee import (
+    BooleanField,
+    CharField,
+    DateTimeField,
+    IntegerField,
+    Model,
+    TextField,
+)
 
 
 def up(migrator, db):

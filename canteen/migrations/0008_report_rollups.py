@@ -7,9 +7,9 @@ from peewee import CharField, DateField, ForeignKeyField, IntegerField, Model
 
 
 def up(migrator, db):
-    from canteen.meals import parse_shifts, shift_at
     from canteen.config import DEFAULTS
     from canteen.feedback.rollups import install_triggers, rebuild
+    from canteen.meals import parse_shifts, shift_at
 
     class Base(Model):
         class Meta:

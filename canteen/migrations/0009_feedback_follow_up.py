@@ -1,6 +1,13 @@
 """What the canteen did with the votes: trial decisions, dish changes, comment follow-ups."""
-from peewee import (BooleanField, CharField, DateField, DateTimeField, ForeignKeyField, Model,
-                    TextField)
+from peewee import (
+    BooleanField,
+    CharField,
+    DateField,
+    DateTimeField,
+    ForeignKeyField,
+    Model,
+    TextField,
+)
 
 
 def up(migrator, db):

@@ -5,11 +5,11 @@ from flask_login import current_user
 
 from .. import audit
 from ..access import actor, allow
-from .accounts import ApiToken, Kiosk, User
 from ..audit import AuditEntry
-from .forms import ConfirmForm, KioskForm, TokenForm, UserForm
 from ..models import database, utcnow
 from ..vocabulary import ROLE_NAMES
+from .accounts import ApiToken, Kiosk, User
+from .forms import ConfirmForm, KioskForm, TokenForm, UserForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

@@ -6,8 +6,16 @@ over HTTPS, and they lapse after CANTEEN_SESSION_IDLE_MINUTES without a request.
 import datetime as dt
 
 import click
-from flask import (Blueprint, current_app, flash, redirect, render_template, request, session,
-                   url_for)
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.cli import with_appcontext
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
@@ -15,9 +23,9 @@ from flask_login import LoginManager, current_user, login_user, logout_user
 
 from .. import audit
 from ..access import allow, public
+from ..models import database, utcnow
 from .accounts import ROLES, ApiToken, LoginAttempt, User
 from .forms import LoginForm, PasswordForm
-from ..models import database, utcnow
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()

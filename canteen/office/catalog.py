@@ -1,21 +1,30 @@
 """The kitchen manager's pages: the dish catalog and the week's menus."""
 import datetime as dt
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError, fn
 
 from .. import audit
-from ..feedback import qr
 from ..access import actor, allow
 from ..clock import clock
-from ..feedback.follow_up import DishChange
-from .forms import CardForm, ConfirmForm, DishForm, MenuForm
+from ..feedback import qr
+from ..feedback.models import DishChange, QrCard
 from ..i18n import current_language
-from ..models import Dish, MenuItem, QrCard, database, utcnow
+from ..models import Dish, MenuItem, database, utcnow
 from ..photos import PhotoError, save_photo
 from ..vocabulary import CATEGORIES, MEALS
+from .forms import CardForm, ConfirmForm, DishForm, MenuForm
 
 bp = Blueprint("kitchen", __name__, url_prefix="/kitchen")
 

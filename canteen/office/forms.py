@@ -4,14 +4,29 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import (BooleanField, DateField, DecimalField, PasswordField,
-                     SelectField, SelectMultipleField, StringField)
-from wtforms.validators import (DataRequired, EqualTo, InputRequired, Length, NumberRange,
-                                Optional, Regexp, ValidationError)
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
+from wtforms.validators import (
+    DataRequired,
+    EqualTo,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from .accounts import ROLES
 from ..vocabulary import CATEGORIES, ROLE_NAMES
+from .accounts import ROLES
 
 
 def printable(value):

@@ -3,10 +3,10 @@ from flask import Blueprint, render_template
 from flask_login import current_user
 
 from ..access import allow
-from .accounts import ROLES
 from ..clock import clock
 from ..models import Dish, MenuItem
 from ..vocabulary import MEALS
+from .accounts import ROLES
 
 bp = Blueprint("office", __name__, url_prefix="/office")
 

@@ -13,8 +13,8 @@ bp = Blueprint("reports", __name__, url_prefix="/reports")
 @bp.context_processor
 def _choices():
     from ..clock import clock
-    from ..models import Dish
     from ..feedback.rollups import VoteRollup
+    from ..models import Dish
     from ..vocabulary import MEALS, SHIFT_NAMES
 
     def places(filters):

@@ -6,10 +6,11 @@ from peewee import JOIN
 
 from .. import audit
 from ..access import actor, allow, current_roles
-from ..feedback.follow_up import CommentFollowUp, safety_words
-from ..office.forms import CommentReplyForm, printable
+from ..feedback.follow_up import safety_words
+from ..feedback.models import CommentFollowUp, Rating
 from ..i18n import current_language
-from ..models import Dish, Rating, database, utcnow
+from ..models import Dish, database, utcnow
+from ..office.forms import CommentReplyForm, printable
 from ..vocabulary import MEALS
 from . import bp
 from .export import table_response

@@ -9,11 +9,11 @@ from peewee import fn
 from .. import audit
 from ..access import actor, allow, current_roles
 from ..clock import clock
-from ..feedback.follow_up import DishChange
-from ..office.forms import DishChangeForm
+from ..feedback.models import DishChange
+from ..feedback.rollups import VoteRollup
 from ..i18n import current_language
 from ..models import Dish, database
-from ..feedback.rollups import VoteRollup
+from ..office.forms import DishChangeForm
 from ..vocabulary import CHANGE_KIND_NAMES
 from . import bp
 from .export import table_response

@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from flask import current_app
 from peewee import fn
 
-from ..models import Dish
 from ..feedback.rollups import TagMonth, TagRollup, VoteMonth, VoteRollup
-from .scoring import bayesian_average, suppressed, wilson_interval
+from ..models import Dish
 from .filters import iso_week
+from .scoring import bayesian_average, suppressed, wilson_interval
 
 FACE_COLUMNS = [VoteRollup.s1, VoteRollup.s2, VoteRollup.s3, VoteRollup.s4, VoteRollup.s5]
 DIMENSIONS = {"dish": VoteRollup.dish, "meal": VoteRollup.meal, "shift": VoteRollup.shift,

@@ -7,9 +7,9 @@ from flask import request
 from flask_babel import gettext as _
 
 from ..clock import clock
-from ..office.forms import printable
 from ..meals import MEAL_ORDER
 from ..models import Dish
+from ..office.forms import printable
 
 
 class Filters(NamedTuple):

@@ -6,12 +6,12 @@ from flask_babel import gettext as _
 from .. import charts
 from ..access import allow
 from ..i18n import current_language
-from .scoring import suppressed
 from ..vocabulary import REASONS
 from . import bp
 from .export import table_response
 from .figures import dish_rows
 from .filters import read_filters
+from .scoring import suppressed
 
 
 def scoreboard_rows(filters, lang):

@@ -7,12 +7,12 @@ from .. import charts
 from ..access import allow
 from ..i18n import current_language
 from ..models import Dish
-from .scoring import suppressed
 from ..vocabulary import MEALS, REASONS, SHIFT_NAMES
 from . import bp
 from .export import table_response
 from .figures import by_week, hidden_groups, sums_by, tag_counts, total
 from .filters import iso_week, read_filters, weeks_between
+from .scoring import suppressed
 
 BY = ("dish", "meal", "shift", "place")
 CHART_LINES = 8  # more lines than this and nobody reads the chart

@@ -9,15 +9,15 @@ from flask_babel import gettext as _
 from .. import audit
 from ..access import actor, allow, current_roles
 from ..clock import clock
-from ..feedback.follow_up import TrialDecision
-from ..office.forms import TrialDecisionForm
+from ..feedback.models import TrialDecision
 from ..i18n import current_language
 from ..models import Dish, database
-from .scoring import TrialRules, bayesian_average, trial_verdict
+from ..office.forms import TrialDecisionForm
 from . import bp
 from .export import table_response
 from .figures import prior_mean, stats, total
 from .filters import Filters
+from .scoring import TrialRules, bayesian_average, trial_verdict
 
 
 def rules():

@@ -9,14 +9,14 @@ from peewee import JOIN
 from .. import charts
 from ..access import allow
 from ..clock import clock
-from ..feedback.follow_up import CommentFollowUp, DishChange, TrialDecision
-from ..models import Dish, Rating
+from ..feedback.models import CommentFollowUp, DishChange, Rating, TrialDecision
+from ..models import Dish
 from ..vocabulary import MEALS, REASONS, SHIFT_NAMES
 from . import bp
-from .scoring import suppressed
 from .export import table_response
 from .figures import by_week, dish_rows, hidden_groups, stats, sums_by
 from .filters import Filters, iso_week
+from .scoring import suppressed
 from .trials import trial_row
 
 TREND_WEEKS = 8

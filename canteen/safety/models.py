@@ -3,8 +3,16 @@ their amendments, and stock on hand."""
 import datetime as dt
 import json
 
-from peewee import (BooleanField, CharField, DateField, DateTimeField, FloatField, ForeignKeyField,
-                    IntegerField, TextField)
+from peewee import (
+    BooleanField,
+    CharField,
+    DateField,
+    DateTimeField,
+    FloatField,
+    ForeignKeyField,
+    IntegerField,
+    TextField,
+)
 
 from ..models import BaseModel, utcnow
 

@@ -6,8 +6,8 @@ through a `refs` callable given by the caller: refs(type, id) → the row, or No
 import datetime as dt
 import math
 import re
-import unicodedata
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 

@@ -7,17 +7,25 @@ import datetime as dt
 import json
 
 import click
-from flask.cli import with_appcontext
-
 from flask import current_app
+from flask.cli import with_appcontext
 
 from ..audit import record as audit_record
 from ..checklists import engine
 from ..clock import clock
 from ..db import write_transaction
 from ..models import Dish, utcnow
-from .models import (CorrectiveAction, SafetyAmendment, SafetyRecord, SafetyVerdict, Staff, StockLot,
-                     StorageUnit, Supplier, Training)
+from .models import (
+    CorrectiveAction,
+    SafetyAmendment,
+    SafetyRecord,
+    SafetyVerdict,
+    Staff,
+    StockLot,
+    StorageUnit,
+    Supplier,
+    Training,
+)
 from .schema import KINDS, EntryErrors, validate
 
 REGISTERS = {"supplier": Supplier, "unit": StorageUnit, "staff": Staff, "dish": Dish}

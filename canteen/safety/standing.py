@@ -5,20 +5,36 @@ import io
 import json
 from collections import Counter
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 
 from .. import audit
 from ..access import actor, allow
-from ..checklists.rounds import ROUNDS, score, score_by_d
+from ..checklists.rounds import ROUNDS, score
 from ..clock import clock
-from ..office.forms import ConfirmForm, printable
 from ..i18n import current_language
-from ..office.catalog import PHOTO_ERRORS
 from ..models import database, utcnow
+from ..office.catalog import PHOTO_ERRORS
+from ..office.forms import ConfirmForm, printable
 from ..photos import PhotoError, save_photo
 from . import service
-from .models import CorrectiveAction, InspectionGrade, InspectionRound, SafetyRecord, SafetyVerdict
+from .models import (
+    CorrectiveAction,
+    InspectionGrade,
+    InspectionRound,
+    SafetyRecord,
+    SafetyVerdict,
+)
 from .schema import KINDS
 
 bp = Blueprint("standing", __name__, url_prefix="/safety")

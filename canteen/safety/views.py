@@ -3,23 +3,43 @@ the registers and stock on hand. Union representatives may read; only managers w
 import datetime as dt
 import json
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from markupsafe import Markup
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 
 from .. import audit
 from ..access import actor, allow
 from ..clock import clock
-from ..office.forms import ConfirmForm, printable
 from ..i18n import current_language
-from ..office.catalog import PHOTO_ERRORS
 from ..models import Dish, database, utcnow
+from ..office.catalog import PHOTO_ERRORS
+from ..office.forms import ConfirmForm, printable
 from ..photos import PhotoError, save_photo
 from ..vocabulary import MEALS, TRAINING_TOPICS
 from . import service
-from .models import (DISPOSITIONS, UNIT_KINDS, CorrectiveAction, SafetyAmendment, SafetyRecord, Staff, StockLot,
-                     StockUse, StorageUnit, Supplier, Training)
+from .models import (
+    DISPOSITIONS,
+    UNIT_KINDS,
+    CorrectiveAction,
+    SafetyAmendment,
+    SafetyRecord,
+    Staff,
+    StockLot,
+    StockUse,
+    StorageUnit,
+    Supplier,
+    Training,
+)
 from .schema import KINDS, EntryErrors
 
 bp = Blueprint("safety", __name__, url_prefix="/safety")

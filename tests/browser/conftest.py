@@ -6,7 +6,8 @@ from types import SimpleNamespace
 import pytest
 from werkzeug.serving import make_server
 
-from canteen.models import Rating, database
+from canteen.feedback.models import Rating
+from canteen.models import database
 
 from ..conftest import PASSWORD, add_dish, close_pool, make_app, require
 

@@ -2,7 +2,8 @@
 import datetime as dt
 import time
 
-from canteen.models import QrCard, database
+from canteen.feedback.models import QrCard
+from canteen.models import database
 
 from ..conftest import make_user, require
 from .conftest import sign_in_page
@@ -16,8 +17,8 @@ def new_card(live, label="12号桌", dish=None):
 
 def card_url(live, card):
     with live.app.test_request_context(base_url=live.url):
-        from canteen.feedback.kiosk import phone_url
         from canteen.feedback import qr
+        from canteen.feedback.kiosk import phone_url
         return phone_url(qr.card_token(card.id))
 
 

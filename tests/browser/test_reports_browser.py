@@ -5,7 +5,8 @@ import datetime as dt
 from openpyxl import load_workbook
 
 from canteen.clock import clock
-from canteen.models import Rating, database
+from canteen.feedback.models import Rating
+from canteen.models import database
 
 from ..conftest import make_user
 from .conftest import sign_in_page
