@@ -4,6 +4,10 @@
 and CANTEEN_KIOSK_NAME=12 as a number; `coerce` turns every known key back into the type of
 its default so that the rest of the code can trust it.
 """
+import re
+import secrets
+
+TAG = re.compile(r"^[a-z0-9_]{1,32}$")
 
 DEFAULTS = {
     # None means "sqlite:///<instance>/canteen.db".
@@ -145,3 +149,20 @@ def coerce(config):
         elif isinstance(default, str) or default is None:
             config[key] = str(value)
     return config
+
+
+def reason_tags(spec):
+    """CANTEEN_REASON_TAGS as a tuple of codes, each a-z, 0-9 and _ (they are stored in votes)."""
+    tags = [t.strip() for t in spec.split(",") if t.strip()]
+    bad = [t for t in tags if not TAG.match(t)]
+    if bad:
+        raise ConfigError(f"CANTEEN_REASON_TAGS: {bad[0]!r} is not a tag (a-z, 0-9, _)")
+    return tuple(dict.fromkeys(tags))
+
+
+def instance_secret(path):
+    """A random key made once per installation and kept in instance/, never a constant."""
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()

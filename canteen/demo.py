@@ -127,7 +127,8 @@ RECIPE_CHANGE_DAYS = 21  # the demo's braised pork got less salt three weeks ago
 def seed_ratings(today, rng):
     """About seven votes per dish and meal over the past eight weeks, each dish leaning to its
     own quality; the braised pork's recipe change shows in its chart. Inserted in bulk."""
-    from .feedback import follow_up as feedback
+    from .feedback import follow_up
+    from .feedback.models import DishChange, TrialDecision
     quality = {d[0]: d[4] for d in DISHES}
     windows = {w.name: w for w in clock().windows}
     changed = today - dt.timedelta(days=RECIPE_CHANGE_DAYS)
@@ -170,11 +171,11 @@ def seed_ratings(today, rng):
         RatingTag.insert_many(tags[i:i + 500], fields=[RatingTag.rating, RatingTag.tag]).execute()
     if safety:
         dish = Dish.get_by_id(safety[1])
-        feedback.raise_safety_comment(safety[0], dish.name_zh, dish.name_en, safety[2], safety[3], ["头发"])
+        follow_up.raise_safety_comment(safety[0], dish.name_zh, dish.name_en, safety[2], safety[3], ["头发"])
     pork = Dish.get(Dish.name_zh == "红烧肉")
-    feedback.DishChange.create(dish=pork, day=changed, kind="recipe", note="少放盐 less salt", author="user:manager")
+    DishChange.create(dish=pork, day=changed, kind="recipe", note="少放盐 less salt", author="user:manager")
     chicken = Dish.get(Dish.name_zh == "大盘鸡")
-    feedback.TrialDecision.create(dish=chicken, decision="keep", suggested="keep", author="user:manager",
+    TrialDecision.create(dish=chicken, decision="keep", suggested="keep", author="user:manager",
                                   note="职工代表建议保留 kept at the workers' request",
                                   decided_at=clock().local_to_utc(clock().now() - dt.timedelta(days=2)))
 

@@ -275,3 +275,36 @@ def test_a_token_that_is_not_ascii_is_forged_not_a_crash(app, dishes):
     r = app.test_client().post("/api/v1/ratings", json={"dish_id": dishes["rice"].id, "score": 3, "channel": "phone",
                                                          "client_id": "surrogate-1", "qr_token": "\ud800abcd"})
     assert r.status_code == 422 and r.get_json()["field"] == "qr_token"
+
+
+def test_cast_holds_every_rule_without_a_request(app, dishes):
+    """Any channel (here: no HTTP at all) gets the vote's rules from votes.cast."""
+    from canteen.feedback import votes
+
+    noon, later = at_lunch(app), at_lunch(app, 90)
+
+    def cast(key, score, sender, **extra):
+        body = {"dish_id": dishes["rice"].id, "score": score, "client_id": key, "channel": "kiosk",
+                "voted_at": noon, **extra}
+        return votes.cast(read_rating(body, TAGS, now=utcnow()), sender)
+
+    def run():
+        lamp = votes.Sender(kiosk="lamp-room", place="灯房")
+        first = cast("direct-0001", 4, lamp, employee_no="40004", tags=["tasty"])
+        assert (first.status, first.meal, first.error) == (201, "lunch", None)
+        assert cast("direct-0001", 4, lamp, employee_no="40004").rating_id == first.rating_id  # a retry: 200
+        assert cast("direct-0001", 4, lamp).status == 200
+        assert cast("direct-0001", 2, lamp).status == 409
+        second = cast("direct-0002", 2, lamp, employee_no="40004", voted_at=later)
+        assert second.status == 201
+        phone = cast("direct-0003", 5, votes.Sender(), channel="phone", qr_token="x" * 20)
+        assert (phone.status, phone.field) == (403, "channel")
+        off_menu = votes.cast(read_rating({"dish_id": dishes["offmenu"].id, "score": 3, "client_id": "direct-0004",
+                                           "channel": "kiosk", "voted_at": noon}, TAGS, now=utcnow()), lamp)
+        assert (off_menu.status, off_menu.field) == (422, "dish_id")
+        stored = Rating.get_by_id(first.rating_id)
+        assert (stored.replaced_by, stored.place, stored.kiosk, stored.tags()) == (second.rating_id, "灯房",
+                                                                                   "lamp-room", ["tasty"])
+        assert [(r.score) for r in Rating.counted()] == [2]
+
+    in_db(app, run)

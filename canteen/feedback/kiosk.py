@@ -21,9 +21,8 @@ from ..models import Dish, database
 from ..office.accounts import Kiosk
 from ..office.forms import PairForm
 from ..vocabulary import FACES, MEALS, REASONS
-from . import follow_up as feedback
-from . import limits, qr
-from .api import dish_json, phone_key
+from . import follow_up, limits, qr, votes
+from .api import dish_json
 from .models import QrCard
 
 bp = Blueprint("kiosk", __name__)
@@ -155,7 +154,7 @@ def phone(token):
         card = QrCard.get_by_id(source.card_id)
         place = " · ".join(filter(None, (card.label, card.location)))
         open_dish = card.dish_id  # a card made for one dish opens straight at it
-    replies = feedback.replies_for(phone_key())
+    replies = follow_up.replies_for(votes.phone_key(request.cookies.get(PHONE_COOKIE)))
     response = current_app.make_response(render_template(
         "kiosk/phone.html", meals=meals, token=token, place=place, open_dish=open_dish,
         faces=sorted(FACES.items()), reasons=reason_choices(), replies=replies, lang=lang))

@@ -1,5 +1,8 @@
 """Trustworthy votes: one per person per dish per day, suspicious ones flagged, never dropped.
 
+`cast` is the vote: every channel (the kiosk's and the phone's JSON API, tests, scripts)
+calls it with a checked payload and who sent it, and gets back what happened.
+
 Who voted is known only as a keyed hash (HMAC with a server secret) of a staff card number or
 a phone's random cookie: enough to see that two votes came from the same person, useless for
 finding out who that person is. Flagged and replaced votes stay in the table; summaries count
@@ -8,10 +11,16 @@ finding out who that person is. Flagged and replaced votes stay in the table; su
 import datetime as dt
 import hashlib
 import hmac
+from typing import NamedTuple
 
-from ..db import db_time
-from ..models import database
-from .models import Rating
+from flask import current_app
+from peewee import IntegrityError, fn
+
+from ..clock import clock
+from ..db import db_time, write_transaction
+from ..models import Dish, MenuItem, database, utcnow
+from . import follow_up
+from .models import Rating, RatingTag
 
 FLAGS = ("burst", "outside_meal", "token_near_expiry")
 BURST_WINDOW = dt.timedelta(seconds=60)
@@ -101,3 +110,140 @@ def settle_repeats(rating_id, *, dish_id, day, meal, key, voted_at, per_meal, re
         keep = rating_id
     if others:
         Rating.update(replaced_by=keep).where(Rating.id.in_(others)).execute()
+
+
+class Sender(NamedTuple):
+    """Who sent a vote, as its channel knows it."""
+    kiosk: str = None  # the kiosk's name, for kiosk votes
+    place: str = None  # where a paired kiosk stands (its location, else its name)
+    phone: str = None  # the phone's random cookie, for phone votes
+
+
+class Outcome(NamedTuple):
+    """What became of a vote: 201 stored, 200 a retry of a stored vote, 4xx refused (`error`)."""
+    status: int
+    rating_id: int = None
+    day: dt.date = None
+    meal: str = None
+    flag: str = None
+    error: str = None
+    field: str = None
+
+
+def refused(message, field, status=422):
+    return Outcome(status, error=message, field=field)
+
+
+def cast(vote, sender, source=None, now=None):
+    """Store one checked vote (a payload.RatingInput) with every rule a vote has: the menu of
+    its meal, one vote per person, the kiosk debounce, flags, reason chips and the safety
+    words of a comment, all in one transaction. `source` is the QR token it came with."""
+    config = current_app.config
+    now = now or utcnow()
+    if vote.channel == "phone" and not sender.phone:
+        # one vote per phone needs the phone's cookie, set by the page the QR code opens
+        return refused("Phone votes come from the page a QR code opens; open it again (cookies on).",
+                       "channel", 403)
+    voted_at = vote.voted_at or now
+    local = clock().to_local(voted_at)
+    slot = clock().slot(local)
+    served = MenuItem.meal_serving(vote.dish_id, slot, local.date())
+    if served is None:
+        # A retry may arrive after its meal is over: it was stored, so it still succeeds.
+        earlier = Rating.get_or_none(Rating.client_id == vote.client_id)
+        if earlier is not None:
+            return replay(earlier, vote)
+        if not Dish.select().where(Dish.id == vote.dish_id).exists():
+            return refused(f"There is no dish with id {vote.dish_id}.", "dish_id")
+        return refused(f"Dish {vote.dish_id} is not on the menu of that day.", "dish_id")
+
+    day, meal = served
+    kiosk = sender.kiosk if vote.channel == "kiosk" else None
+    key = person_key(vote, sender)
+    burst_limit = config["BURST_PER_MINUTE_PHONE" if vote.channel == "phone" else "BURST_PER_MINUTE_KIOSK"]
+    debounce = dt.timedelta(seconds=config["KIOSK_DEBOUNCE_SECONDS"])
+    recent = recent_from_device(kiosk, key, voted_at, burst_limit, debounce)
+    flag = flag_reason(
+        votes_in_last_minute=burst_count(recent, voted_at),
+        burst_limit=burst_limit, voted_local=local, meal_window=clock().window(meal).occurrence(day),
+        early_minutes=30, late_hours=config["LATE_VOTE_HOURS"],
+        token_age=source.age if source and source.kind == "kiosk" else None,
+        token_max_age=source.max_age if source else None)
+    repeats = [] if key else debounced(recent, vote.dish_id, vote.score, voted_at, debounce)
+    try:
+        with write_transaction():
+            rating_id = Rating.insert(dish=vote.dish_id, score=vote.score, channel=vote.channel,
+                                      kiosk=kiosk, client_id=vote.client_id, day=day, meal=meal,
+                                      created_at=now, voted_at=voted_at, voter_key=key, flag=flag,
+                                      comment=vote.comment, source=source_label(source),
+                                      place=vote_place(kiosk, sender, source),
+                                      shift=clock().shift(local)).execute()
+            if vote.tags:
+                RatingTag.insert_many([(rating_id, t) for t in vote.tags],
+                                      fields=[RatingTag.rating, RatingTag.tag]).execute()
+            settle_repeats(rating_id, dish_id=vote.dish_id, day=day, meal=meal, key=key,
+                           voted_at=voted_at, per_meal=config["ONE_VOTE_PER"] == "meal", repeats=repeats)
+            words = follow_up.safety_words(vote.comment)
+            if words:  # a foreign object, an illness: the manager hears of it now, not in a report
+                dish = Dish.get_by_id(vote.dish_id)
+                follow_up.raise_safety_comment(rating_id, dish.name_zh, dish.name_en, day, meal, words)
+    except IntegrityError:
+        # Inserting first and catching the duplicate key costs one query less than looking
+        # first, and is the only check that holds when two retries race each other.
+        earlier = Rating.get_or_none(Rating.client_id == vote.client_id)
+        if earlier is None:
+            raise
+        return replay(earlier, vote)
+    return Outcome(201, rating_id, day, meal, flag)
+
+
+def replay(earlier, vote):
+    """A client_id seen before: the same vote answers as stored, another vote is refused."""
+    if earlier.dish_id != vote.dish_id or earlier.score != vote.score:
+        return refused("This client_id was already used for a different vote.", "client_id", 409)
+    return Outcome(200, earlier.id, earlier.day, earlier.meal, earlier.flag)
+
+
+def person_key(vote, sender):
+    """Who voted, as an HMAC: the staff card read at the kiosk, else the phone's cookie."""
+    if vote.employee_no:
+        return voter_key(current_app.config["SECRET_KEY"], "card", vote.employee_no)
+    return phone_key(sender.phone) if vote.channel == "phone" else None
+
+
+def phone_key(cookie):
+    """The HMAC of a phone's cookie (None without one): its votes' voter_key."""
+    return voter_key(current_app.config["SECRET_KEY"], "phone", cookie[:64]) if cookie else None
+
+
+def vote_place(kiosk, sender, source):
+    """Where the vote was cast, for the reports: the paired kiosk's location (else its name),
+    the QR card's location, or the kiosk whose screen showed the QR code."""
+    place = (sender.place or kiosk) if kiosk else None
+    if not place and source is not None:
+        place = source.place or source.kiosk
+    return (place or "")[:80]
+
+
+def source_label(source):
+    if source is None:
+        return None
+    return f"card:{source.card_id}" if source.kind == "card" else f"kiosk-qr:{source.kiosk}"[:64]
+
+
+def day_summary(day, lang):
+    """Counted votes per dish on one service day, and how many flagged and replaced votes were
+    left out: ([{"id", "name", "votes", "mean"}], {"flagged": n, "replaced": n})."""
+    rows = (Rating.counted()
+            .select(Rating.dish, fn.COUNT(Rating.id).alias("votes"), fn.AVG(Rating.score).alias("mean"))
+            .where(Rating.day == day)
+            .group_by(Rating.dish))
+    names = {d.id: d.name(lang) for d in Dish.select().where(Dish.id.in_([r.dish_id for r in rows]))}
+    left_out = {
+        "flagged": Rating.select().where((Rating.day == day) & Rating.flag.is_null(False)).count(),
+        "replaced": Rating.select().where((Rating.day == day) & Rating.replaced_by.is_null(False)
+                                          & Rating.flag.is_null()).count(),
+    }
+    dishes = sorted(({"id": r.dish_id, "name": names.get(r.dish_id), "votes": r.votes,
+                      "mean": round(float(r.mean), 2)} for r in rows), key=lambda d: -d["votes"])
+    return dishes, left_out

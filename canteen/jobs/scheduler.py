@@ -11,8 +11,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from ..clock import clock
-from . import backup, delivery, digests
-from . import tasks as jobs
+from . import backup, delivery, digests, tasks
 
 log = logging.getLogger(__name__)
 
@@ -22,15 +21,15 @@ def _minute(now):
 
 
 def _every_minute(now):
-    return jobs.missed_logs(now), jobs.meal_logs(now)
+    return tasks.missed_logs(now), tasks.meal_logs(now)
 
 
 # name: (function of now, slot of now, schedule for APScheduler, first local time of the day it may run)
 JOBS = {
     "missed_logs": (_every_minute, _minute, {"trigger": "cron", "minute": "*"}, dt.time(0, 0)),
-    "escalate_overdue": (jobs.escalate_overdue, lambda n: n.strftime("%Y-%m-%dT%H"),
+    "escalate_overdue": (tasks.escalate_overdue, lambda n: n.strftime("%Y-%m-%dT%H"),
                          {"trigger": "cron", "minute": 5}, dt.time(0, 5)),
-    "expiry_warnings": (jobs.expiry_warnings, lambda n: n.date().isoformat(),
+    "expiry_warnings": (tasks.expiry_warnings, lambda n: n.date().isoformat(),
                         {"trigger": "cron", "hour": 6, "minute": 0}, dt.time(6, 0)),
     "daily_digest": (digests.daily, lambda n: n.date().isoformat(),
                      {"trigger": "cron", "hour": 7, "minute": 0}, dt.time(7, 0)),
@@ -61,7 +60,7 @@ def run_job(app, name, now=None):
     with app.app_context():
         now = now or clock().now()
         try:
-            return jobs.run(name, slot_of(now), fn, now)
+            return tasks.run(name, slot_of(now), fn, now)
         except Exception:
             log.exception("job %s failed", name)
             return None

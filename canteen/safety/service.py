@@ -108,6 +108,19 @@ def check(kind_name, data, lang="en", say=None):
     return validate(KINDS[kind_name], data, lookup, clock().now(), tz=clock().tz, **kwargs)
 
 
+def find(kind_name, record_id):
+    """One entry of one log, or None."""
+    return SafetyRecord.get_or_none((SafetyRecord.id == record_id) & (SafetyRecord.kind == kind_name))
+
+
+def between(kind_name, start, end, limit=1000):
+    """Entries of one log on service days `start`..`end`, newest first."""
+    return (SafetyRecord.select()
+            .where((SafetyRecord.kind == kind_name) & SafetyRecord.day.between(start, end))
+            .order_by(SafetyRecord.occurred_at.desc())
+            .limit(limit))
+
+
 def create(kind_name, data, author, lang="en", say=None):
     """Validate, store and judge one entry; returns (record, verdict). Raises EntryErrors."""
     data = dict(data) if isinstance(data, dict) else data

@@ -266,7 +266,7 @@ def new_record(kind_name):
 def record(kind_name, record_id):
     """One entry: current values, the original, every correction with its reason and author."""
     kind = kind_or_404(kind_name)
-    entry = SafetyRecord.get_or_none((SafetyRecord.id == record_id) & (SafetyRecord.kind == kind_name)) or abort(404)
+    entry = service.find(kind_name, record_id) or abort(404)
     labels = {f.name: f.label(current_language()) for f in kind.fields}
     amendments = [(a, [labels.get(name, name) for name in json.loads(a.changed)])
                   for a in entry.amendments.order_by(SafetyAmendment.version.desc())]
@@ -281,7 +281,7 @@ def record(kind_name, record_id):
 def amend(kind_name, record_id):
     """Correct an entry: the original stays, the correction carries a reason and an author."""
     kind = kind_or_404(kind_name)
-    entry = SafetyRecord.get_or_none((SafetyRecord.id == record_id) & (SafetyRecord.kind == kind_name)) or abort(404)
+    entry = service.find(kind_name, record_id) or abort(404)
     form = ConfirmForm()
     errors, values = {}, entry.values()
     if request.method == "POST":

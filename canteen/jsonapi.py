@@ -1,0 +1,47 @@
+"""What every JSON endpoint shares: the /api/v1 blueprints' hooks, one error shape, one body reader.
+
+The feedback and safety APIs are separate blueprints under the same prefix; both are
+described by the one document canteen/openapi.json.
+"""
+import json
+
+from flask import Blueprint, current_app, jsonify, request
+
+PREFIX = "/api/v1"
+
+
+def blueprint(name, import_name):
+    """A JSON API blueprint under /api/v1 with the hooks every such blueprint needs."""
+    bp = Blueprint(name, import_name, url_prefix=PREFIX)
+    bp.before_request(_small_bodies)
+    bp.after_request(_vary_by_language)
+    return bp
+
+
+def _small_bodies():
+    # A rating or a log entry is a few hundred bytes; refuse anything far larger before reading it.
+    request.max_content_length = current_app.config["API_MAX_BODY_BYTES"]
+
+
+def _vary_by_language(response):
+    # names and messages follow Accept-Language: shared caches must keep languages apart
+    response.vary.add("Accept-Language")
+    return response
+
+
+def error(message, field=None, status=422, **extra):
+    """The one error shape of the API: {"error": "…", "field": "…" | null}."""
+    return jsonify(error=message, field=field, **extra), status
+
+
+def read_body(noun, object_only=True):
+    """The request's JSON body as (payload, None), or (None, an error response)."""
+    if not request.is_json:
+        return None, error(f"Send the {noun} as JSON with Content-Type: application/json.", "body", 400)
+    try:
+        payload = json.loads(request.get_data(cache=False))
+    except (ValueError, UnicodeDecodeError):
+        return None, error("The body is not valid JSON.", "body", 400)
+    if object_only and not isinstance(payload, dict):
+        return None, error("The body must be a JSON object.", "body", 400)
+    return payload, None

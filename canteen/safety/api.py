@@ -1,0 +1,81 @@
+"""The food-safety JSON API: a thermometer, a scale or a script posts log entries here
+(described in canteen/openapi.json). Views parse and answer; `service` holds the rules."""
+import datetime as dt
+
+from flask import jsonify, request
+
+from ..access import actor, allow
+from ..clock import clock
+from ..i18n import current_language
+from ..jsonapi import blueprint, error, read_body
+from . import service
+from .schema import KINDS, EntryErrors
+
+bp = blueprint("safety_api", __name__)
+
+
+def entry_errors(e):
+    field, message = next(iter(e.errors.items()))
+    return error(message, field, 422, errors=e.errors)
+
+
+def safety_json(record):
+    return {"id": record.id, "kind": record.kind, "version": record.version, "author": record.author,
+            "occurred_at": record.occurred_at.isoformat() + "Z", "recorded_at": record.recorded_at.isoformat() + "Z",
+            "late": record.late_by is not None, "values": record.values()}
+
+
+def verdict_json(verdict):
+    """The 4D verdict as the API promises it; `warnings` repeats each finding as one sentence."""
+    lang = current_language()
+    findings = [{"item": f.item, "d": f.d, "severity": f.severity, "message": f.message(lang),
+                 "value": f.value, "limit": f.limit, "action": f.action(lang)} for f in verdict.findings]
+    return {"verdict": verdict.verdict, "checklist_version": verdict.version, "findings": findings,
+            "warnings": [f"{f['message']} — {f['action']}" for f in findings]}
+
+
+@bp.post("/safety/<kind_name>")
+@allow("manager")
+def create_safety_record(kind_name):
+    """Store one food-safety log entry (a thermometer, a scale or a script may post it)."""
+    if kind_name not in KINDS:
+        return error(f"Unknown log kind {kind_name[:40]!r}; use one of {', '.join(KINDS)}.", "kind", 404)
+    payload, failure = read_body("entry")
+    if failure:
+        return failure
+    try:
+        record, verdict = service.create(kind_name, payload, actor())
+    except EntryErrors as e:
+        return entry_errors(e)
+    return jsonify(dict(safety_json(record), **verdict_json(verdict))), 201
+
+
+@bp.post("/safety/<kind_name>/<int:record_id>/amendments")
+@allow("manager")
+def amend_safety_record(kind_name, record_id):
+    """Correct an entry: {"entry": {...the whole entry as it should read...}, "reason": "..."}."""
+    record = service.find(kind_name, record_id)
+    if record is None:
+        return error("There is no such entry.", None, 404)
+    payload, failure = read_body("entry")
+    if failure:
+        return failure
+    try:
+        amendment, verdict = service.amend(record, payload.get("entry"), payload.get("reason"), actor())
+    except EntryErrors as e:
+        return entry_errors(e)
+    return jsonify(dict(safety_json(record), amendment=amendment.version, **verdict_json(verdict))), 201
+
+
+@bp.get("/safety/<kind_name>")
+@allow("manager", "union", "admin")
+def list_safety_records(kind_name):
+    """Entries of one log, newest first (?from=&to= dates; default the last 30 days)."""
+    if kind_name not in KINDS:
+        return error(f"Unknown log kind {kind_name[:40]!r}.", "kind", 404)
+    try:
+        end = dt.date.fromisoformat(request.args.get("to") or clock().today().isoformat())
+        start = dt.date.fromisoformat(request.args.get("from") or (end - dt.timedelta(days=30)).isoformat())
+    except (ValueError, OverflowError):
+        return error("from and to must be dates like 2026-11-26.", "from")
+    return jsonify(kind=kind_name, records=[safety_json(r) for r in service.between(kind_name, start, end)])
