@@ -8,6 +8,14 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import access, checklists, cli, clock, db, demo, i18n, web
 from .config import DEFAULTS, ConfigError, coerce, instance_secret, reason_tags
+from .feedback import api as feedback_api
+from .feedback import kiosk, rollups
+from .jobs import views as jobs
+from .office import admin, auth, catalog, home
+from .reports.routes import bp as reports
+from .safety import api as safety_api
+from .safety import standing
+from .safety import views as safety
 
 HERE = Path(__file__).resolve().parent
 
@@ -47,14 +55,6 @@ def create_app(test_config=None):
     if app.config["DEMO"]:
         demo.ensure_demo(app)
 
-    from .feedback import api as feedback_api
-    from .feedback import kiosk, rollups
-    from .jobs import views as jobs
-    from .office import admin, auth, catalog, home
-    from .reports import bp as reports
-    from .safety import api as safety_api
-    from .safety import standing
-    from .safety import views as safety
 
     auth.init_app(app)
     app.before_request(access.enforce)  # after db's hook: it may look up a token

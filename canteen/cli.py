@@ -15,9 +15,13 @@ from flask.cli import AppGroup, with_appcontext
 from peewee import IntegrityError
 
 from . import audit, demo
+from .audit import verify_audit_command
 from .clock import clock
+from .jobs.backup import restore_command
+from .jobs.scheduler import scheduler_command
 from .models import Dish, MenuItem, database
 from .office.forms import printable
+from .safety.service import purge_command
 from .vocabulary import CATEGORIES
 
 dish_cli = AppGroup("dish", help="Add, list and retire dishes.")
@@ -143,10 +147,6 @@ def seed_demo():
 
 
 def init_app(app):
-    from .audit import verify_audit_command
-    from .jobs.backup import restore_command
-    from .jobs.scheduler import scheduler_command
-    from .safety.service import purge_command
     for command in (dish_cli, menu_cli, seed_demo, verify_audit_command, purge_command, restore_command,
                     scheduler_command):
         app.cli.add_command(command)

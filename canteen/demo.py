@@ -9,9 +9,11 @@ import random
 from peewee import fn
 
 from .clock import clock
-from .feedback.models import Rating, RatingTag
+from .feedback import follow_up
+from .feedback.models import DishChange, Rating, RatingTag, TrialDecision
 from .models import AppSetting, Dish, MenuItem, database
 from .office.accounts import User
+from .safety.models import Staff, StorageUnit, Supplier, Training
 
 # name_zh, name_en, price in fen, category, quality (mean score the demo votes lean to)
 DISHES = [
@@ -127,8 +129,6 @@ RECIPE_CHANGE_DAYS = 21  # the demo's braised pork got less salt three weeks ago
 def seed_ratings(today, rng):
     """About seven votes per dish and meal over the past eight weeks, each dish leaning to its
     own quality; the braised pork's recipe change shows in its chart. Inserted in bulk."""
-    from .feedback import follow_up
-    from .feedback.models import DishChange, TrialDecision
     quality = {d[0]: d[4] for d in DISHES}
     windows = {w.name: w for w in clock().windows}
     changed = today - dt.timedelta(days=RECIPE_CHANGE_DAYS)
@@ -182,7 +182,6 @@ def seed_ratings(today, rng):
 
 def seed_registers(today):
     """A kitchen's registers, so the food-safety logs have people, suppliers and fridges."""
-    from .safety.models import Staff, StorageUnit, Supplier, Training
     cooks = [Staff.create(name=name, job=job, health_cert_no=f"HC-2026-{i:03d}",
                           health_cert_expiry=today + dt.timedelta(days=days))
              for i, (name, job, days) in enumerate((("王建国", "厨师长", 240), ("李秀兰", "面点师", 25),

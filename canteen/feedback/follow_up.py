@@ -2,7 +2,10 @@
 once, the announcements of what the canteen changed, and the replies a phone sees."""
 import re
 
+from ..clock import clock
+from ..jobs.tasks import raise_alert
 from ..models import Dish, utcnow
+from ..vocabulary import CHANGE_KIND_NAMES, DECISION_NAMES, MEALS
 from .models import CommentFollowUp, DishChange, Rating, TrialDecision
 
 DECISIONS = ("keep", "improve", "drop")
@@ -54,8 +57,6 @@ def raise_safety_comment(rating_id, dish_name_zh, dish_name_en, day, meal, words
     """Mark the comment and alert the manager, in the vote's transaction."""
     from flask_babel import force_locale
 
-    from ..jobs.tasks import raise_alert
-    from ..vocabulary import MEALS
     CommentFollowUp.insert(rating=rating_id, safety=True).on_conflict_ignore().execute()
     with force_locale("zh_CN"):
         zh_meal = str(MEALS.get(meal, meal))
@@ -72,8 +73,6 @@ def announcements(lang, today, days):
     days, newest first — so that miners see their votes matter."""
     import datetime as dt
 
-    from ..clock import clock
-    from ..vocabulary import CHANGE_KIND_NAMES, DECISION_NAMES
     since = today - dt.timedelta(days=days)
     out = []
     for d in (TrialDecision.select(TrialDecision, Dish).join(Dish)

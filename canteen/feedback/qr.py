@@ -21,6 +21,8 @@ from itsdangerous import (
     URLSafeTimedSerializer,
 )
 
+from .models import QrCard
+
 
 class QrSource(NamedTuple):
     kind: str  # "card" or "kiosk"
@@ -57,7 +59,6 @@ def kiosk_token(kiosk_name):
 def read_token(token, grace=1.0):
     """The source a token names; raises TokenError. `grace` stretches a kiosk token's life
     (a miner who opened the page may finish voting a little after the code rotated away)."""
-    from .models import QrCard
 
     max_age = current_app.config["QR_LIVE_MAX_AGE"]
     if not isinstance(token, str) or len(token) > 400 or not token.isascii():

@@ -10,6 +10,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from ..audit import GENESIS, AuditEntry
 from ..models import database
 
 PID_FILE = "canteen.pid"  # written by `python app.py` while it serves
@@ -76,7 +77,6 @@ def verify_file(path):
     """(ok, message) for a SQLite file: integrity check and audit chain."""
     import hashlib
 
-    from ..audit import GENESIS, AuditEntry
     conn = sqlite3.connect(str(path))
     try:
         if conn.execute("PRAGMA integrity_check").fetchone()[0] != "ok":

@@ -13,6 +13,8 @@ from flask import current_app
 from peewee import CharField, DateTimeField, IntegerField, TextField
 
 from ..models import BaseModel, utcnow
+from ..reports.export import XLSX, workbook_bytes
+from ..reports.weekly import as_tables, email_text
 from .digests import Digest
 from .models import Alert
 
@@ -80,8 +82,6 @@ def send(channel, body):
     subject = body.get("message_zh") or f"{body['kind']} digest {body.get('period', '')}"
     if body.get("type") == "digest" and body.get("kind") == "weekly" and "dishes" in body["body"]:
         # the union's weekly report: readable text, and its tables as a spreadsheet
-        from ..reports.export import XLSX, workbook_bytes
-        from ..reports.weekly import as_tables, email_text
         subject = f"食堂评价周报 weekly feedback report {body['period']}"
         message["Subject"] = f"[canteen] {subject}"
         message.set_content(email_text(body["body"]))

@@ -6,6 +6,9 @@ import json
 from peewee import CharField, DateTimeField, TextField, fn
 
 from ..models import BaseModel, utcnow
+from ..reports.weekly import weekly_report
+from ..safety.models import CorrectiveAction, SafetyRecord, SafetyVerdict
+from ..safety.views import missing_on
 
 
 class Digest(BaseModel):
@@ -29,8 +32,6 @@ def _store(kind, period, body):
 
 def daily(now):
     """Yesterday's food safety: entries per log, failures, open and overdue actions, gaps."""
-    from ..safety.models import CorrectiveAction, SafetyRecord, SafetyVerdict
-    from ..safety.views import missing_on
 
     day = now.date() - dt.timedelta(days=1)
     counts = {k: n for k, n in SafetyRecord.select(SafetyRecord.kind, fn.COUNT(SafetyRecord.id))
@@ -49,6 +50,5 @@ def daily(now):
 def weekly(now):
     """Last week's feedback: the union's weekly report (canteen/reports/weekly.py), stored as
     it was, so the digest and the printed report say the same."""
-    from ..reports.weekly import weekly_report
     monday = now.date() - dt.timedelta(days=now.weekday() + 7)
     return _store("weekly", "%d-W%02d" % monday.isocalendar()[:2], weekly_report(monday))

@@ -6,7 +6,18 @@ so tests drive them with any clock instead of sleeping.
 """
 import datetime as dt
 
-from ..models import database, utcnow
+from ..clock import clock
+from ..models import Dish, database, utcnow
+from ..safety.models import (
+    CorrectiveAction,
+    InspectionRound,
+    SafetyRecord,
+    Staff,
+    StockLot,
+    StorageUnit,
+    Supplier,
+)
+from ..safety.schema import KINDS
 from .models import Alert, ExpectedLog, JobRun
 
 
@@ -31,15 +42,12 @@ def raise_alert(key, kind, role, zh, en):
 def missed_logs(now):
     """Raise one alert per expected entry whose time plus grace has passed unlogged, and
     resolve alerts whose entry has since been logged (late). Returns (raised, resolved)."""
-    from ..clock import clock
-    from ..safety.models import SafetyRecord, StorageUnit
 
     raised = resolved = 0
     day = now.date()
     early = dt.timedelta(hours=2)  # a reading up to 2 h before its time counts for it
     for expected in ExpectedLog.select().where(ExpectedLog.active):
         if expected.kind == "round":  # a 4D inspection round of any area
-            from ..safety.models import InspectionRound
             logged = [clock().to_local(r.created_at) for r in InspectionRound.select().where(InspectionRound.day == day)]
         else:
             logged = [clock().to_local(r.occurred_at) for r in SafetyRecord.select().where(
@@ -58,7 +66,6 @@ def missed_logs(now):
                              .where((Alert.key == key) & Alert.resolved_at.is_null()).execute())
                 continue
             unit = StorageUnit.get_or_none(StorageUnit.id == expected.unit) if expected.unit else None
-            from ..safety.schema import KINDS
             label = KINDS[expected.kind] if expected.kind in KINDS else None
             name_zh = label.zh if label else "4D 巡查"
             name_en = label.en if label else "4D inspection round"
@@ -88,9 +95,6 @@ def meal_logs(now):
     dish served. Alerts raised once, resolved when the entry arrives. Returns (raised, resolved)."""
     from flask import current_app
 
-    from ..clock import clock
-    from ..models import Dish
-    from ..safety.models import SafetyRecord
 
     grace = dt.timedelta(minutes=current_app.config["MEAL_LOG_GRACE_MINUTES"])
     raised = resolved = 0
@@ -126,7 +130,6 @@ def expiry_warnings(now):
     EXPIRY_HORIZON_DAYS, samples whose 48 h are over. One alert per thing per day."""
     from flask import current_app
 
-    from ..safety.models import SafetyRecord, Staff, StockLot, Supplier
 
     today = now.date()
     horizon = today + dt.timedelta(days=current_app.config["EXPIRY_HORIZON_DAYS"])
@@ -162,7 +165,6 @@ def expiry_warnings(now):
 
 def escalate_overdue(now):
     """Overdue corrective actions go up to the administrator, once per action."""
-    from ..safety.models import CorrectiveAction
 
     raised = 0
     for action in CorrectiveAction.select().where((CorrectiveAction.status != "verified")

@@ -9,10 +9,12 @@ from ..access import actor, allow, current_roles
 from ..i18n import current_language
 from ..models import database, utcnow
 from ..office.forms import ConfirmForm
+from ..reports.weekly import render_stored
 from ..safety.models import StorageUnit
 from ..safety.schema import KINDS
 from .digests import Digest
 from .models import Alert, ExpectedLog, JobRun
+from .scheduler import JOBS, next_runs
 
 bp = Blueprint("alerts", __name__)
 TIMES = re.compile(r"^\s*([01]?\d|2[0-3]):[0-5]\d\s*(,\s*([01]?\d|2[0-3]):[0-5]\d\s*)*$")
@@ -119,7 +121,6 @@ def digest(digest_id):
         abort(403)
     data = row.data()
     if row.kind == "weekly" and "dishes" in data:  # older weekly digests: the simple page below
-        from ..reports.weekly import render_stored
         return render_stored(data, current_language())
     return render_template("alerts/digest.html", row=row, data=data, kinds=KINDS, lang=current_language())
 
@@ -128,7 +129,6 @@ def digest(digest_id):
 @allow("admin")
 def jobs_page():
     """Each scheduled job: last run, outcome, duration, next run."""
-    from .scheduler import JOBS, next_runs
     last = {}
     for run in JobRun.select().order_by(JobRun.started_at.desc()).limit(2000):
         last.setdefault(run.job, run)

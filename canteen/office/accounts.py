@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import secrets
 
+from flask_babel import gettext as _
 from flask_login import UserMixin
 from peewee import BooleanField, CharField, DateTimeField, IntegerField
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -132,3 +133,12 @@ class ApiToken(BaseModel):
     def lookup(cls, secret):
         """The token for `secret`, revoked or not (the caller tells them apart)."""
         return cls.get_or_none(cls.token_hash == digest(secret))
+
+
+def validate_new_password(username, password):
+    """Why this password will not do for this user, or None."""
+    if len(password) < 10:
+        return _("A password needs at least 10 characters.")
+    if password.strip().lower() == username.strip().lower():
+        return _("The password must not be the user name.")
+    return None

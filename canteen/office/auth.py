@@ -24,7 +24,7 @@ from flask_login import LoginManager, current_user, login_user, logout_user
 from .. import audit
 from ..access import allow, public
 from ..models import database, utcnow
-from .accounts import ROLES, ApiToken, LoginAttempt, User
+from .accounts import ROLES, ApiToken, LoginAttempt, User, validate_new_password
 from .forms import LoginForm, PasswordForm
 
 bp = Blueprint("auth", __name__)
@@ -129,14 +129,6 @@ def change_password():
             flash(_("Your password has been changed."))
             return redirect(url_for("office.home"))
     return render_template("auth/password.html", form=form)
-
-
-def validate_new_password(username, password):
-    if len(password) < 10:
-        return _("A password needs at least 10 characters.")
-    if password.strip().lower() == username.strip().lower():
-        return _("The password must not be the user name.")
-    return None
 
 
 @click.command("create-user")

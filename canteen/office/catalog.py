@@ -19,6 +19,7 @@ from .. import audit
 from ..access import actor, allow
 from ..clock import clock
 from ..feedback import qr
+from ..feedback.kiosk import phone_url
 from ..feedback.models import DishChange, QrCard
 from ..i18n import current_language
 from ..models import Dish, MenuItem, database, utcnow
@@ -264,7 +265,6 @@ def cards():
 
 
 def card_url(card):
-    from ..feedback.kiosk import phone_url
     return phone_url(qr.card_token(card.id))
 
 

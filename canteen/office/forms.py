@@ -25,8 +25,9 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..vocabulary import CATEGORIES, ROLE_NAMES
-from .accounts import ROLES
+from ..clock import clock
+from ..vocabulary import CATEGORIES, CHANGE_KIND_NAMES, DECISION_NAMES, ROLE_NAMES
+from .accounts import ROLES, validate_new_password
 
 
 def printable(value):
@@ -58,7 +59,6 @@ class LoginForm(FlaskForm):
 
 
 def strong_password(form, field):
-    from .auth import validate_new_password
     username = getattr(form, "username", None)
     problem = validate_new_password(username.data if username and username.data else "", field.data or "")
     if problem:
@@ -161,7 +161,6 @@ class TrialDecisionForm(FlaskForm):
     announce = BooleanField(_l("Show on the kiosk's idle screen"), default=True)
 
     def __init__(self, *args, **kwargs):
-        from ..vocabulary import DECISION_NAMES
         super().__init__(*args, **kwargs)
         self.decision.choices = [(k, DECISION_NAMES[k]) for k in ("keep", "improve", "drop")]
 
@@ -173,14 +172,12 @@ class DishChangeForm(FlaskForm):
     announce = BooleanField(_l("Show on the kiosk's idle screen"), default=True)
 
     def __init__(self, *args, **kwargs):
-        from ..vocabulary import CHANGE_KIND_NAMES
         super().__init__(*args, **kwargs)
         self.kind.choices = list(CHANGE_KIND_NAMES.items())
 
     def validate_day(self, field):
         import datetime as dt
 
-        from ..clock import clock
         if field.data and not 2000 <= field.data.year <= 2100:
             raise ValidationError(_l("Give a date between 2000 and 2100."))
         if field.data and field.data > clock().today() + dt.timedelta(days=31):

@@ -11,8 +11,9 @@ from ..feedback.models import CommentFollowUp, Rating
 from ..i18n import current_language
 from ..models import Dish, database, utcnow
 from ..office.forms import CommentReplyForm, printable
+from ..safety.models import SafetyRecord
 from ..vocabulary import MEALS
-from . import bp
+from .blueprint import bp
 from .export import table_response
 from .filters import read_filters
 
@@ -77,7 +78,6 @@ def comments():
 @allow("union", "manager", "admin")
 def comment(rating_id, form=None, status=200):
     """One comment; a safety one with the retained samples of its meal."""
-    from ..safety.models import SafetyRecord
     rating = (Rating.select(Rating, Dish).join(Dish)
               .where((Rating.id == rating_id) & Rating.comment.is_null(False)).first()) or abort(404)
     f = CommentFollowUp.get_or_none(CommentFollowUp.rating == rating.id)

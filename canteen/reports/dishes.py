@@ -15,7 +15,7 @@ from ..i18n import current_language
 from ..models import Dish, database
 from ..office.forms import DishChangeForm
 from ..vocabulary import CHANGE_KIND_NAMES
-from . import bp
+from .blueprint import bp
 from .export import table_response
 from .figures import prior_mean, stats, total
 from .filters import Filters, iso_week, read_filters

@@ -4,6 +4,8 @@ import io
 
 from flask import Response
 
+from ..safety.standing import as_text
+
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -39,7 +41,6 @@ def workbook_bytes(tables):
     """An XLSX file of `tables`, one sheet each."""
     from openpyxl import Workbook
 
-    from ..safety.standing import as_text
     book = Workbook()
     book.remove(book.active)
     for sheet_name, header, rows in tables:

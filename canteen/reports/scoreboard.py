@@ -7,7 +7,7 @@ from .. import charts
 from ..access import allow
 from ..i18n import current_language
 from ..vocabulary import REASONS
-from . import bp
+from .blueprint import bp
 from .export import table_response
 from .figures import dish_rows
 from .filters import read_filters

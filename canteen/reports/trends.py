@@ -8,7 +8,7 @@ from ..access import allow
 from ..i18n import current_language
 from ..models import Dish
 from ..vocabulary import MEALS, REASONS, SHIFT_NAMES
-from . import bp
+from .blueprint import bp
 from .export import table_response
 from .figures import by_week, hidden_groups, sums_by, tag_counts, total
 from .filters import iso_week, read_filters, weeks_between

@@ -13,7 +13,7 @@ from ..feedback.models import TrialDecision
 from ..i18n import current_language
 from ..models import Dish, database
 from ..office.forms import TrialDecisionForm
-from . import bp
+from .blueprint import bp
 from .export import table_response
 from .figures import prior_mean, stats, total
 from .filters import Filters

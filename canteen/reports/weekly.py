@@ -10,9 +10,10 @@ from .. import charts
 from ..access import allow
 from ..clock import clock
 from ..feedback.models import CommentFollowUp, DishChange, Rating, TrialDecision
+from ..i18n import current_language
 from ..models import Dish
 from ..vocabulary import MEALS, REASONS, SHIFT_NAMES
-from . import bp
+from .blueprint import bp
 from .export import table_response
 from .figures import by_week, dish_rows, hidden_groups, stats, sums_by
 from .filters import Filters, iso_week
@@ -152,7 +153,6 @@ def as_tables(data, lang):
 @allow("union", "manager", "admin")
 def weekly():
     """The printable weekly report (?week=2026-W47; default: last week). ?format=xlsx|csv."""
-    from ..i18n import current_language
     today = clock().today()
     default = today - dt.timedelta(days=today.weekday() + 7)
     error = None

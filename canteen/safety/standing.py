@@ -36,6 +36,7 @@ from .models import (
     SafetyVerdict,
 )
 from .schema import KINDS
+from .views import display, missing_on
 
 bp = Blueprint("standing", __name__, url_prefix="/safety")
 READ = ("manager", "union", "admin")
@@ -172,7 +173,6 @@ def export_rows(start, end):
     verdicts = {r.id: service.latest_verdict(r) for r in records}
     actions = list(CorrectiveAction.select().join(SafetyRecord)
                    .where(SafetyRecord.day.between(start, end)).order_by(CorrectiveAction.id))
-    from .views import missing_on
     gaps = {}
     day = start
     while day <= min(end, clock().today()):
@@ -206,7 +206,6 @@ def export():
     lang = current_language()
     if request.args.get("format") == "xlsx":
         return xlsx_response(start, end, records, verdicts, actions, gaps, rounds_, lang)
-    from .views import display
     shown = {r.id: display(KINDS[r.kind], r.values()) for r in records}
     return render_template("safety/export.html", start=start, end=end, records=records, verdicts=verdicts,
                            actions=actions, gaps=gaps, kinds=KINDS, lang=lang, shown=shown, rounds=rounds_,

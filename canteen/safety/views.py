@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from .. import audit
-from ..access import actor, allow
+from ..access import actor, allow, current_roles
 from ..clock import clock
 from ..i18n import current_language
 from ..models import Dish, database, utcnow
@@ -416,7 +416,6 @@ def add_training(staff_id):
 
 
 def _roles():
-    from ..access import current_roles
     return current_roles()
 
 
