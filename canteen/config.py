@@ -32,7 +32,7 @@ DEFAULTS = {
     "DEMO": True,
     # A dish with a trial start date counts as new for this many days unless it has an end.
     "TRIAL_DAYS": 28,
-    # Trial verdict rules (canteen/scoring.py TrialRules): least votes, keep when the good
+    # Trial verdict rules (canteen/reports/scoring.py TrialRules): least votes, keep when the good
     # share's Wilson low reaches KEEP_LOW %, drop when its Wilson high stays under DROP_HIGH %.
     "TRIAL_MIN_VOTES": 30,
     "TRIAL_KEEP_LOW_PERCENT": 60,

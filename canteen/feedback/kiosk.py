@@ -44,7 +44,7 @@ def screen():
     config = current_app.config
     paired = current_kiosk()
     return render_template(
-        "kiosk/screen.html",
+        "feedback/screen.html",
         faces=sorted(FACES.items()),
         reasons=reason_choices(),
         kiosk_name=kiosk_label(),
@@ -91,7 +91,7 @@ def pair(code):
             return response
         form.code.errors.append(_("This code is wrong, used or expired. Ask the administrator for a new one."))
         status = 422
-    return render_template("kiosk/pair.html", form=form), status
+    return render_template("feedback/pair.html", form=form), status
 
 
 @bp.get("/photos/<path:name>")
@@ -135,7 +135,7 @@ def phone(token):
         source = qr.read_token(token)
     except qr.TokenError as e:
         status, message = TOKEN_PAGES[e.reason]
-        return render_template("kiosk/phone_invalid.html", message=message), status
+        return render_template("feedback/phone_invalid.html", message=message), status
     wait = limits.over_limit(f"card:{source.card_id}" if source.kind == "card" else f"kiosk:{source.kiosk}")
     if wait:
         return limits.too_many(wait, as_json=False)
@@ -156,7 +156,7 @@ def phone(token):
         open_dish = card.dish_id  # a card made for one dish opens straight at it
     replies = follow_up.replies_for(votes.phone_key(request.cookies.get(PHONE_COOKIE)))
     response = current_app.make_response(render_template(
-        "kiosk/phone.html", meals=meals, token=token, place=place, open_dish=open_dish,
+        "feedback/phone.html", meals=meals, token=token, place=place, open_dish=open_dish,
         faces=sorted(FACES.items()), reasons=reason_choices(), replies=replies, lang=lang))
     if not request.cookies.get(PHONE_COOKIE):
         response.set_cookie(PHONE_COOKIE, secrets.token_urlsafe(16), max_age=ONE_YEAR, httponly=True,

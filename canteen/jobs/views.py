@@ -57,7 +57,7 @@ def inbox():
             audit.record(actor(), f"alert.{step}", "alert", alert.id, key=alert.key)
         return redirect(url_for("alerts.inbox"))
     rows = list(visible_alerts().order_by(Alert.created_at.desc()).limit(300))
-    return render_template("alerts/inbox.html", rows=rows, confirm=ConfirmForm(), lang=current_language())
+    return render_template("jobs/inbox.html", rows=rows, confirm=ConfirmForm(), lang=current_language())
 
 
 @bp.route("/safety/schedule", methods=["GET", "POST"])
@@ -99,7 +99,7 @@ def schedule():
             return redirect(url_for("alerts.schedule"))
     rows = list(ExpectedLog.select().where(ExpectedLog.active).order_by(ExpectedLog.kind))
     units = {u.id: u.name for u in StorageUnit.select()}
-    return render_template("alerts/schedule.html", rows=rows, units=units, kinds=KINDS, errors=errors,
+    return render_template("jobs/schedule.html", rows=rows, units=units, kinds=KINDS, errors=errors,
                            confirm=ConfirmForm(), lang=current_language(), form=request.form), 422 if errors else 200
 
 
@@ -109,7 +109,7 @@ def digests():
     """Stored digests: the daily food-safety one (manager) and the weekly feedback one (all)."""
     kinds = ["weekly"] + (["daily"] if current_roles() & {"manager", "admin"} else [])
     rows = Digest.select().where(Digest.kind.in_(kinds)).order_by(Digest.created_at.desc()).limit(100)
-    return render_template("alerts/digests.html", rows=rows)
+    return render_template("jobs/digests.html", rows=rows)
 
 
 @bp.get("/digests/<int:digest_id>")
@@ -122,7 +122,7 @@ def digest(digest_id):
     data = row.data()
     if row.kind == "weekly" and "dishes" in data:  # older weekly digests: the simple page below
         return render_stored(data, current_language())
-    return render_template("alerts/digest.html", row=row, data=data, kinds=KINDS, lang=current_language())
+    return render_template("jobs/digest.html", row=row, data=data, kinds=KINDS, lang=current_language())
 
 
 @bp.get("/admin/jobs")
@@ -132,4 +132,4 @@ def jobs_page():
     last = {}
     for run in JobRun.select().order_by(JobRun.started_at.desc()).limit(2000):
         last.setdefault(run.job, run)
-    return render_template("alerts/jobs.html", jobs=JOBS, last=last, now=utcnow(), upcoming=next_runs())
+    return render_template("jobs/jobs.html", jobs=JOBS, last=last, now=utcnow(), upcoming=next_runs())

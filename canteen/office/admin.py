@@ -18,7 +18,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 @allow("admin")
 def users():
     """Everyone who can sign in, with their roles."""
-    return render_template("admin/users.html", users=User.select().order_by(User.username),
+    return render_template("office/admin/users.html", users=User.select().order_by(User.username),
                            role_names=ROLE_NAMES)
 
 
@@ -75,14 +75,14 @@ def user_form(user, created):
             flash(_("Saved the account %(name)s.", name=username))
             return redirect(url_for("admin.users"))
     status = 422 if request.method == "POST" else 200
-    return render_template("admin/user_form.html", form=form, user=user, created=created), status
+    return render_template("office/admin/user_form.html", form=form, user=user, created=created), status
 
 
 @bp.get("/kiosks")
 @allow("admin")
 def kiosks():
     """Registered kiosks, their pairing state and last contact."""
-    return render_template("admin/kiosks.html", kiosks=Kiosk.select().order_by(Kiosk.name),
+    return render_template("office/admin/kiosks.html", kiosks=Kiosk.select().order_by(Kiosk.name),
                            form=KioskForm(), confirm=ConfirmForm(), code=None, code_kiosk=None)
 
 
@@ -102,12 +102,12 @@ def new_kiosk():
                 kiosk.save()
                 audit.record(actor(), "kiosk.create", "kiosk", kiosk.id, name=name, location=kiosk.location)
             return show_code(kiosk, code)
-    return render_template("admin/kiosks.html", kiosks=Kiosk.select().order_by(Kiosk.name), form=form,
+    return render_template("office/admin/kiosks.html", kiosks=Kiosk.select().order_by(Kiosk.name), form=form,
                            confirm=ConfirmForm(), code=None, code_kiosk=None), 422
 
 
 def show_code(kiosk, code):
-    return render_template("admin/kiosks.html", kiosks=Kiosk.select().order_by(Kiosk.name),
+    return render_template("office/admin/kiosks.html", kiosks=Kiosk.select().order_by(Kiosk.name),
                            form=KioskForm(formdata=None), confirm=ConfirmForm(), code=code, code_kiosk=kiosk,
                            pair_url=url_for("kiosk.pair", code=code, _external=True))
 
@@ -155,7 +155,7 @@ def tokens():
         form = TokenForm(formdata=None)
     elif request.method == "POST":
         status = 422
-    return render_template("admin/tokens.html", form=form, secret=secret, confirm=ConfirmForm(),
+    return render_template("office/admin/tokens.html", form=form, secret=secret, confirm=ConfirmForm(),
                            tokens=ApiToken.select().order_by(ApiToken.created_at.desc()),
                            role_names=ROLE_NAMES), status
 
@@ -179,7 +179,7 @@ def revoke_token(token_id):
 def audit_log():
     """The audit trail, newest first, and whether its hash chain is intact."""
     entries = AuditEntry.select().order_by(AuditEntry.id.desc()).limit(500)
-    return render_template("admin/audit.html", entries=entries, broken=audit.verify())
+    return render_template("office/admin/audit.html", entries=entries, broken=audit.verify())
 
 
 @bp.post("/kiosks/<int:kiosk_id>/card-reader")

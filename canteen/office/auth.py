@@ -100,7 +100,7 @@ def login():
             LoginAttempt.create(username=username, address=address)
             form.password.errors.append(_("Wrong user name or password, or the account is disabled."))
             status = 401
-    return render_template("auth/login.html", form=form), status
+    return render_template("office/auth/login.html", form=form), status
 
 
 @bp.post("/logout")
@@ -128,7 +128,7 @@ def change_password():
             login_user(current_user._get_current_object())  # this session continues
             flash(_("Your password has been changed."))
             return redirect(url_for("office.home"))
-    return render_template("auth/password.html", form=form)
+    return render_template("office/auth/password.html", form=form)
 
 
 @click.command("create-user")

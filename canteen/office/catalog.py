@@ -87,7 +87,7 @@ def dish_summary(dish):
 def dishes():
     """The dish catalog, live dishes first."""
     rows = Dish.select().order_by(Dish.active.desc(), Dish.category, Dish.name_zh)
-    return render_template("kitchen/dishes.html", dishes=rows, categories=CATEGORIES,
+    return render_template("office/catalog/dishes.html", dishes=rows, categories=CATEGORIES,
                            today=clock().today(), confirm=ConfirmForm())
 
 
@@ -132,7 +132,7 @@ def edit_dish_form(dish, created):
                 return redirect(url_for("kitchen.dishes"))
     if any(f.errors for f in form):  # form.errors is cached: errors added after validation miss it
         status = 422
-    return render_template("kitchen/dish_form.html", form=form, dish=dish, created=created), status
+    return render_template("office/catalog/dish_form.html", form=form, dish=dish, created=created), status
 
 
 @bp.post("/dishes/<int:dish_id>/active")
@@ -179,7 +179,7 @@ def menus():
         day = dt.date.fromisoformat(str(day))
         plan.setdefault((day, meal), []).append(name_en if lang_en else name_zh)
     unplanned = sum(1 for d in days for m in meals if (d, m) not in plan)
-    return render_template("kitchen/menus.html", days=days, meals=meals, meal_names=MEALS,
+    return render_template("office/catalog/menus.html", days=days, meals=meals, meal_names=MEALS,
                            plan=plan, unplanned=unplanned, today=clock().today(),
                            prev_week=start - dt.timedelta(days=7), next_week=start + dt.timedelta(days=7),
                            confirm=ConfirmForm())
@@ -204,7 +204,7 @@ def edit_menu(day, meal):
             audit.record(actor(), "menu.plan", "menu", f"{day}/{meal}", before=current, after=chosen)
         flash(_("Saved the menu for %(meal)s on %(day)s.", meal=MEALS[meal], day=day.isoformat()))
         return redirect(url_for("kitchen.menus", week=week_start(day).isoformat()))
-    return render_template("kitchen/menu_form.html", form=form, day=day, meal=meal, meal_names=MEALS,
+    return render_template("office/catalog/menu_form.html", form=form, day=day, meal=meal, meal_names=MEALS,
                            week=week_start(day)), 422 if form.errors else 200
 
 
@@ -261,7 +261,7 @@ def cards():
     if request.method == "POST":
         status = 422
     rows = QrCard.select().order_by(QrCard.revoked_at.is_null(False), QrCard.id.desc())
-    return render_template("kitchen/cards.html", form=form, cards=rows, confirm=ConfirmForm()), status
+    return render_template("office/catalog/cards.html", form=form, cards=rows, confirm=ConfirmForm()), status
 
 
 def card_url(card):
@@ -280,7 +280,7 @@ def print_cards():
     if ids:
         query = query.where(QrCard.id.in_(ids))
     cards = [(card, qr.svg(card_url(card), "card-qr")) for card in query]
-    return render_template("kitchen/cards_print.html", cards=cards, layout=layout)
+    return render_template("office/catalog/cards_print.html", cards=cards, layout=layout)
 
 
 @bp.get("/cards/<int:card_id>.svg")
@@ -290,7 +290,7 @@ def card_svg(card_id):
     card = QrCard.get_or_none(QrCard.id == card_id) or abort(404)
     if card.revoked_at:
         abort(404)
-    body = render_template("kitchen/card.svg", card=card,
+    body = render_template("office/catalog/card.svg", card=card,
                            qr=qr.svg(card_url(card), "card-qr", 'x="17.5" y="38" width="70" height="70"'))
     response = current_app.response_class(body, mimetype="image/svg+xml")
     response.headers["Content-Disposition"] = f'attachment; filename="canteen-card-{card.id}.svg"'

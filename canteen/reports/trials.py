@@ -1,5 +1,5 @@
 """New dishes on trial: a suggested verdict (keep / improve / drop) from the written rules in
-canteen/scoring.py with its evidence, and the manager's decision beside it."""
+canteen/reports/scoring.py with its evidence, and the manager's decision beside it."""
 import datetime as dt
 import json
 
