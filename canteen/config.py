@@ -39,10 +39,21 @@ DEFAULTS = {
     "TRIAL_DROP_HIGH_PERCENT": 40,
     # The kiosk's "you asked, we changed" shows decisions and changes of this many days.
     "ANNOUNCE_DAYS": 30,
-    # Kiosk timings, in seconds.
-    "KIOSK_AUTOSEND_SECONDS": 6,
+    # Kiosk timings, in seconds. The face tap stores the vote; the screen that shows what was
+    # recorded (with Change and the reason chips) returns to the dishes after THANKS seconds
+    # without a touch, or REASONS seconds after the last chip; a half vote after IDLE.
     "KIOSK_IDLE_SECONDS": 20,
-    "KIOSK_THANKS_SECONDS": 4,
+    "KIOSK_THANKS_SECONDS": 2,
+    "KIOSK_REASONS_SECONDS": 4,
+    # A touch this soon after the screen changed is a ghost of the last one (a gloved double
+    # tap): ignored, so that it never lands on a face or chip nobody chose.
+    "KIOSK_GHOST_TAP_MS": 400,
+    # Reasons offered after a good face (4-5); the other REASON_TAGS follow a poor one (1-3).
+    "PRAISE_TAGS": "tasty,want_again",
+    # A vote may get its reasons or be withdrawn ("Change") from its own device this long.
+    "VOTE_CHANGE_SECONDS": 300,
+    # Phone ids (the canteen_phone cookie) the QR page hands out per address and minute.
+    "PHONE_COOKIES_PER_MINUTE": 60,
     "DEFAULT_LOCALE": "zh_CN",
     # Back office: a session lapses after this long without a request.
     "SESSION_IDLE_MINUTES": 30,

@@ -53,6 +53,14 @@ def db_time(value):
     return str(value) if isinstance(database.obj, PooledSqliteDatabase) else value
 
 
+def sync_id_sequence(table):
+    """After rows were inserted with their ids given (the demo's votes), PostgreSQL's sequence
+    must move past them, or the next plain insert collides with one (SQLite needs nothing)."""
+    if isinstance(database.obj, PooledPostgresqlDatabase):
+        database.execute_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                             f"COALESCE((SELECT MAX(id) FROM {table}), 1))")
+
+
 def default_url(instance_path):
     return "sqlite:///" + os.path.join(instance_path, "canteen.db")
 

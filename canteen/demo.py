@@ -9,6 +9,7 @@ import random
 from peewee import fn
 
 from .clock import clock
+from .db import sync_id_sequence
 from .feedback import follow_up
 from .feedback.models import DishChange, Rating, RatingTag, TrialDecision
 from .models import AppSetting, Dish, MenuItem, database
@@ -167,6 +168,7 @@ def seed_ratings(today, rng):
             next_id += 1
     for i in range(0, len(votes), 500):
         Rating.insert_many(votes[i:i + 500]).execute()
+    sync_id_sequence("rating")
     for i in range(0, len(tags), 500):
         RatingTag.insert_many(tags[i:i + 500], fields=[RatingTag.rating, RatingTag.tag]).execute()
     if safety:

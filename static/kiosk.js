@@ -1,41 +1,62 @@
-// The kiosk: tap a dish, tap a face, done. Optional reason chips, sent by itself.
-// Votes go to an outbox in localStorage first, so a vote the screen thanked for is
-// never lost when the network drops; the outbox is sent in order, each vote once
-// (the server deduplicates on client_id).
+// The kiosk: tap a dish, tap a face — the face tap is the vote. The next screen says what
+// was recorded, offers "Change" and optional reasons, and gives the screen back to the next
+// miner within a couple of seconds, or at once on a touch elsewhere.
+// Votes and their changes go to an outbox in localStorage first, so a vote the screen showed
+// as recorded is never lost when the network drops; the outbox is sent in order, each entry
+// once (the server deduplicates votes on client_id; changes are idempotent).
 (function () {
   "use strict";
   const root = document.getElementById("kiosk");
   if (!root) return;
   const cfg = root.dataset;
   const $ = (id) => document.getElementById(id);
-  const screens = ["dishes", "faces", "reasons", "thanks"];
+  const screens = ["dishes", "faces", "done"];
   const OUTBOX = "canteen.outbox";
   const MENU_CACHE = "canteen.menu." + cfg.lang;
-  let vote = null;
+  const GHOST_MS = Number(cfg.ghostMs || 400);
+  let vote = null; // the half vote on the faces screen: {dish}
+  let recorded = null; // the vote on the done screen: {client_id, dish, score, tags, withdrawable}
   let timer = null;
   let timerFn = null;
   let timerSeconds = 0;
+  let shownAt = 0;
   let flushing = Promise.resolve();
   let retryTimer = null;
   let card = null; // staff card number typed by a USB reader, for the next vote
   let cardTimer = null; // a card not followed by a vote is forgotten: it is not the next miner's
   let refused = new Set(); // client_ids the server refused for good (shown honestly)
   let revoked = false;
+  let offline = false;
   let keys = "";
   let keysAt = 0;
 
   function show(name) {
     for (const s of screens) $("screen-" + s).hidden = s !== name;
     root.dataset.screen = name;
+    shownAt = performance.now();
   }
 
-  // One timer at a time: idle on the face screen, auto-send on reasons, return on thanks.
+  // A touch this soon after the screen changed belongs to the previous screen (a gloved
+  // double tap): it must not land on whatever now lies under the finger.
+  function ghost(event) {
+    if (performance.now() - shownAt < GHOST_MS) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      return true;
+    }
+    return false;
+  }
+  for (const type of ["pointerdown", "pointerup", "touchstart", "touchend", "mousedown", "mouseup", "click"]) {
+    document.addEventListener(type, ghost, { capture: true, passive: false });
+  }
+
+  // One timer at a time: idle on the faces screen, back to the dishes on the done screen.
   function arm(seconds, fn) {
     clearTimeout(timer);
     timerFn = fn;
     timerSeconds = seconds;
     timer = setTimeout(fn, seconds * 1000);
-    if (root.dataset.screen === "reasons") startCountdown(seconds);
+    if (root.dataset.screen === "done") startCountdown(seconds);
   }
 
   function startCountdown(seconds) {
@@ -47,14 +68,26 @@
     bar.style.width = "0%";
   }
 
+  // Back to the dishes for the next miner: reasons chosen are queued on the stored vote, and
+  // a language other than the default was one miner's choice, not the next one's.
   function restart() {
     clearTimeout(timer);
     timerFn = null;
+    finishRecorded();
     vote = null;
-    card = null;
-    $("card-badge").hidden = true;
-    for (const chip of document.querySelectorAll(".chip")) chip.setAttribute("aria-pressed", "false");
+    forgetCard();
+    if (cfg.lang !== cfg.defaultLang && !offline && !revoked) {
+      window.location.replace(cfg.homeUrl);
+      return;
+    }
     show("dishes");
+    arm(Number(cfg.idle), restart); // an English grid left alone goes back to Chinese too
+  }
+
+  function forgetCard() {
+    card = null;
+    clearTimeout(cardTimer);
+    $("card-badge").hidden = true;
   }
 
   function newClientId() {
@@ -106,11 +139,37 @@
     const grid = $("dish-grid");
     grid.replaceChildren(...menu.dishes.map(tile));
     grid.dataset.count = String(menu.dishes.length);
-    // long menus get smaller tiles so that every dish stays on the screen
-    const n = menu.dishes.length;
-    grid.dataset.size = n > 28 ? "tiny" : n > 20 ? "small" : n > 12 ? "compact" : "normal";
     $("menu-empty").hidden = menu.dishes.length > 0;
     renderChanges(menu.announcements || []);
+    fitGrid();
+  }
+
+  // Every dish on the screen, as large as the screen allows: the grid's columns and the
+  // tiles' size are worked out from the space left by the title and the footer.
+  function fitGrid() {
+    const grid = $("dish-grid");
+    const n = grid.childElementCount;
+    if (!n || root.dataset.screen !== "dishes") return;
+    grid.style.removeProperty("--tile-w");
+    const width = grid.clientWidth;
+    const height = grid.clientHeight;
+    if (!width || !height) return;
+    const gap = Math.max(8, Math.min(18, Math.round(height / 40)));
+    let best = null;
+    for (let cols = 1; cols <= n; cols++) {
+      const rows = Math.ceil(n / cols);
+      const w = Math.min((width - gap * (cols - 1)) / cols, 300);
+      const h = Math.min((height - gap * (rows - 1)) / rows, 250);
+      if (w < 60 || h < 48) continue;
+      const score = Math.min(w, h * 1.3); // a tile a little wider than tall reads best
+      if (!best || score > best.score) best = { cols, w, h, score };
+    }
+    if (!best) best = { cols: Math.ceil(Math.sqrt(n * 2)), w: 60, h: 48 };
+    grid.style.setProperty("--cols", best.cols);
+    grid.style.setProperty("--gap", gap + "px");
+    grid.style.setProperty("--tile-w", Math.floor(best.w) + "px");
+    grid.style.setProperty("--tile-h", Math.floor(best.h) + "px");
+    grid.dataset.size = best.h >= 170 ? "normal" : best.h >= 120 ? "compact" : best.h >= 84 ? "small" : "tiny";
   }
 
   // "You asked, we changed": the canteen's decisions and changes, so miners see votes matter.
@@ -143,62 +202,106 @@
   }
 
   function chooseDish(dish) {
-    vote = { dish_id: dish.id, score: null, tags: [] };
+    finishRecorded();
+    vote = { dish: dish };
     $("faces-title").textContent = cfg.rateTitle.replace("{dish}", dish.name);
     show("faces");
     arm(Number(cfg.idle), restart);
   }
 
-  function chooseFace(score) {
-    if (!vote || vote.score !== null) return;
-    vote.score = score;
-    show("reasons");
-    arm(Number(cfg.autosend), send);
+  // The face tap is the vote: into the outbox at once, then to the server.
+  function chooseFace(button) {
+    if (!vote) return;
+    const score = Number(button.dataset.score);
+    // voted_at travels with the vote: delivered late by an offline kiosk, it keeps its time.
+    const payload = { dish_id: vote.dish.id, score: score, tags: [], channel: "kiosk",
+                      client_id: newClientId(), voted_at: new Date().toISOString() };
+    if (card) payload.employee_no = card;
+    enqueue({ op: "vote", client_id: payload.client_id, body: payload });
+    recorded = { client_id: payload.client_id, dish: vote.dish, score: score, tags: [], sentTags: [],
+                 votedAt: Date.now() };
+    vote = null;
+    forgetCard();
+    showRecorded(button.dataset.label);
+    flush().then(showDelivery);
+  }
+
+  function showRecorded(label) {
+    $("recorded-vote").textContent = recorded.dish.name + " · " + recorded.score + " " + label;
+    for (const face of $("recorded-face").children) face.hidden = Number(face.dataset.score) !== recorded.score;
+    const kind = recorded.score >= 4 ? "praise" : "complaint";
+    for (const chip of document.querySelectorAll(".chip")) {
+      chip.setAttribute("aria-pressed", "false");
+      chip.hidden = chip.dataset.kind !== kind;
+    }
+    $("thanks-saved").hidden = true;
+    $("thanks-refused").hidden = true;
+    $("change").hidden = false;
+    show("done");
+    arm(Number(cfg.thanks), restart);
+  }
+
+  // Honest thanks: "saved on this kiosk" until the server has it, "not accepted" if refused.
+  function showDelivery() {
+    if (!recorded) return;
+    const waiting = readOutbox().some((e) => e.client_id === recorded.client_id && e.op === "vote");
+    const notTaken = refused.has(recorded.client_id);
+    $("thanks-saved").hidden = !waiting;
+    $("thanks-refused").hidden = !notTaken;
+    if (notTaken) $("change").hidden = true;
   }
 
   function toggleChip(chip) {
+    if (!recorded) return;
     const on = chip.getAttribute("aria-pressed") !== "true";
     chip.setAttribute("aria-pressed", String(on));
-    arm(Number(cfg.autosend), send);
+    recorded.tags = Array.from(document.querySelectorAll('.chip[aria-pressed="true"]'), (c) => c.dataset.tag);
+    arm(Number(cfg.reasons), restart);
   }
 
-  function send() {
-    if (!vote || vote.score === null) return restart();
-    const tags = Array.from(document.querySelectorAll('.chip[aria-pressed="true"]'), (c) => c.dataset.tag);
-    // voted_at travels with the vote: delivered late by an offline kiosk, it keeps its time.
-    const payload = { dish_id: vote.dish_id, score: vote.score, tags: tags, channel: "kiosk",
-                      client_id: newClientId(), voted_at: new Date().toISOString() };
-    if (card) payload.employee_no = card;
-    const outbox = readOutbox();
-    outbox.push(payload);
-    localStorage.setItem(OUTBOX, JSON.stringify(outbox));
-    vote = null;
-    card = null;
-    // Honest thanks: "sent" only once the server has it, else "saved on this kiosk".
-    $("thanks-sent").hidden = true;
-    $("thanks-saved").hidden = true;
-    $("thanks-refused").hidden = true;
-    show("thanks");
-    arm(Number(cfg.thanks), restart);
-    flush().then(() => {
-      const waiting = readOutbox().some((v) => v.client_id === payload.client_id);
-      const notTaken = refused.has(payload.client_id);
-      $("thanks-sent").hidden = waiting || notTaken;
-      $("thanks-saved").hidden = !waiting;
-      $("thanks-refused").hidden = !notTaken;
-    });
+  // Leaving the done screen: reasons chosen there are added to the stored vote.
+  function finishRecorded() {
+    if (!recorded) return;
+    const tags = recorded.tags.slice().sort();
+    if (tags.join() !== recorded.sentTags.join() && !refused.has(recorded.client_id)) {
+      enqueue({ op: "change", client_id: recorded.client_id, body: { tags: tags, changed_at: new Date().toISOString() } });
+      flush();
+    }
+    recorded = null;
+  }
+
+  // "Change": the vote is withdrawn (kept, marked, left out of every count) and the faces
+  // come back for the same dish.
+  function change() {
+    if (!recorded) return;
+    const dish = recorded.dish;
+    enqueue({ op: "change", client_id: recorded.client_id,
+              body: { withdrawn: true, changed_at: new Date().toISOString() } });
+    recorded = null;
+    flush();
+    chooseDish(dish);
   }
 
   function readOutbox() {
     try {
-      return JSON.parse(localStorage.getItem(OUTBOX) || "[]");
+      // entries from before votes had changes were the bare payloads
+      return JSON.parse(localStorage.getItem(OUTBOX) || "[]").map((e) =>
+        (e.op ? e : { op: "vote", client_id: e.client_id, body: e }));
     } catch (err) {
       return [];
     }
   }
 
-  function dropFromOutbox(clientId) {
-    const rest = readOutbox().filter((v) => v.client_id !== clientId);
+  function enqueue(entry) {
+    const outbox = readOutbox();
+    outbox.push(entry);
+    localStorage.setItem(OUTBOX, JSON.stringify(outbox));
+    showUnsent();
+  }
+
+  function dropFromOutbox(entry) {
+    const rest = readOutbox().filter((e) => !(e.client_id === entry.client_id && e.op === entry.op &&
+                                              JSON.stringify(e.body) === JSON.stringify(entry.body)));
     localStorage.setItem(OUTBOX, JSON.stringify(rest));
   }
 
@@ -208,16 +311,22 @@
     return flushing;
   }
 
+  function request(entry) {
+    const vote = entry.op === "vote";
+    return fetch(vote ? cfg.ratingsUrl : cfg.ratingsUrl + "/" + encodeURIComponent(entry.client_id), {
+      method: vote ? "POST" : "PATCH",
+      headers: { "Content-Type": "application/json", "X-Canteen-Kiosk": cfg.kiosk },
+      body: JSON.stringify(entry.body),
+    });
+  }
+
   async function flushOnce() {
-    let offline = false;
-    for (const payload of readOutbox()) {
+    offline = false;
+    revoked = false;
+    for (const entry of readOutbox()) {
       let response;
       try {
-        response = await fetch(cfg.ratingsUrl, {
-          method: "POST",
-          headers: { "Content-Type": "application/json", "X-Canteen-Kiosk": cfg.kiosk },
-          body: JSON.stringify(payload),
-        });
+        response = await request(entry);
       } catch (err) {
         offline = true;
         break;
@@ -227,23 +336,26 @@
         break;
       }
       if (response.status === 403) {
-        // this screen's pairing was revoked: keep the votes until it is paired again
+        // this screen is not (or no longer) paired: keep everything until it is paired again
         revoked = true;
         break;
       }
-      // Stored (201), already stored (200), or refused for good (4xx): done with it.
-      if (response.status >= 400) refused.add(payload.client_id);
-      dropFromOutbox(payload.client_id);
+      // Stored (201), already stored (200), or refused for good (other 4xx): done with it.
+      if (response.status >= 400 && entry.op === "vote") refused.add(entry.client_id);
+      if (entry.op === "change" && recorded && recorded.client_id === entry.client_id && entry.body.tags) {
+        recorded.sentTags = entry.body.tags.slice();
+      }
+      dropFromOutbox(entry);
     }
     $("offline").hidden = !offline;
     $("revoked").hidden = !revoked;
     showUnsent();
     clearTimeout(retryTimer);
-    if (offline) retryTimer = setTimeout(flush, 5000);
+    if (offline || revoked) retryTimer = setTimeout(flush, 5000);
   }
 
   function showUnsent() {
-    const n = readOutbox().length;
+    const n = readOutbox().filter((e) => e.op === "vote").length;
     $("unsent").hidden = n === 0;
     $("unsent").textContent = cfg.unsent.replace("{n}", String(n));
   }
@@ -259,7 +371,7 @@
         card = keys.toUpperCase();
         $("card-badge").hidden = false;
         clearTimeout(cardTimer);
-        cardTimer = setTimeout(() => { card = null; $("card-badge").hidden = true; }, Number(cfg.idle) * 1000);
+        cardTimer = setTimeout(forgetCard, Number(cfg.idle) * 1000);
         if (root.dataset.screen === "faces") arm(timerSeconds, timerFn);
       }
       keys = "";
@@ -270,32 +382,38 @@
 
   function rotateQr() {
     const img = $("phone-qr-img");
-    img.onload = () => { $("phone-qr").hidden = false; };
-    img.onerror = () => { $("phone-qr").hidden = true; }; // offline: phones could not vote anyway
+    img.onload = () => { $("phone-qr").hidden = false; fitGrid(); };
+    img.onerror = () => { $("phone-qr").hidden = true; fitGrid(); }; // offline: phones could not vote anyway
     img.src = cfg.qrUrl + (cfg.qrUrl.includes("?") ? "&" : "?") + "t=" + Date.now();
     setTimeout(rotateQr, Number(cfg.qrSeconds) * 1000);
   }
 
   // Wiring
   for (const button of document.querySelectorAll(".face")) {
-    button.addEventListener("click", () => chooseFace(Number(button.dataset.score)));
+    button.addEventListener("click", () => chooseFace(button));
   }
   for (const chip of document.querySelectorAll(".chip")) {
-    chip.addEventListener("click", () => toggleChip(chip));
+    chip.addEventListener("click", (event) => { event.stopPropagation(); toggleChip(chip); });
   }
-  $("done").addEventListener("click", send);
+  $("change").addEventListener("click", (event) => { event.stopPropagation(); change(); });
+  // Any other touch on the done screen: the next miner is here.
+  $("screen-done").addEventListener("click", () => restart());
   document.querySelector('[data-action="restart"]').addEventListener("click", restart);
-  // Any touch on the face screen keeps the half-vote alive a little longer.
+  // Any touch on the faces screen keeps the half-vote alive a little longer.
   document.addEventListener("pointerdown", () => {
     if (timerFn && root.dataset.screen === "faces") arm(timerSeconds, timerFn);
   });
   window.addEventListener("online", flush);
+  window.addEventListener("resize", fitGrid);
+  if ("ResizeObserver" in window) new ResizeObserver(fitGrid).observe($("dish-grid"));
   document.addEventListener("keydown", onKey);
   // The shell survives a reload while the server is down (needs a secure context:
   // https, or localhost; see the README).
   if ("serviceWorker" in navigator) navigator.serviceWorker.register(cfg.swUrl, { scope: "/" }).catch(() => {});
 
-  restart();
+  show("dishes");
+  shownAt = -Infinity; // a page that just loaded has no earlier touch to ghost
+  if (cfg.lang !== cfg.defaultLang) arm(Number(cfg.idle), restart);
   loadMenu();
   rotateQr();
   flush();

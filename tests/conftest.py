@@ -107,7 +107,8 @@ def sqlite_app(tmp_path):
 
 @pytest.fixture
 def client(app):
-    return app.test_client()
+    """The paired kiosk at the canteen exit (outside demo mode only paired kiosks vote)."""
+    return kiosk_client(app)
 
 
 def add_dish(name_zh, name_en, price_fen=800, served=True, **fields):
@@ -186,4 +187,22 @@ def signed_in(app, username, lang="en"):
     client.set_cookie("lang", lang)
     response = sign_in(client, username)
     assert response.status_code == 302, response.get_data(as_text=True)
+    return client
+
+
+def kiosk_client(app, name=None, card_reader=True, location=""):
+    """A test client holding a paired kiosk's device cookie (outside demo mode only paired
+    kiosks may vote). Pairs the way a screen does: a one-time code redeemed for a credential."""
+    from canteen.access import DEVICE_COOKIE
+    from canteen.office.accounts import Kiosk
+
+    name = name or app.config["KIOSK_NAME"]
+    with app.app_context(), database.connection_context():
+        kiosk = Kiosk.get_or_none(Kiosk.name == name) or Kiosk(name=name)
+        kiosk.location, kiosk.card_reader = location, card_reader
+        code = kiosk.new_pairing_code()
+        kiosk.save()
+        _kiosk, credential = Kiosk.redeem(code)
+    client = app.test_client()
+    client.set_cookie(DEVICE_COOKIE, credential)
     return client

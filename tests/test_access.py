@@ -13,12 +13,14 @@ from canteen.office.accounts import ApiToken, Kiosk
 from .conftest import make_user, signed_in
 
 PUBLIC = "public"
+# No sign-in, but outside demo mode only a paired kiosk gets in (others: 403)
+DEVICE = "device"
 EXPECTED = {
     "kiosk.index": PUBLIC,
-    "kiosk.screen": PUBLIC,
+    "kiosk.screen": DEVICE,
     "kiosk.pair": PUBLIC,
     "kiosk.photo": PUBLIC,
-    "kiosk.live_qr": PUBLIC,
+    "kiosk.live_qr": DEVICE,
     "kiosk.phone": PUBLIC,
     "kiosk.service_worker": PUBLIC,
     "api.summary": {"union", "manager", "admin"},
@@ -63,7 +65,8 @@ EXPECTED = {
     "kitchen.revoke_card": {"manager", "admin"},
     "api.openapi": PUBLIC,
     "api.current_menu": PUBLIC,
-    "api.create_rating": PUBLIC,
+    "api.create_rating": DEVICE,
+    "api.change_rating": DEVICE,
     "auth.login": PUBLIC,
     "auth.logout": PUBLIC,
     "auth.change_password": {"admin", "manager", "union"},
@@ -90,7 +93,7 @@ EXPECTED = {
 SAMPLE_ARGS = {"dish_id": 1, "user_id": 1, "kiosk_id": 1, "token_id": 1, "day": "2026-11-27",
                "meal": "lunch", "name": "none.jpg", "code": "ABCDEFGH", "token": "not-a-token",
                "card_id": 1, "kind_name": "storage", "record_id": 1, "staff_id": 1, "row_id": 1, "action_id": 1, "area_name": "cold_room", "round_id": 1, "digest_id": 1,
-               "rating_id": 1}
+               "rating_id": 1, "client_id": "k-sample-0001"}
 CALLERS = ["anonymous", "kiosk", "union", "manager", "admin", "token-manager", "revoked-token"]
 
 
@@ -147,6 +150,8 @@ def expected_outcome(rule, caller, path):
         return 401  # a bad credential is refused, even where none is needed
     if rule == PUBLIC:
         return "ok"
+    if rule == DEVICE:
+        return "ok" if caller == "kiosk" else 403
     roles = {"union": {"union"}, "manager": {"manager"}, "admin": {"admin"}}.get(caller, set())
     if caller == "token-manager" and path.startswith("/api/"):
         roles = {"manager"}  # a token counts on the API only

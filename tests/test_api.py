@@ -7,6 +7,8 @@ import pytest
 from canteen.feedback.models import Rating, RatingTag
 from canteen.models import database
 
+from .conftest import kiosk_client
+
 VALID = {"score": 5, "tags": ["tasty"], "channel": "kiosk"}
 
 
@@ -44,11 +46,12 @@ def test_current_menu_speaks_the_requested_language(client, dishes):
                       headers={"Accept-Language": "en"}).get_json()["dishes"][0]["name"] in {"臊子面", "红烧肉", "米饭"}
 
 
-def test_a_vote_is_stored_with_its_tags_kiosk_and_meal(app, client, dishes):
+def test_a_vote_is_stored_with_its_tags_kiosk_and_meal(app, dishes):
+    client = kiosk_client(app, "lamp-room")
     r = client.post("/api/v1/ratings", json={"dish_id": dishes["pork"].id, "score": 2,
                                              "tags": ["too_salty", "cold"], "channel": "kiosk",
                                              "client_id": "kiosk-test-0001"},
-                    headers={"X-Canteen-Kiosk": "lamp-room"})
+                    headers={"X-Canteen-Kiosk": "spoofed"})  # the paired device's name wins
     assert r.status_code == 201
     body = r.get_json()
     with app.app_context(), database.connection_context():
@@ -94,9 +97,11 @@ def test_same_client_id_for_another_vote_is_a_conflict(app, client, dishes):
 
 def test_concurrent_retries_of_one_vote_store_one_row(app, dishes):
     results = []
+    device = kiosk_client(app).get_cookie("canteen_kiosk").value  # one kiosk retrying from 8 threads
 
     def send():
         with app.test_client() as c:
+            c.set_cookie("canteen_kiosk", device)
             results.append(vote(c, dishes["rice"].id, "burst-key-0001").status_code)
 
     threads = [threading.Thread(target=send) for _ in range(8)]

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from canteen.feedback.models import Rating, RatingTag
 from canteen.models import database
 
-from .conftest import add_dish
+from .conftest import add_dish, kiosk_client
 from .test_rating_payload import payloads
 
 SEQUENCE = itertools.count()  # hypothesis replays examples; the database remembers keys
@@ -27,7 +27,7 @@ def served_app(sqlite_app):
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(payload=payloads, raw=st.binary(max_size=64))
 def test_no_payload_breaks_the_api_or_the_rules(served_app, payload, raw):
-    client = served_app.test_client()
+    client = kiosk_client(served_app)
     for body in (json.dumps(payload), raw):
         r = client.post("/api/v1/ratings", data=body, content_type="application/json")
         assert r.status_code in (200, 201, 400, 403, 409, 422), r.status_code
@@ -47,7 +47,7 @@ def test_no_payload_breaks_the_api_or_the_rules(served_app, payload, raw):
        tags=st.lists(st.sampled_from(["tasty", "cold", "too_salty"]), max_size=3),
        key=st.just("prop").map(lambda p: f"{p}-{next(SEQUENCE):08d}"))
 def test_valid_votes_are_stored_exactly_once(served_app, dish_id, score, tags, key):
-    client = served_app.test_client()
+    client = kiosk_client(served_app)
     body = {"dish_id": dish_id, "score": score, "tags": tags, "channel": "kiosk", "client_id": key}
     first = client.post("/api/v1/ratings", json=body)
     second = client.post("/api/v1/ratings", json=body)

@@ -14,7 +14,7 @@ from canteen.db import MIGRATIONS
 from canteen.feedback.models import Rating
 from canteen.models import Dish, MenuItem, database
 
-from .conftest import close_pool, make_app, sign_in
+from .conftest import close_pool, kiosk_client, make_app, sign_in
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -120,7 +120,7 @@ def test_every_ui_string_has_a_chinese_translation():
 
 
 def test_kiosk_page_is_chinese_by_default_and_english_on_request(sqlite_app):
-    client = sqlite_app.test_client()
+    client = kiosk_client(sqlite_app)
     page = client.get("/kiosk", headers={"Accept-Language": "en-US"}).get_data(as_text=True)
     assert "今天吃了什么" in page and 'aria-label="5 很好"' in page
     r = client.get("/kiosk?lang=en")
@@ -131,7 +131,7 @@ def test_kiosk_page_is_chinese_by_default_and_english_on_request(sqlite_app):
 
 
 def test_kiosk_page_loads_nothing_from_outside_and_every_asset_is_served(sqlite_app):
-    client = sqlite_app.test_client()
+    client = kiosk_client(sqlite_app)
     page = client.get("/kiosk").get_data(as_text=True)
     refs = re.findall(r'(?:src|href)="([^"]+)"', page)
     assert refs and not [r for r in refs if "//" in r]

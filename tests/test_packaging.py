@@ -23,6 +23,13 @@ def build_wheel(target):
     return next(target.glob("canteen-*.whl"))
 
 
+def clean_env(**extra):
+    """This environment without what would lead the venv back to the checkout (PYTHONPATH) or
+    configure the app from outside (CANTEEN_*)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CANTEEN_") and k != "PYTHONPATH"}
+    return dict(env, **extra)
+
+
 def fresh_venv(path, wheel):
     """A new virtual environment with only the wheel installed in it. Its dependencies come
     from this interpreter's site-packages, listed in a .pth file: the .pth files there (this
@@ -32,7 +39,7 @@ def fresh_venv(path, wheel):
     subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "-q",
                     str(wheel)], check=True, timeout=300, capture_output=True)
     venv_site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                               check=True, capture_output=True, text=True).stdout.strip()
+                               check=True, capture_output=True, text=True, env=clean_env()).stdout.strip()
     (Path(venv_site) / "outer-dependencies.pth").write_text("\n".join(site.getsitepackages()) + "\n")
     return python
 
@@ -65,13 +72,12 @@ def test_the_wheel_holds_every_package_and_data_file(tmp_path):
 def test_python_m_canteen_from_a_wheel_serves_from_an_empty_directory(tmp_path):
     python = fresh_venv(tmp_path / "venv", build_wheel(tmp_path / "wheel"))
     where = subprocess.run([str(python), "-c", "import canteen; print(canteen.__file__)"], cwd=tmp_path,
-                           check=True, capture_output=True, text=True).stdout
+                           check=True, capture_output=True, text=True, env=clean_env()).stdout
     assert where.startswith(str(tmp_path / "venv")), where
     empty = tmp_path / "empty"
     empty.mkdir()
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CANTEEN_")}
-    env.update(CANTEEN_PORT=str(port), CANTEEN_SCHEDULER="0")
+    env = clean_env(CANTEEN_PORT=str(port), CANTEEN_SCHEDULER="0")
     server = subprocess.Popen([str(python), "-m", "canteen"], cwd=empty, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"

@@ -26,7 +26,7 @@ from canteen.jobs.models import Alert
 from canteen.models import Dish
 from canteen.reports.scoring import bayesian_average, wilson_interval
 
-from .conftest import csrf_token, signed_in
+from .conftest import csrf_token, kiosk_client, signed_in
 from .test_votes import at_lunch, in_db, phone_client, post
 
 DAY = dt.date(2026, 10, 5)  # a Monday, long before "today" in every test run
@@ -147,7 +147,7 @@ def test_trends_per_meal_include_the_night_meal_and_hide_small_weeks(app, staff,
 
 
 def test_votes_are_counted_under_their_shift_and_place(app, staff, dishes):
-    client = app.test_client()
+    client = kiosk_client(app)
     for i, seconds in enumerate(range(0, 300, 60)):  # 12:00 local: the early shift (08–16)
         r = post(client, dishes["pork"], 4, f"shift-vote-{i}", voted_at=at_lunch(app, seconds),
                  employee_no=str(1000 + i))
@@ -278,7 +278,7 @@ def test_safety_words_leave_ordinary_comments_alone(comment):
 # --- privacy ------------------------------------------------------------------------------
 
 def test_no_report_or_export_shows_who_voted(app, staff, dishes):
-    client = app.test_client()
+    client = kiosk_client(app)
     for i in range(6):
         assert post(client, dishes["pork"], 5, f"private-{i}", employee_no=f"77{i:03d}",
                     voted_at=at_lunch(app, i)).status_code == 201

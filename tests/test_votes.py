@@ -12,7 +12,7 @@ from canteen.feedback.payload import PayloadError, read_rating
 from canteen.feedback.votes import flag_reason, voter_key
 from canteen.models import database, utcnow
 
-from .conftest import signed_in
+from .conftest import kiosk_client, signed_in
 
 TAGS = ("tasty", "cold")
 NOW = dt.datetime(2026, 11, 26, 4, 0)  # naive UTC
@@ -138,7 +138,8 @@ def test_phone_page_answers_every_token_kind(app, card, dishes):
 
 
 def test_kiosk_live_qr_rotates(app):
-    client = app.test_client()
+    assert app.test_client().get("/kiosk/qr.svg").status_code == 403  # live tokens: paired kiosks only
+    client = kiosk_client(app)
     first = client.get("/kiosk/qr.svg")
     assert first.mimetype == "image/svg+xml" and first.headers["Cache-Control"] == "no-store"
     assert "<svg" in first.get_data(as_text=True)
@@ -175,7 +176,7 @@ def phone_client(app, token):
 
 
 def test_same_card_twice_counts_once_the_later(app, dishes):
-    client = app.test_client()
+    client = kiosk_client(app)
     for score, key, card_no, second in ((2, "card-vote-1", "10086", 0), (5, "card-vote-2", "10086", 30),
                                         (3, "card-vote-3", "20001", 40)):
         r = post(client, dishes["pork"], score, key, employee_no=card_no, voted_at=at_lunch(app, second))
@@ -201,7 +202,7 @@ def test_same_phone_twice_counts_once_and_two_phones_twice(app, card, dishes):
 
 
 def test_a_replayed_older_vote_does_not_override_a_newer_one(app, dishes):
-    client = app.test_client()
+    client = kiosk_client(app)
     newer, older = at_lunch(app, 4 * 60), at_lunch(app, 0)  # inside lunch whatever the hour now
     assert post(client, dishes["rice"], 5, "replay-new", employee_no="30003", voted_at=newer).status_code == 201
     assert post(client, dishes["rice"], 1, "replay-old", employee_no="30003", voted_at=older).status_code == 201
@@ -210,7 +211,7 @@ def test_a_replayed_older_vote_does_not_override_a_newer_one(app, dishes):
 
 
 def test_identical_presses_on_one_kiosk_count_once(app, dishes):
-    client = app.test_client()
+    client = kiosk_client(app)
     for i in range(3):
         assert post(client, dishes["rice"], 4, f"press-{i:04d}", voted_at=at_lunch(app, i)).status_code == 201
     assert counted(app) == [(dishes["rice"].id, 4)]
@@ -220,7 +221,7 @@ def test_identical_presses_on_one_kiosk_count_once(app, dishes):
 
 
 def test_a_burst_from_one_device_is_kept_but_flagged_and_left_out(app, dishes, staff):
-    client = app.test_client()
+    client = kiosk_client(app)
     order = [dishes["rice"], dishes["pork"], dishes["noodles"]]
     flags = []
     for i in range(17):  # one vote every 3 s: more than 15 a minute from one kiosk
@@ -243,7 +244,7 @@ def test_a_vote_long_after_its_meal_is_flagged(app, dishes):
     if at > local:
         at -= dt.timedelta(days=1)
     utc_at = in_db(app, lambda: clock().local_to_utc(at))
-    r = post(app.test_client(), dishes["rice"], 3, "late-vote-1", voted_at=utc_at.isoformat() + "Z")
+    r = post(kiosk_client(app), dishes["rice"], 3, "late-vote-1", voted_at=utc_at.isoformat() + "Z")
     assert r.status_code == 201 and r.get_json()["flag"] == "outside_meal"
     assert in_db(app, lambda: Rating.get().voted_at) == utc_at
 
@@ -261,18 +262,21 @@ def test_rate_limit_per_address_answers_429_with_a_wait(tmp_path, db_url):
     app = make_app(db_url, tmp_path, RATE_LIMIT_ADDRESS_PER_MINUTE=5, RATE_LIMIT_TOKEN_PER_MINUTE=100)
     try:
         dish = in_db(app, lambda: add_dish("米饭", "Rice"))
-        client = app.test_client()
-        codes = [post(client, dish, 1 + i % 5, f"limit-{i:04d}").status_code for i in range(5)]
-        assert codes == [201] * 5
-        r = post(client, dish, 3, "limit-last")
+        with app.test_request_context():
+            token = qr.card_token(in_db(app, lambda: QrCard.create(label="limit").id))
+        client = phone_client(app, token)  # the QR page is the first of the address's 5 requests
+        codes = [post(client, dish, 1 + i % 5, f"limit-{i:04d}", channel="phone", qr_token=token,
+                      voted_at=at_lunch(app, i)).status_code for i in range(4)]
+        assert codes == [201] * 4
+        r = post(client, dish, 3, "limit-last", channel="phone", qr_token=token)
         assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1 and r.get_json()["error"]
-        assert in_db(app, lambda: Rating.select().count()) == 5
+        assert in_db(app, lambda: Rating.select().count()) == 4
     finally:
         close_pool()
 
 
 def test_a_token_that_is_not_ascii_is_forged_not_a_crash(app, dishes):
-    r = app.test_client().post("/api/v1/ratings", json={"dish_id": dishes["rice"].id, "score": 3, "channel": "phone",
+    r = kiosk_client(app).post("/api/v1/ratings", json={"dish_id": dishes["rice"].id, "score": 3, "channel": "phone",
                                                          "client_id": "surrogate-1", "qr_token": "\ud800abcd"})
     assert r.status_code == 422 and r.get_json()["field"] == "qr_token"
 
@@ -289,7 +293,10 @@ def test_cast_holds_every_rule_without_a_request(app, dishes):
         return votes.cast(read_rating(body, TAGS, now=utcnow()), sender)
 
     def run():
-        lamp = votes.Sender(kiosk="lamp-room", place="灯房")
+        assert cast("direct-0000", 4, votes.Sender(kiosk="lamp-room")).field == "kiosk"  # not paired
+        assert cast("direct-0000", 4, votes.Sender(kiosk="lamp-room", paired=True),
+                    employee_no="40004").field == "employee_no"  # no card reader
+        lamp = votes.Sender(kiosk="lamp-room", place="灯房", paired=True, card_reader=True)
         first = cast("direct-0001", 4, lamp, employee_no="40004", tags=["tasty"])
         assert (first.status, first.meal, first.error) == (201, "lunch", None)
         assert cast("direct-0001", 4, lamp, employee_no="40004").rating_id == first.rating_id  # a retry: 200

@@ -14,7 +14,7 @@ from ..jsonapi import blueprint, error, read_body
 from ..models import Dish, utcnow
 from ..vocabulary import MEALS
 from . import follow_up, limits, qr, votes
-from .payload import PayloadError, read_rating
+from .payload import PayloadError, read_change, read_rating
 
 bp = blueprint("api", __name__)
 
@@ -67,9 +67,9 @@ def current_menu():
 @public
 def create_rating():
     """Store one vote; a repeated client_id returns the first vote's id (idempotent)."""
-    if request.cookies.get(DEVICE_COOKIE) and current_kiosk() is None:
-        return error("This kiosk's pairing was revoked or replaced; ask the administrator to pair it again.",
-                     None, 403)
+    unknown = unknown_device()
+    if unknown:
+        return unknown
     payload, failure = read_body("rating", object_only=False)
     if failure:
         return failure
@@ -95,21 +95,59 @@ def create_rating():
                    flag=outcome.flag), outcome.status
 
 
+@bp.route("/ratings/<client_id>", methods=["PATCH", "DELETE"])
+@public
+def change_rating(client_id):
+    """Add reasons to a vote or withdraw it, from the device that cast it, for a few minutes.
+    PATCH {"tags": [...]} sets its reasons, PATCH {"withdrawn": true} or DELETE withdraws it."""
+    unknown = unknown_device()
+    if unknown:
+        return unknown
+    payload, failure = read_body("change", object_only=False) if request.content_length else ({}, None)
+    if failure:
+        return failure
+    try:
+        change = read_change(payload, current_app.extensions["canteen_reason_tags"], now=utcnow(),
+                             max_age_days=current_app.config["REPLAY_MAX_DAYS"],
+                             withdraw=request.method == "DELETE")
+    except PayloadError as e:
+        return error(e.message, e.field, e.status)
+    outcome = votes.change(client_id[:64], sender(), change)
+    if outcome.error:
+        return error(outcome.error, outcome.field, outcome.status)
+    return jsonify(id=outcome.rating_id, client_id=client_id, tags=votes.tags_of(outcome.rating_id),
+                   withdrawn=outcome.flag == "withdrawn", flag=outcome.flag), 200
+
+
+def unknown_device():
+    """Outside demo mode only paired kiosks and phones that opened a QR page may vote: anyone
+    else is refused before the body is read. A revoked kiosk is told so (it keeps its votes)."""
+    if request.cookies.get(DEVICE_COOKIE) and current_kiosk() is None:
+        return error("This kiosk's pairing was revoked or replaced; ask the administrator to pair it again.",
+                     "kiosk", 403)
+    if current_app.config["DEMO"] or current_kiosk() is not None or request.cookies.get(PHONE_COOKIE):
+        return None
+    return error("Votes come from a paired kiosk or a phone that scanned a QR code; "
+                 "ask the administrator to pair this screen.", "kiosk", 403)
+
+
 def sender():
-    """Who is sending, as far as this request tells: the kiosk (paired device, else its header,
-    else the configured default) and where it stands, and the phone's cookie."""
+    """Who is sending, as far as this request tells: the kiosk (paired device; in demo mode
+    also its header, else the configured default) and where it stands, and the phone's id."""
+    config = current_app.config
     paired = current_kiosk()
-    if paired is not None:
-        name, place = paired.name, paired.location or paired.name
-    else:
-        name = (request.headers.get("X-Canteen-Kiosk") or "").strip()
-        try:  # WSGI hands headers over as latin-1; a kiosk named 灯房 sent UTF-8
-            name = name.encode("latin-1").decode("utf-8")
-        except (UnicodeEncodeError, UnicodeDecodeError):
-            pass
-        name = "".join(c for c in name if c.isprintable())[:64] or current_app.config["KIOSK_NAME"]
-        place = None
-    return votes.Sender(kiosk=name, place=place, phone=request.cookies.get(PHONE_COOKIE))
+    if paired is not None:  # a name in X-Canteen-Kiosk never overrides the device's identity
+        return votes.Sender(kiosk=paired.name, place=paired.location or paired.name,
+                            phone=votes.phone_id(request.cookies.get(PHONE_COOKIE)), paired=True,
+                            card_reader=paired.card_reader)
+    name = (request.headers.get("X-Canteen-Kiosk") or "").strip()
+    try:  # WSGI hands headers over as latin-1; a kiosk named 灯房 sent UTF-8
+        name = name.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        pass
+    name = "".join(c for c in name if c.isprintable())[:64] or config["KIOSK_NAME"]
+    return votes.Sender(kiosk=name, phone=votes.phone_id(request.cookies.get(PHONE_COOKIE)),
+                        card_reader=config["DEMO"] and config["KIOSK_CARD_READER"])
 
 
 @bp.get("/summary")

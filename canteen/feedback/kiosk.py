@@ -1,6 +1,4 @@
 """The miners' kiosk: a touch screen at the canteen exit (two taps, no typing)."""
-import secrets
-
 from flask import (
     Blueprint,
     current_app,
@@ -43,17 +41,24 @@ def screen():
     """The full-screen voting page (?kiosk=NAME names an unpaired screen)."""
     config = current_app.config
     paired = current_kiosk()
+    if paired is None and not config["DEMO"]:
+        # outside demo mode only a paired screen may take votes: say so and offer the pairing
+        return render_template("feedback/pair.html", form=PairForm(), unpaired=True), 403
+    praise = set(config["PRAISE_TAGS"].split(","))
     return render_template(
         "feedback/screen.html",
         faces=sorted(FACES.items()),
-        reasons=reason_choices(),
+        reasons=[(tag, label, "praise" if tag in praise else "complaint") for tag, label in reason_choices()],
         kiosk_name=kiosk_label(),
+        default_language=config["DEFAULT_LOCALE"],
         card_reader=paired.card_reader if paired else config["KIOSK_CARD_READER"],
         qr_seconds=config["QR_ROTATE_SECONDS"],
         timings={
-            "autosend": config["KIOSK_AUTOSEND_SECONDS"],
             "idle": config["KIOSK_IDLE_SECONDS"],
             "thanks": config["KIOSK_THANKS_SECONDS"],
+            "reasons": config["KIOSK_REASONS_SECONDS"],
+            "ghost": config["KIOSK_GHOST_TAP_MS"],
+            "change": config["VOTE_CHANGE_SECONDS"],
         },
     )
 
@@ -113,7 +118,10 @@ def phone_url(token):
 @bp.get("/kiosk/qr.svg")
 @public
 def live_qr():
-    """The kiosk's rotating QR for phones: a fresh token on every request."""
+    """The kiosk's rotating QR for phones: a fresh token on every request, for paired kiosks
+    only (in demo mode for any screen)."""
+    if current_kiosk() is None and not current_app.config["DEMO"]:
+        return current_app.response_class(status=403)
     token = qr.kiosk_token(kiosk_label())
     response = current_app.response_class(qr.svg(phone_url(token)), mimetype="image/svg+xml")
     response.headers["Cache-Control"] = "no-store"
@@ -154,12 +162,19 @@ def phone(token):
         card = QrCard.get_by_id(source.card_id)
         place = " · ".join(filter(None, (card.label, card.location)))
         open_dish = card.dish_id  # a card made for one dish opens straight at it
-    replies = follow_up.replies_for(votes.phone_key(request.cookies.get(PHONE_COOKIE)))
+    phone = votes.phone_id(request.cookies.get(PHONE_COOKIE))
+    new_cookie = None
+    if phone is None:  # a new phone (or a cookie we did not issue): a signed id, so many per address
+        wait = limits.hit(("phone-id", request.remote_addr), current_app.config["PHONE_COOKIES_PER_MINUTE"])
+        if wait:
+            return limits.too_many(wait, as_json=False)
+        new_cookie = votes.issue_phone_cookie()
+    replies = follow_up.replies_for(votes.phone_key(phone))
     response = current_app.make_response(render_template(
         "feedback/phone.html", meals=meals, token=token, place=place, open_dish=open_dish,
         faces=sorted(FACES.items()), reasons=reason_choices(), replies=replies, lang=lang))
-    if not request.cookies.get(PHONE_COOKIE):
-        response.set_cookie(PHONE_COOKIE, secrets.token_urlsafe(16), max_age=ONE_YEAR, httponly=True,
+    if new_cookie:
+        response.set_cookie(PHONE_COOKIE, new_cookie, max_age=ONE_YEAR, httponly=True,
                             samesite="Lax", secure=request.is_secure)
     response.headers["Cache-Control"] = "no-store"
     return response

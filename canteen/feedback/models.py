@@ -35,6 +35,7 @@ class Rating(BaseModel):
     source = CharField(max_length=64, null=True)  # "card:12" or "kiosk-qr:lamp-room"
     place = CharField(max_length=80, null=True)  # kiosk name or QR card location, for reports
     shift = CharField(max_length=16, null=True)  # shift window of voted_at (CANTEEN_SHIFTS)
+    withdrawn_at = DateTimeField(null=True)  # the miner took it back ("Change"); flag is "withdrawn"
 
     class Meta:
         indexes = ((("voter_key", "dish", "day"), False), (("kiosk", "voted_at"), False))

@@ -71,6 +71,56 @@ def read_comment(value):
     return text or None
 
 
+def read_tags(tags, allowed_tags):
+    """A list of reason codes → a sorted tuple without repeats."""
+    if tags is None:
+        tags = []
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise PayloadError("tags must be a list of strings.", "tags")
+    if len(tags) > MAX_TAGS:
+        raise PayloadError(f"At most {MAX_TAGS} tags may be given.", "tags")
+    unknown = [t for t in tags if t not in allowed_tags]
+    if unknown:
+        raise PayloadError(f"Unknown tag {unknown[0][:40]!r}; allowed: {', '.join(allowed_tags)}.",
+                           "tags")
+    return tuple(sorted(set(tags)))
+
+
+class ChangeInput(NamedTuple):
+    tags: tuple = None  # the vote's reasons as they should now be; None: unchanged
+    withdraw: bool = False
+    changed_at: dt.datetime = None  # naive UTC, when the miner changed it; None: now
+
+
+def read_change(payload, allowed_tags, now=None, max_age_days=7, withdraw=False):
+    """A change of a stored vote: {"tags": [...]} and/or {"withdrawn": true}, with an optional
+    "changed_at" (an offline kiosk delivers changes late, with their own time)."""
+    if payload is None:
+        payload = {}
+    if not isinstance(payload, dict):
+        raise PayloadError("The body must be a JSON object.", "body", 400)
+    unknown = sorted(set(payload) - {"tags", "withdrawn", "changed_at"})
+    if unknown:
+        raise PayloadError(f"Unknown field {unknown[0][:40]!r}; a vote's change has tags, withdrawn "
+                           "and changed_at.", unknown[0][:40])
+    tags = read_tags(payload["tags"], allowed_tags) if "tags" in payload else None
+    withdrawn = payload.get("withdrawn", withdraw)
+    if not isinstance(withdrawn, bool):
+        raise PayloadError("withdrawn must be true or false.", "withdrawn")
+    if not withdrawn and tags is None:
+        raise PayloadError("Say what changes: tags, or withdrawn: true.", "tags")
+    if withdrawn and tags is not None:
+        raise PayloadError("A withdrawn vote has no reasons: send tags or withdrawn, not both.", "tags")
+    changed_at = None
+    if payload.get("changed_at") is not None:
+        now = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        try:
+            changed_at = read_voted_at(payload["changed_at"], now, max_age_days)
+        except PayloadError as e:
+            raise PayloadError(e.message.replace("voted_at", "changed_at"), "changed_at") from None
+    return ChangeInput(tags, withdrawn, changed_at)
+
+
 def read_rating(payload, allowed_tags, now=None, max_age_days=7):
     """Validate a decoded JSON body; return a RatingInput or raise PayloadError.
 
@@ -91,17 +141,7 @@ def read_rating(payload, allowed_tags, now=None, max_age_days=7):
     if not _is_int(score) or not 1 <= score <= 5:
         raise PayloadError("score must be a whole number from 1 to 5.", "score")
 
-    tags = payload.get("tags", [])
-    if tags is None:
-        tags = []
-    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-        raise PayloadError("tags must be a list of strings.", "tags")
-    if len(tags) > MAX_TAGS:
-        raise PayloadError(f"At most {MAX_TAGS} tags may be given.", "tags")
-    unknown = [t for t in tags if t not in allowed_tags]
-    if unknown:
-        raise PayloadError(f"Unknown tag {unknown[0][:40]!r}; allowed: {', '.join(allowed_tags)}.",
-                           "tags")
+    tags = read_tags(payload.get("tags", []), allowed_tags)
 
     channel = payload.get("channel", "kiosk")
     if channel not in CHANNELS:
@@ -136,5 +176,5 @@ def read_rating(payload, allowed_tags, now=None, max_age_days=7):
             raise PayloadError("employee_no must be 4-20 letters or digits.", "employee_no")
         employee_no = employee_no.strip().upper()
 
-    return RatingInput(dish_id, score, tuple(sorted(set(tags))), channel, client_id,
+    return RatingInput(dish_id, score, tags, channel, client_id,
                        voted_at, comment, qr_token, employee_no)

@@ -11,9 +11,11 @@ finding out who that person is. Flagged and replaced votes stay in the table; su
 import datetime as dt
 import hashlib
 import hmac
+import secrets
 from typing import NamedTuple
 
 from flask import current_app
+from itsdangerous import BadSignature, Signer
 from peewee import IntegrityError, fn
 
 from ..clock import clock
@@ -22,7 +24,7 @@ from ..models import Dish, MenuItem, database, utcnow
 from . import follow_up
 from .models import Rating, RatingTag
 
-FLAGS = ("burst", "outside_meal", "token_near_expiry")
+FLAGS = ("burst", "outside_meal", "token_near_expiry", "withdrawn")
 BURST_WINDOW = dt.timedelta(seconds=60)
 
 
@@ -116,7 +118,9 @@ class Sender(NamedTuple):
     """Who sent a vote, as its channel knows it."""
     kiosk: str = None  # the kiosk's name, for kiosk votes
     place: str = None  # where a paired kiosk stands (its location, else its name)
-    phone: str = None  # the phone's random cookie, for phone votes
+    phone: str = None  # the phone's id from the cookie the server issued it, for phone votes
+    paired: bool = False  # the kiosk holds a device credential (outside demo mode: required)
+    card_reader: bool = False  # the kiosk has a staff-card reader (employee_no allowed)
 
 
 class Outcome(NamedTuple):
@@ -140,10 +144,9 @@ def cast(vote, sender, source=None, now=None):
     words of a comment, all in one transaction. `source` is the QR token it came with."""
     config = current_app.config
     now = now or utcnow()
-    if vote.channel == "phone" and not sender.phone:
-        # one vote per phone needs the phone's cookie, set by the page the QR code opens
-        return refused("Phone votes come from the page a QR code opens; open it again (cookies on).",
-                       "channel", 403)
+    unwelcome = refusal(vote, sender)
+    if unwelcome:
+        return unwelcome
     voted_at = vote.voted_at or now
     local = clock().to_local(voted_at)
     slot = clock().slot(local)
@@ -197,6 +200,86 @@ def cast(vote, sender, source=None, now=None):
     return Outcome(201, rating_id, day, meal, flag)
 
 
+def refusal(vote, sender):
+    """Who may vote: outside demo mode a paired kiosk or a phone with the cookie the server
+    issued; a staff card number only from a kiosk with a card reader. None when welcome."""
+    if vote.channel == "kiosk" and not sender.paired and not current_app.config["DEMO"]:
+        return refused("Votes come from a paired kiosk or a phone that scanned a QR code; "
+                       "ask the administrator to pair this screen.", "kiosk", 403)
+    if vote.channel == "phone" and not sender.phone:
+        # one vote per phone needs the phone's cookie, set by the page the QR code opens
+        return refused("Phone votes come from the page a QR code opens; open it again (cookies on).",
+                       "channel", 403)
+    if vote.employee_no and not sender.card_reader:
+        return refused("Staff card numbers come only from a kiosk whose card reader is switched on.",
+                       "employee_no", 403)
+    return None
+
+
+def change(client_id, sender, change, now=None):
+    """Add reasons to a stored vote or withdraw it (payload.ChangeInput): only from the device
+    that cast it, and only for VOTE_CHANGE_SECONDS after it was cast."""
+    now = now or utcnow()
+    rating = Rating.get_or_none(Rating.client_id == client_id)
+    if rating is None:
+        return refused("There is no vote with this client_id.", "client_id", 404)
+    if not cast_by(rating, sender):
+        return refused("Only the kiosk or phone that cast a vote may change it.", "client_id", 403)
+    changed_at = change.changed_at or now
+    window = dt.timedelta(seconds=current_app.config["VOTE_CHANGE_SECONDS"])
+    if changed_at - (rating.voted_at or rating.created_at) > window:
+        return refused("A vote can be changed only in the first minutes after it was cast.", "changed_at", 409)
+    if rating.withdrawn_at is not None:
+        if change.withdraw:  # the same withdrawal again (an offline kiosk's retry): done already
+            return changed(rating)
+        return refused("This vote was withdrawn; cast a new one.", "client_id", 409)
+    with write_transaction():
+        if change.withdraw:
+            withdraw(rating, now)
+        else:
+            set_tags(rating.id, change.tags)
+    return changed(Rating.get_by_id(rating.id))
+
+
+def cast_by(rating, sender):
+    if rating.channel == "phone":
+        return bool(sender.phone) and rating.voter_key == phone_key(sender.phone)
+    return (sender.paired or current_app.config["DEMO"]) and sender.kiosk == rating.kiosk
+
+
+def withdraw(rating, now):
+    """Keep the vote, marked withdrawn and left out of every count; a vote it had replaced
+    (the same person's earlier one) counts again."""
+    Rating.update(flag="withdrawn", withdrawn_at=now).where(Rating.id == rating.id).execute()
+    earlier = list(Rating.select(Rating.id, Rating.voted_at).where(Rating.replaced_by == rating.id))
+    if earlier:
+        newest = max(earlier, key=lambda r: (r.voted_at, r.id))
+        Rating.update(replaced_by=None).where(Rating.id == newest.id).execute()
+        others = [r.id for r in earlier if r.id != newest.id]
+        if others:
+            Rating.update(replaced_by=newest.id).where(Rating.id.in_(others)).execute()
+
+
+def set_tags(rating_id, tags):
+    """The vote's reasons become exactly `tags` (a retried change does no harm)."""
+    have = {t for (t,) in RatingTag.select(RatingTag.tag).where(RatingTag.rating == rating_id).tuples()}
+    gone, new = have - set(tags), set(tags) - have
+    if gone:
+        RatingTag.delete().where((RatingTag.rating == rating_id) & RatingTag.tag.in_(sorted(gone))).execute()
+    if new:
+        RatingTag.insert_many([(rating_id, t) for t in sorted(new)],
+                              fields=[RatingTag.rating, RatingTag.tag]).execute()
+
+
+def tags_of(rating_id):
+    return [t for (t,) in RatingTag.select(RatingTag.tag).where(RatingTag.rating == rating_id)
+            .order_by(RatingTag.tag).tuples()]
+
+
+def changed(rating):
+    return Outcome(200, rating.id, rating.day, rating.meal, rating.flag)
+
+
 def replay(earlier, vote):
     """A client_id seen before: the same vote answers as stored, another vote is refused."""
     if earlier.dish_id != vote.dish_id or earlier.score != vote.score:
@@ -209,6 +292,25 @@ def person_key(vote, sender):
     if vote.employee_no:
         return voter_key(current_app.config["SECRET_KEY"], "card", vote.employee_no)
     return phone_key(sender.phone) if vote.channel == "phone" else None
+
+
+def _phone_signer():
+    return Signer(current_app.config["SECRET_KEY"], salt="canteen.phone-id")
+
+
+def issue_phone_cookie():
+    """A new phone id, signed: the server knows every id it issued without storing any."""
+    return _phone_signer().sign(secrets.token_urlsafe(16)).decode()
+
+
+def phone_id(cookie):
+    """The phone id in a canteen_phone cookie, or None when the server did not issue it."""
+    if not cookie or len(cookie) > 200:
+        return None
+    try:
+        return _phone_signer().unsign(cookie).decode()
+    except (BadSignature, UnicodeError):
+        return None
 
 
 def phone_key(cookie):

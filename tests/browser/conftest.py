@@ -36,7 +36,7 @@ def browser():
 def live(tmp_path):
     """The app served on a free loopback port, with three dishes on the menu now."""
     app = make_app(f"sqlite:///{tmp_path}/live.db", tmp_path,
-                   KIOSK_AUTOSEND_SECONDS=2, KIOSK_IDLE_SECONDS=2, KIOSK_THANKS_SECONDS=1)
+                   KIOSK_IDLE_SECONDS=2, KIOSK_THANKS_SECONDS=1, KIOSK_REASONS_SECONDS=2)
     with app.app_context(), database.connection_context():
         dishes = [add_dish("臊子面", "Saozi noodles", 800, category="noodles"),
                   add_dish("红烧肉", "Braised pork belly", 1200, category="meat"),
@@ -111,3 +111,18 @@ def sign_in_page(browser, live, username, viewport=(1280, 800)):
     page.get_by_role("button", name="登录").click()
     page.wait_for_url("**/office/")
     return context, page
+
+
+def pair(page, live, name="canteen-exit", location="", card_reader=False):
+    """Pair the page's browser as a kiosk, as an administrator's one-time code does: outside
+    demo mode only paired screens take votes."""
+    from canteen.office.accounts import Kiosk
+
+    with live.app.app_context(), database.connection_context():
+        kiosk = Kiosk.get_or_none(Kiosk.name == name) or Kiosk(name=name)
+        kiosk.location, kiosk.card_reader = location, card_reader
+        code = kiosk.new_pairing_code()
+        kiosk.save()
+    page.goto(f"{live.url}/kiosk/pair/{code}")
+    page.locator("form button[type=submit]").tap()
+    page.wait_for_url("**/kiosk")

@@ -7,6 +7,7 @@ from PIL import Image
 from canteen.models import database
 
 from ..conftest import PASSWORD, make_user
+from .conftest import pair
 
 
 def test_manager_adds_a_dish_plans_it_and_the_kiosk_shows_it_at_that_meal(browser, live, tmp_path):
@@ -46,6 +47,7 @@ def test_manager_adds_a_dish_plans_it_and_the_kiosk_shows_it_at_that_meal(browse
     kiosk = context.new_page()
     clock.frozen = dt.datetime.combine(tomorrow, dt.time(11, 30))  # it is lunch tomorrow
     try:
+        pair(kiosk, live)
         kiosk.goto(f"{live.url}/kiosk")
         tile = kiosk.get_by_role("button", name="洋芋擦擦", exact=True)
         tile.wait_for()

@@ -6,8 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import pair
+
 CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]")
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "kiosk.png"
+GUARD = 450  # ms: a person looks at a new screen before touching it; sooner is a ghost tap (400 ms)
 
 
 def wait_for(predicate, seconds=10):
@@ -21,27 +24,53 @@ def wait_for(predicate, seconds=10):
 
 
 def open_kiosk(page, live, query=""):
+    """The kiosk page on a paired screen (named by ?kiosk=, else the canteen exit)."""
+    if not getattr(page, "paired", False):
+        name = query.split("kiosk=", 1)[1] if "kiosk=" in query else "canteen-exit"
+        pair(page, live, name)
+        page.paired = True
     page.goto(f"{live.url}/kiosk{query}")
     page.wait_for_selector(".dish")
 
 
-def test_a_vote_takes_two_taps_and_lands_in_the_database(page, live):
+def test_the_face_tap_is_the_vote_and_the_kiosk_is_free_again_by_itself(page, live):
     open_kiosk(page, live)
     page.get_by_role("button", name="红烧肉", exact=True).tap()
+    page.wait_for_timeout(GUARD)
     page.get_by_role("button", name="5 很好").tap()
-    # no third tap: the vote sends itself after a few seconds without touch
-    assert wait_for(live.ratings) == [(live.dishes[1].id, 5, [], "canteen-exit")]
-    page.get_by_text("谢谢您的评价").wait_for()
-    page.locator(".dish").first.wait_for()  # back to the dishes by itself
+    # no third tap: the face stored the vote, and the screen says what was recorded
+    assert wait_for(live.ratings, 3) == [(live.dishes[1].id, 5, [], "canteen-exit")]
+    assert page.locator("#recorded-vote").inner_text() == "红烧肉 · 5 很好"
+    assert page.get_by_role("button", name="改").is_visible()
+    page.locator("#screen-dishes").wait_for(state="visible", timeout=3000)  # back to the dishes by itself
 
 
-def test_a_vote_with_reasons_takes_three_taps_and_done(page, live):
+def test_reasons_after_the_vote_are_added_to_it_and_a_touch_elsewhere_frees_the_kiosk(page, live):
     open_kiosk(page, live, "?kiosk=lamp-room")
     page.get_by_role("button", name="臊子面", exact=True).tap()
+    page.wait_for_timeout(GUARD)
     page.get_by_role("button", name="2 差").tap()
+    assert not page.get_by_role("button", name="好吃").is_visible()  # praise follows a good face only
+    page.wait_for_timeout(GUARD)
     page.get_by_role("button", name="咸了").tap()
-    page.get_by_role("button", name="完成").tap()
-    assert wait_for(live.ratings) == [(live.dishes[0].id, 2, ["too_salty"], "lamp-room")]
+    page.locator(".recorded-title").tap()  # anywhere else: the next miner is here
+    assert page.locator("#screen-dishes").is_visible()
+    assert wait_for(lambda: live.ratings() == [(live.dishes[0].id, 2, ["too_salty"], "lamp-room")])
+
+
+def test_change_withdraws_the_vote_and_offers_the_faces_again(page, live):
+    open_kiosk(page, live)
+    page.get_by_role("button", name="红烧肉", exact=True).tap()
+    page.wait_for_timeout(GUARD)
+    page.get_by_role("button", name="1 很差").tap()
+    page.wait_for_timeout(GUARD)
+    page.get_by_role("button", name="改").tap()
+    assert page.locator("#screen-faces").is_visible()
+    page.wait_for_timeout(GUARD)
+    page.get_by_role("button", name="4 好").tap()
+    rows = wait_for(lambda: [r.score for r in live.rows()] == [1, 4] and live.rows()[0].flag == "withdrawn"
+                    and live.rows())
+    assert rows and rows[0].withdrawn_at is not None and rows[1].flag != "withdrawn"
 
 
 def test_an_abandoned_half_vote_returns_to_the_start_and_stores_nothing(page, live):
@@ -53,16 +82,30 @@ def test_an_abandoned_half_vote_returns_to_the_start_and_stores_nothing(page, li
     assert live.ratings() == []
 
 
+def test_english_is_one_miners_choice_not_the_next_ones(page, live):
+    open_kiosk(page, live)
+    page.get_by_role("button", name="English").tap()
+    page.wait_for_selector(".dish")
+    page.get_by_role("button", name="Braised pork belly", exact=True).tap()
+    page.wait_for_timeout(GUARD)
+    page.get_by_role("button", name="4 Good").tap()
+    assert page.locator("#recorded-vote").inner_text() == "Braised pork belly · 4 Good"
+    page.get_by_role("button", name="红烧肉", exact=True).wait_for(timeout=5000)  # back in Chinese
+    assert page.get_by_role("button", name="中文").get_attribute("aria-pressed") == "true"
+    assert wait_for(live.ratings) == [(live.dishes[1].id, 4, [], "canteen-exit")]
+
+
 def visible_text(page):
     return page.evaluate("() => document.body.innerText")
 
 
 def walk_screens(page):
-    """The visible text of the dishes, faces and reasons screens."""
+    """The visible text of the dishes, faces and done screens (after a poor face: complaints)."""
     texts = [visible_text(page)]
     page.locator(".dish").first.tap()
     texts.append(visible_text(page))
-    page.locator(".face").nth(3).tap()
+    page.wait_for_timeout(GUARD)
+    page.locator(".face").nth(1).tap()
     texts.append(visible_text(page))
     return texts
 
@@ -76,10 +119,10 @@ def test_language_toggle_switches_every_visible_string(page, live):
     open_kiosk(page, live)
     page.get_by_role("button", name="English").tap()
     page.wait_for_selector(".dish")
+    assert page.get_by_role("button", name="English").get_attribute("aria-pressed") == "true"
     english = walk_screens(page)
     assert all(not CJK.search(t.replace("中文", "")) for t in english), english
     assert "Braised pork belly" in english[0] and "5 Very good" in english[1] and "Too salty" in english[2]
-    assert page.get_by_role("button", name="English").get_attribute("aria-pressed") == "true"
 
 
 def test_kiosk_loads_nothing_but_its_own_small_assets(page, live):
@@ -127,6 +170,7 @@ def walk_screens_buttons(page):
     screens = [buttons()]
     page.locator(".dish").first.tap()
     screens.append(buttons())
+    page.wait_for_timeout(GUARD)
     page.locator(".face").first.tap()
     screens.append(buttons())
     return screens
@@ -136,10 +180,10 @@ def test_a_vote_made_offline_is_delivered_once_when_the_network_returns(page, li
     open_kiosk(page, live)
     page.route("**/api/v1/ratings", lambda route: route.abort("internetdisconnected"))
     page.locator(".dish").first.tap()
+    page.wait_for_timeout(GUARD)
     page.get_by_role("button", name="4 好").tap()
-    page.get_by_role("button", name="完成").tap()
-    page.get_by_text("谢谢您的评价").wait_for()
     page.locator("#offline").wait_for(state="visible")
+    page.get_by_text("已保存在本机").wait_for()
     assert live.ratings() == []
     assert page.evaluate("() => JSON.parse(localStorage.getItem('canteen.outbox')).length") == 1
     page.unroute("**/api/v1/ratings")

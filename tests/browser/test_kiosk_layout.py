@@ -1,0 +1,185 @@
+"""The kiosk on real screen sizes: ghost taps of a gloved double tap land nowhere, and every
+tile, face and the phone QR fit the screen with 1 to 30 dishes, in both languages, with the
+announcements and the offline banners shown."""
+import datetime as dt
+
+import pytest
+
+from canteen.clock import clock
+from canteen.feedback.models import DishChange, TrialDecision
+from canteen.models import Dish, MenuItem, database
+
+from ..conftest import add_dish
+from .conftest import pair
+from .test_kiosk import GUARD, open_kiosk, wait_for
+
+SCREENS = [(1920, 1080), (1366, 768), (1280, 800)]
+NAMES = [("臊子面", "Saozi noodles"), ("红烧肉", "Braised pork belly"), ("小米粥", "Millet porridge"),
+         ("洋芋擦擦", "Shredded potato steamed with flour"), ("羊肉泡馍", "Mutton stew with crumbled flatbread"),
+         ("大盘鸡", "Big plate chicken"), ("凉皮", "Cold skin noodles"), ("肉夹馍", "Chinese hamburger"),
+         ("油泼面", "Hot-oil noodles"), ("菠菜粉丝", "Spinach with glass noodles")]
+CATEGORIES = ["noodles", "meat", "vegetable", "staple", "soup", "snack"]
+
+
+def screen_of(page):
+    return page.evaluate("() => document.getElementById('kiosk').dataset.screen")
+
+
+def centre(box):
+    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+
+def inside(point, box):
+    x, y = point
+    return box["x"] <= x <= box["x"] + box["width"] and box["y"] <= y <= box["y"] + box["height"]
+
+
+def boxes(page, selector):
+    return [b.bounding_box() for b in page.locator(selector).all() if b.is_visible()]
+
+
+def more_dishes(live, n):
+    with live.app.app_context(), database.connection_context():
+        for i in range(n):
+            zh, en = NAMES[(i + 3) % len(NAMES)]
+            add_dish(f"{zh}{i}", f"{en} {i}", 600 + i * 50, category=CATEGORIES[i % len(CATEGORIES)])
+
+
+@pytest.mark.parametrize("viewport", [(1920, 1080), (1280, 800)])
+def test_ghost_taps_of_a_double_tap_land_on_nothing(browser, live, viewport):
+    more_dishes(live, 5)  # eight dishes: the first row lies where the faces will be
+    context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, has_touch=True)
+    page = context.new_page()
+    open_kiosk(page, live)
+    tiles = boxes(page, ".dish")
+    assert len(tiles) == 8
+    page.touchscreen.tap(*centre(tiles[0]))
+    page.wait_for_timeout(GUARD)
+    faces = boxes(page, ".face")
+    page.locator(".face").nth(1).tap()  # a poor face: the complaint chips
+    page.wait_for_timeout(GUARD)
+    targets = boxes(page, ".chip") + boxes(page, "#change")
+    page.locator(".recorded-title").tap()
+    voted = len(live.rows())
+    assert voted == 1
+
+    over_faces = [t for t in tiles if any(inside(centre(t), f) for f in faces)]
+    assert over_faces, "no tile lies under a face at this size: the test would prove nothing"
+    for tile in over_faces:
+        for gap in (100, 200, 300):
+            page.wait_for_timeout(GUARD)
+            page.touchscreen.tap(*centre(tile))
+            page.wait_for_timeout(gap)
+            page.touchscreen.tap(*centre(tile))  # the glove's second touch, now over a face
+            page.wait_for_timeout(150)
+            assert screen_of(page) == "faces", (tile, gap)
+            assert len(live.rows()) == voted, f"a ghost tap voted ({tile}, {gap} ms)"
+            page.wait_for_timeout(GUARD)
+            page.get_by_role("button", name="返回").tap()
+
+    over_chips = [f for f in faces if any(inside(centre(f), t) for t in targets)]
+    for face in faces:  # every face; those over a chip or Change matter most
+        for gap in (100, 200, 300):
+            page.wait_for_timeout(GUARD)
+            page.touchscreen.tap(*centre(tiles[0]))
+            page.wait_for_timeout(GUARD)
+            page.touchscreen.tap(*centre(face))
+            page.wait_for_timeout(gap)
+            page.touchscreen.tap(*centre(face))  # lands on the done screen: a chip, Change, or nothing
+            page.wait_for_timeout(150)
+            assert screen_of(page) == "done", (face, gap)  # not sent back to the dishes either
+            assert page.locator('.chip[aria-pressed="true"]').count() == 0, (face, gap)
+            voted += 1
+            assert wait_for(lambda: len(live.rows()) == voted), (face, gap)
+            page.wait_for_timeout(GUARD)
+            page.locator(".recorded-title").tap()
+    rows = live.rows()
+    assert all(r.flag != "withdrawn" for r in rows) and all(not r.tags() for r in rows)
+    print(f"{viewport}: {len(over_faces)} tiles over a face, {len(over_chips)} faces over a chip or Change")
+    context.close()
+
+
+def set_menu(live, n):
+    """The meal served now has the first n dishes (of 30)."""
+    with live.app.app_context(), database.connection_context():
+        dishes = list(Dish.select().order_by(Dish.id))
+        slot = clock().slot()
+        days = {slot.day + dt.timedelta(days=d) for d in (-1, 0, 1)} | {clock().today()}
+        MenuItem.delete().execute()
+        MenuItem.insert_many([(day, w.name, d.id) for day in days for w in clock().windows for d in dishes[:n]],
+                             fields=[MenuItem.day, MenuItem.meal, MenuItem.dish]).execute()
+
+
+def luminance(rgb):
+    def channel(c):
+        c /= 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+    r, g, b = (channel(float(v)) for v in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(a, b):
+    la, lb = sorted((luminance(a), luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def test_everything_fits_every_screen_in_both_languages_with_1_to_30_dishes(browser, live):
+    more_dishes(live, 27)
+    with live.app.app_context(), database.connection_context():
+        for i, dish in enumerate(Dish.select().order_by(Dish.id).limit(3)):
+            TrialDecision.create(dish=dish, decision="keep", suggested="keep", author="user:manager",
+                                 note="职工代表建议保留，分量也加大了一些 kept at the workers' request, a larger portion")
+            DishChange.create(dish=dish, day=clock().today() - dt.timedelta(days=i), kind="recipe",
+                              note="少放盐 less salt, as the night shift asked", author="user:manager")
+    checked = 0
+    for width, height in SCREENS:
+        for lang in ("zh_CN", "en"):
+            context = browser.new_context(viewport={"width": width, "height": height}, has_touch=True)
+            page = context.new_page()
+            pair(page, live)
+            # a kiosk that cannot reach the server: both banners (offline, votes kept) are shown
+            page.add_init_script("localStorage.setItem('canteen.outbox', JSON.stringify([{op: 'vote', "
+                                 "client_id: 'k-waiting-0001', body: {dish_id: 1, score: 4, channel: 'kiosk', "
+                                 "client_id: 'k-waiting-0001'}}]))")
+            page.route("**/api/v1/ratings", lambda route: route.abort("internetdisconnected"))
+            for n in (1, 8, 20, 30):
+                set_menu(live, n)
+                page.goto(f"{live.url}/kiosk?lang={lang}")
+                page.wait_for_function(f"document.querySelectorAll('.dish').length === {n}")
+                for shown in ("#offline", "#unsent", "#changes", "#phone-qr"):
+                    page.locator(shown).wait_for(state="visible")
+                page.wait_for_timeout(100)  # the grid is fitted once the QR has loaded
+                view = {"x": 0, "y": 0, "width": width, "height": height}
+                footer = boxes(page, "#changes") + boxes(page, "#phone-qr")
+                for box in boxes(page, ".dish") + footer:
+                    corners = [(box["x"], box["y"]), (box["x"] + box["width"], box["y"] + box["height"])]
+                    assert all(inside(c, view) for c in corners), (width, height, lang, n, box)
+                for tile in boxes(page, ".dish"):
+                    assert tile["width"] >= 64 and tile["height"] >= 64, (width, height, lang, n, tile)
+                    assert all(tile["y"] + tile["height"] <= f["y"] + 1 or tile["x"] + tile["width"] <= f["x"] + 1
+                               or tile["x"] >= f["x"] + f["width"] - 1 for f in footer), (width, height, lang, n)
+                assert page.evaluate("() => document.documentElement.scrollHeight <= innerHeight "
+                                     "&& document.documentElement.scrollWidth <= innerWidth")
+                names = page.evaluate("() => [...document.querySelectorAll('.dish-name')].every("
+                                      "e => e.scrollWidth <= e.clientWidth + 1 && e.getBoundingClientRect().bottom"
+                                      " <= e.closest('.dish').getBoundingClientRect().bottom + 1)")
+                assert names, (width, height, lang, n)  # no dish name cut off inside its tile
+                checked += 1
+            # placeholder letters on their coloured discs: WCAG AA
+            pairs = page.evaluate("() => [...document.querySelectorAll('.dish-photo')].map(e => "
+                                  "[getComputedStyle(e).color, getComputedStyle(e).backgroundColor])")
+            for fg, bg in pairs:
+                ratio = contrast(fg[4:-1].split(","), bg[4:-1].split(","))
+                assert ratio >= 4.5, (fg, bg, ratio)
+            # the faces (they grow with the screen) and the done screen fit too
+            page.wait_for_timeout(GUARD)
+            page.locator(".dish").first.tap()
+            faces = boxes(page, ".face") + boxes(page, ".back")
+            assert len(faces) == 6 and all(inside((b["x"] + b["width"], b["y"] + b["height"]), view) for b in faces)
+            assert faces[0]["height"] >= 0.3 * height, (width, height, faces[0])  # large on a large screen
+            page.wait_for_timeout(GUARD)
+            page.locator(".face").first.tap()
+            done = boxes(page, ".chip") + boxes(page, "#change") + boxes(page, ".recorded")
+            assert done and all(inside((b["x"] + b["width"], b["y"] + b["height"]), view) for b in done)
+            context.close()
+    assert checked == 3 * 2 * 4
