@@ -34,10 +34,11 @@ def fresh_venv(path, wheel):
     """A new virtual environment with only the wheel installed in it. Its dependencies come
     from this interpreter's site-packages, listed in a .pth file: the .pth files there (this
     checkout's editable install among them) are not read, so `canteen` can only be the wheel."""
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True, timeout=120)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True, timeout=120,
+                   env=clean_env())
     python = path / "bin" / "python"
     subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "-q",
-                    str(wheel)], check=True, timeout=300, capture_output=True)
+                    str(wheel)], check=True, timeout=300, capture_output=True, env=clean_env())
     venv_site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                                check=True, capture_output=True, text=True, env=clean_env()).stdout.strip()
     (Path(venv_site) / "outer-dependencies.pth").write_text("\n".join(site.getsitepackages()) + "\n")
