@@ -1,5 +1,6 @@
 """QR table cards a manager can print safely: a reachable address, the URL in text, a
 single-card SVG at the card's size, and a revoke that asks first."""
+import html
 import re
 import xml.etree.ElementTree as ET
 
@@ -50,8 +51,8 @@ def test_which_addresses_phones_can_reach(url, problem):
 
 
 WARNING = {"en": ("Phones cannot open the QR codes of this server",
-                  "CANTEEN_PUBLIC_URL=http://&lt;the server's intranet address&gt;:5000"),
-           "zh_CN": ("手机打不开本服务器生成的二维码", "CANTEEN_PUBLIC_URL=http://&lt;服务器的内网地址&gt;:5000")}
+                  "<code>CANTEEN_PUBLIC_URL=http://<the server's intranet address>:5000</code>"),
+           "zh_CN": ("手机打不开本服务器生成的二维码", "<code>CANTEEN_PUBLIC_URL=http://<服务器的内网地址>:5000</code>")}
 WHY = {"unset": {"en": "is not set", "zh_CN": "没有设置 CANTEEN_PUBLIC_URL"},
        "loopback": {"en": "a loopback address", "zh_CN": "本机回环地址"},
        "invalid": {"en": "not a web address", "zh_CN": "这不是网址"}}
@@ -65,7 +66,7 @@ def test_cards_and_kiosks_pages_say_when_phones_cannot_reach_the_codes(sqlite_ap
                                                                         public_url, problem):
     sqlite_app.config["PUBLIC_URL"] = public_url
     for user, path in (("manager", "/kitchen/cards"), ("admin", "/admin/kiosks")):
-        page = signed_in(sqlite_app, user, lang=lang).get(path).get_data(as_text=True)
+        page = html.unescape(signed_in(sqlite_app, user, lang=lang).get(path).get_data(as_text=True))
         if problem is None:
             assert 'data-testid="phone-reach"' not in page
             continue
@@ -144,3 +145,9 @@ def test_the_confirm_page_reads_in_chinese(sqlite_app, staff_sqlite):
     card = in_db(sqlite_app, lambda: QrCard.create(label="3号桌"))
     body = signed_in(sqlite_app, "manager", lang="zh_CN").get(f"/kitchen/cards/{card.id}/revoke").get_data(as_text=True)
     assert "撤销桌卡 3号桌？" in body and "确认撤销" in body and "取消" in body
+
+
+def test_the_configured_address_is_shown_escaped(sqlite_app, staff_sqlite):
+    sqlite_app.config["PUBLIC_URL"] = 'http://127.0.0.1:5000/"><script>alert(1)</script>'
+    page = signed_in(sqlite_app, "manager").get("/kitchen/cards").get_data(as_text=True)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert" not in page

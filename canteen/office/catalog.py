@@ -268,7 +268,9 @@ def phone_reach():
     """What the pages that make QR codes need to warn that phones cannot open them."""
     configured = current_app.config["PUBLIC_URL"]
     return {"reach_problem": qr.phone_reach_problem(configured),
-            "reach_base": configured.strip() if configured and configured.strip() else public_base()}
+            "reach_base": configured.strip() if configured and configured.strip() else public_base(),
+            "reach_setting": "CANTEEN_PUBLIC_URL=http://<{}>:5000",
+            "reach_example": "CANTEEN_PUBLIC_URL=http://10.12.0.5:5000"}
 
 
 def card_url(card):
