@@ -288,7 +288,8 @@ def print_cards():
     query = QrCard.select().where(QrCard.revoked_at.is_null()).order_by(QrCard.id)
     if ids:
         query = query.where(QrCard.id.in_(ids))
-    cards = [(card, url, qr.svg(url, "card-qr")) for card, url in ((c, card_url(c)) for c in query)]
+    urls = [(card, card_url(card)) for card in query]
+    cards = [(card, url, qr.svg(url, "card-qr")) for card, url in urls]
     return render_template("office/catalog/cards_print.html", cards=cards, layout=layout)
 
 
@@ -321,9 +322,9 @@ def revoke_card(card_id):
     if not form.validate_on_submit():  # GET: ask first
         return render_template("office/catalog/revoke_card.html", card=card, url=card_url(card),
                                form=form, back=back)
-    with database.atomic():
-        card.revoked_at = utcnow()
-        card.save()
-        audit.record(actor(), "card.revoke", "qr_card", card.id, label=card.label)
+    with database.atomic():  # two managers confirming at once: one revocation, one audit entry
+        if (QrCard.update(revoked_at=utcnow())
+                .where((QrCard.id == card.id) & QrCard.revoked_at.is_null()).execute()):
+            audit.record(actor(), "card.revoke", "qr_card", card.id, label=card.label)
     flash(_("Card %(label)s no longer works.", label=card.label))
     return redirect(back)
