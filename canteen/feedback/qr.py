@@ -7,9 +7,11 @@ up or altered:
   QR_ROTATE_SECONDS and dies after QR_LIVE_MAX_AGE, so a photo posted in a chat group soon
   stops working.
 """
+import ipaddress
 import re
 import time
 from typing import NamedTuple
+from urllib.parse import urlsplit
 
 import qrcode
 import qrcode.image.svg
@@ -90,14 +92,44 @@ def svg(data, css_class="qr", attrs=""):
     image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=2,
                         error_correction=qrcode.constants.ERROR_CORRECT_M)
     text = image.to_string(encoding="unicode")
-    # drop the fixed size in mm: CSS sizes it; label it for assistive tools
-    text = text.replace("<svg ", f'<svg class="{css_class}" role="img" aria-label="QR" {attrs} ', 1)
+    # drop the fixed size in mm (CSS or `attrs` size it), then label it for assistive tools
     for attr in ("width", "height"):
         text = _strip_attr(text, attr)
-    return text
+    return text.replace("<svg ", f'<svg class="{css_class}" role="img" aria-label="QR" {attrs} ', 1)
 
 
 def _strip_attr(text, attr):
     head, sep, rest = text.partition(">")
     head = re.sub(rf'\s{attr}="[^"]*"', "", head, count=1)
     return head + sep + rest
+
+
+def phone_reach_problem(public_url):
+    """Why phones cannot open QR codes built on `public_url` (CANTEEN_PUBLIC_URL), or None.
+
+    "unset": the codes carry whatever address a page was opened with; "invalid": not an
+    http(s) address with a host; "loopback": localhost, 127.0.0.0/8, ::1 or 0.0.0.0, which
+    only the server itself reaches.
+    """
+    if not public_url or not public_url.strip():
+        return "unset"
+    try:
+        parts = urlsplit(public_url.strip())
+        host = parts.hostname
+        port = parts.port  # raises ValueError for a port that is not a number or out of range
+    except ValueError:
+        return "invalid"
+    if parts.scheme not in ("http", "https") or not host or port == 0:
+        return "invalid"
+    host = host.rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return "loopback"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None  # a name: the intranet's DNS decides
+    if getattr(address, "ipv4_mapped", None):
+        address = address.ipv4_mapped
+    if address.is_loopback or address.is_unspecified:
+        return "loopback"
+    return None

@@ -9,6 +9,7 @@ from ..audit import AuditEntry
 from ..models import database, utcnow
 from ..vocabulary import ROLE_NAMES
 from .accounts import ApiToken, Kiosk, User
+from .catalog import phone_reach
 from .forms import ConfirmForm, KioskForm, TokenForm, UserForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -82,8 +83,13 @@ def user_form(user, created):
 @allow("admin")
 def kiosks():
     """Registered kiosks, their pairing state and last contact."""
+    return kiosks_page(form=KioskForm())
+
+
+def kiosks_page(form, code=None, code_kiosk=None, **context):
     return render_template("office/admin/kiosks.html", kiosks=Kiosk.select().order_by(Kiosk.name),
-                           form=KioskForm(), confirm=ConfirmForm(), code=None, code_kiosk=None)
+                           form=form, confirm=ConfirmForm(), code=code, code_kiosk=code_kiosk,
+                           **phone_reach(), **context)
 
 
 @bp.post("/kiosks")
@@ -102,14 +108,12 @@ def new_kiosk():
                 kiosk.save()
                 audit.record(actor(), "kiosk.create", "kiosk", kiosk.id, name=name, location=kiosk.location)
             return show_code(kiosk, code)
-    return render_template("office/admin/kiosks.html", kiosks=Kiosk.select().order_by(Kiosk.name), form=form,
-                           confirm=ConfirmForm(), code=None, code_kiosk=None), 422
+    return kiosks_page(form=form), 422
 
 
 def show_code(kiosk, code):
-    return render_template("office/admin/kiosks.html", kiosks=Kiosk.select().order_by(Kiosk.name),
-                           form=KioskForm(formdata=None), confirm=ConfirmForm(), code=code, code_kiosk=kiosk,
-                           pair_url=url_for("kiosk.pair", code=code, _external=True))
+    return kiosks_page(form=KioskForm(formdata=None), code=code, code_kiosk=kiosk,
+                       pair_url=url_for("kiosk.pair", code=code, _external=True))
 
 
 @bp.post("/kiosks/<int:kiosk_id>/pairing")

@@ -16,10 +16,10 @@ from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError, fn
 
 from .. import audit
-from ..access import actor, allow
+from ..access import actor, allow, current_roles
 from ..clock import clock
 from ..feedback import qr
-from ..feedback.kiosk import phone_url
+from ..feedback.kiosk import phone_url, public_base
 from ..feedback.models import DishChange, QrCard
 from ..i18n import current_language
 from ..models import Dish, MenuItem, database, utcnow
@@ -261,7 +261,16 @@ def cards():
     if request.method == "POST":
         status = 422
     rows = QrCard.select().order_by(QrCard.revoked_at.is_null(False), QrCard.id.desc())
-    return render_template("office/catalog/cards.html", form=form, cards=rows, confirm=ConfirmForm()), status
+    return render_template("office/catalog/cards.html", form=form, cards=rows, **phone_reach()), status
+
+
+def phone_reach():
+    """What the pages that make QR codes need to warn that phones cannot open them."""
+    configured = current_app.config["PUBLIC_URL"]
+    return {"reach_problem": qr.phone_reach_problem(configured),
+            "reach_base": configured.strip() if configured and configured.strip() else public_base(),
+            "reach_setting": "CANTEEN_PUBLIC_URL=http://<{}>:5000",
+            "reach_example": "CANTEEN_PUBLIC_URL=http://10.12.0.5:5000"}
 
 
 def card_url(card):
@@ -279,7 +288,8 @@ def print_cards():
     query = QrCard.select().where(QrCard.revoked_at.is_null()).order_by(QrCard.id)
     if ids:
         query = query.where(QrCard.id.in_(ids))
-    cards = [(card, qr.svg(card_url(card), "card-qr")) for card in query]
+    urls = [(card, card_url(card)) for card in query]
+    cards = [(card, url, qr.svg(url, "card-qr")) for card, url in urls]
     return render_template("office/catalog/cards_print.html", cards=cards, layout=layout)
 
 
@@ -290,22 +300,31 @@ def card_svg(card_id):
     card = QrCard.get_or_none(QrCard.id == card_id) or abort(404)
     if card.revoked_at:
         abort(404)
-    body = render_template("office/catalog/card.svg", card=card,
-                           qr=qr.svg(card_url(card), "card-qr", 'x="17.5" y="38" width="70" height="70"'))
+    url = card_url(card)
+    body = render_template("office/catalog/card.svg", card=card, url=url,
+                           qr=qr.svg(url, "card-qr", 'x="17.5" y="33" width="70" height="70"'))
     response = current_app.response_class(body, mimetype="image/svg+xml")
     response.headers["Content-Disposition"] = f'attachment; filename="canteen-card-{card.id}.svg"'
     return response
 
 
-@bp.post("/cards/<int:card_id>/revoke")
+@bp.route("/cards/<int:card_id>/revoke", methods=["GET", "POST"])
 @allow("manager", "admin")
 def revoke_card(card_id):
-    """Stop a printed card: its QR leads to a 'no longer in use' page from now on."""
+    """Stop a printed card, after a confirmation page: its QR leads to a 'no longer in use'
+    page from now on."""
     card = QrCard.get_or_none(QrCard.id == card_id) or abort(404)
-    if ConfirmForm().validate_on_submit() and card.revoked_at is None:
-        with database.atomic():
-            card.revoked_at = utcnow()
-            card.save()
-            audit.record(actor(), "card.revoke", "qr_card", card.id, label=card.label)
+    back = url_for("kitchen.cards") if "manager" in current_roles() else url_for("office.home")
+    form = ConfirmForm()
+    if card.revoked_at is not None:
         flash(_("Card %(label)s no longer works.", label=card.label))
-    return redirect(url_for("kitchen.cards"))
+        return redirect(back)
+    if not form.validate_on_submit():  # GET: ask first
+        return render_template("office/catalog/revoke_card.html", card=card, url=card_url(card),
+                               form=form, back=back)
+    with database.atomic():  # two managers confirming at once: one revocation, one audit entry
+        if (QrCard.update(revoked_at=utcnow())
+                .where((QrCard.id == card.id) & QrCard.revoked_at.is_null()).execute()):
+            audit.record(actor(), "card.revoke", "qr_card", card.id, label=card.label)
+    flash(_("Card %(label)s no longer works.", label=card.label))
+    return redirect(back)
