@@ -41,10 +41,11 @@ DEFAULTS = {
     "ANNOUNCE_DAYS": 30,
     # Kiosk timings, in seconds. The face tap stores the vote; the screen that shows what was
     # recorded (with Change and the reason chips) returns to the dishes after THANKS seconds
-    # without a touch, or REASONS seconds after the last chip; a half vote after IDLE.
+    # without a touch (with the ghost-tap guard: the next miner votes within 2 s of the face
+    # tap), or REASONS seconds after the last chip; a half vote after IDLE.
     "KIOSK_IDLE_SECONDS": 20,
-    "KIOSK_THANKS_SECONDS": 2,
-    "KIOSK_REASONS_SECONDS": 4,
+    "KIOSK_THANKS_SECONDS": 1.5,
+    "KIOSK_REASONS_SECONDS": 3.0,
     # A touch this soon after the screen changed is a ghost of the last one (a gloved double
     # tap): ignored, so that it never lands on a face or chip nobody chose.
     "KIOSK_GHOST_TAP_MS": 400,
@@ -147,6 +148,18 @@ def _as_int(key, value):
         raise ConfigError(f"CANTEEN_{key} must be a whole number, not {value!r}") from None
 
 
+def _as_float(key, value):
+    if isinstance(value, bool):
+        raise ConfigError(f"CANTEEN_{key} must be a number, not {value!r}")
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        raise ConfigError(f"CANTEEN_{key} must be a number, not {value!r}") from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise ConfigError(f"CANTEEN_{key} must be a number, not {value!r}")
+    return number
+
+
 def coerce(config):
     """Give every known key the type of its default; raise ConfigError naming a bad one."""
     for key, default in DEFAULTS.items():
@@ -157,6 +170,8 @@ def coerce(config):
             config[key] = _as_bool(key, value)
         elif isinstance(default, int):
             config[key] = _as_int(key, value)
+        elif isinstance(default, float):
+            config[key] = _as_float(key, value)
         elif isinstance(default, str) or default is None:
             config[key] = str(value)
     return config
