@@ -191,3 +191,34 @@ def test_a_vote_made_offline_is_delivered_once_when_the_network_returns(page, li
     time.sleep(1)
     assert len(live.ratings()) == 1
     assert page.evaluate("() => JSON.parse(localStorage.getItem('canteen.outbox')).length") == 0
+
+
+def test_reasons_and_change_made_offline_are_delivered_in_order_once(page, live):
+    open_kiosk(page, live)
+    page.route("**/api/v1/ratings**", lambda route: route.abort("internetdisconnected"))
+    page.get_by_role("button", name="红烧肉", exact=True).tap()
+    page.wait_for_timeout(GUARD)
+    page.get_by_role("button", name="2 差").tap()
+    page.wait_for_timeout(GUARD)
+    page.get_by_role("button", name="凉了").tap()
+    page.locator(".recorded-title").tap()  # the reasons go into the outbox behind the vote
+    page.wait_for_timeout(GUARD)
+    page.get_by_role("button", name="臊子面", exact=True).tap()
+    page.wait_for_timeout(GUARD)
+    page.get_by_role("button", name="1 很差").tap()
+    page.wait_for_timeout(GUARD)
+    page.get_by_role("button", name="改").tap()  # withdrawn while still offline
+    page.wait_for_timeout(GUARD)
+    page.get_by_role("button", name="3 一般").tap()
+    ops = page.evaluate("() => JSON.parse(localStorage.getItem('canteen.outbox')).map(e => e.op)")
+    assert ops == ["vote", "change", "vote", "change", "vote"]
+    assert live.rows() == []
+    page.unroute("**/api/v1/ratings**")
+    page.evaluate("() => window.dispatchEvent(new Event('online'))")
+    rows = wait_for(lambda: len(live.rows()) == 3 and not page.evaluate(
+        "() => JSON.parse(localStorage.getItem('canteen.outbox')).length") and live.rows(), 20)
+    assert rows, "the outbox was not delivered"
+    assert [(r.dish_id, r.score, r.tags(), r.flag) for r in rows] == [
+        (live.dishes[1].id, 2, ["cold"], rows[0].flag), (live.dishes[0].id, 1, [], "withdrawn"),
+        (live.dishes[0].id, 3, [], rows[2].flag)]
+    assert rows[0].flag != "withdrawn" and rows[2].flag != "withdrawn"
