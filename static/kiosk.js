@@ -31,6 +31,7 @@
   let keysAt = 0;
 
   function show(name) {
+    if (root.dataset.screen === name) return; // nothing moved under the finger: no guard
     for (const s of screens) $("screen-" + s).hidden = s !== name;
     root.dataset.screen = name;
     shownAt = performance.now();
@@ -81,7 +82,7 @@
       return;
     }
     show("dishes");
-    arm(Number(cfg.idle), restart); // an English grid left alone goes back to Chinese too
+    if (cfg.lang !== cfg.defaultLang) arm(Number(cfg.idle), restart); // back to Chinese when left alone
   }
 
   function forgetCard() {
