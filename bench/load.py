@@ -4,12 +4,17 @@
     python bench/load.py --seconds 20 --threads 12 --clients 16 64 128
 
 Starts the real server (waitress, SQLite in WAL mode, demo data) in a second process and
-drives it with wrk (Debian package `wrk`) from a third. Each vote carries a fresh client_id,
-so every request is a real INSERT committed to disk. The baseline, measured in the same run
-against the same server, is a static file; the report gives votes/s as a ratio of it, p50
-and p99 latency, errors, and checks that every acknowledged vote is in the database.
+drives it with wrk (Debian package `wrk`) from a third, as a paired kiosk (its device cookie)
+would. Each vote carries a fresh client_id, so every request is a real INSERT committed to
+disk. The baseline, measured in the same run on the same machine, is the stack's own limit:
+a bare Flask endpoint doing one parameterised INSERT into SQLite with the same pragmas under
+the same waitress settings (bench/bare_insert.py); a static file from the real server is a
+second line. The report gives votes/s as a ratio of the bare insert, p50 and p99 latency
+against the baseline's, errors, and checks that every acknowledged vote is in the database.
 """
 import argparse
+import datetime as dt
+import hashlib
 import json
 import os
 import re
@@ -31,6 +36,7 @@ local next_id = 0
 setup = function(thread) thread:set("tid", next_id); next_id = next_id + 1 end
 init = function(args)
   run_id = args[1]
+  args_cookie = args[3] or ""
   dishes = {}
   for d in string.gmatch(args[2], "%d+") do table.insert(dishes, d) end
 end
@@ -39,7 +45,8 @@ request = function()
   local body = string.format(
     '{"dish_id": %s, "score": %d, "tags": ["tasty"], "channel": "kiosk", "client_id": "bench-%s-%d-%d"}',
     dishes[(counter % #dishes) + 1], (counter % 5) + 1, run_id, tid, counter)
-  return wrk.format("POST", "/api/v1/ratings", {["Content-Type"] = "application/json"}, body)
+  return wrk.format("POST", "/api/v1/ratings",
+                    {["Content-Type"] = "application/json", ["Cookie"] = "canteen_kiosk=" .. args_cookie}, body)
 end
 """
 
@@ -92,6 +99,23 @@ def parse_wrk(out):
     }
 
 
+def pair_kiosk(db_path):
+    """A paired kiosk, as Admin → Kiosks and /kiosk/pair/<code> would leave it: its credential."""
+    credential = "bench-" + os.urandom(16).hex()
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None).isoformat(" ")
+    db = sqlite3.connect(db_path)
+    db.execute("INSERT INTO kiosk (name, location, device_hash, paired_at, created_at, card_reader) "
+               "VALUES (?, '', ?, ?, ?, 0)", ("bench-exit", hashlib.sha256(credential.encode()).hexdigest(), now, now))
+    db.commit()
+    db.close()
+    return credential
+
+
+def start(args, env, workdir, url):
+    proc = subprocess.Popen(args, env=env, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return proc, wait_until_up(url, proc)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
@@ -102,42 +126,45 @@ def main():
         sys.exit("bench needs wrk: apt-get install -y wrk")
 
     workdir = Path(tempfile.mkdtemp(prefix="canteen-bench-"))
-    port = free_port()
-    # wrk is one client address sending thousands of votes a minute: lift the per-address limit
-    env = dict(os.environ, CANTEEN_INSTANCE_PATH=str(workdir), CANTEEN_PORT=str(port), CANTEEN_DEMO="1",
-               CANTEEN_RATE_LIMIT_ADDRESS_PER_MINUTE="0")
+    port, bare_port = free_port(), free_port()
+    env = dict(os.environ, CANTEEN_INSTANCE_PATH=str(workdir), CANTEEN_PORT=str(port), CANTEEN_DEMO="1")
     if opts.threads:
         env["CANTEEN_THREADS"] = str(opts.threads)
-    base = f"http://127.0.0.1:{port}"
+    base, bare = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{bare_port}"
     spawned = time.monotonic()
-    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], env=env, cwd=workdir,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc, startup = start([sys.executable, str(ROOT / "app.py")], env, workdir, base + "/kiosk")
+    bare_proc, _ = start([sys.executable, str(ROOT / "bench" / "bare_insert.py"), str(bare_port),
+                          str(workdir / "bare.db"), str(opts.threads or 8)], dict(os.environ), workdir, bare + "/up")
     try:
-        startup = wait_until_up(base + "/kiosk", proc)
         print(f"first page served {startup:.2f} s after `python app.py` was started "
               f"({time.monotonic() - spawned:.2f} s wall)")
         with urllib.request.urlopen(base + "/api/v1/menu/current") as r:
             dishes = ",".join(str(d["id"]) for d in json.load(r)["dishes"])
+        cookie = pair_kiosk(workdir / "canteen.db")
         db = sqlite3.connect(workdir / "canteen.db")
         before = db.execute("SELECT count(*) FROM rating").fetchone()[0]
         script = workdir / "vote.lua"
         script.write_text(VOTE_SCRIPT)
         acknowledged = 0
-        print(f"{'clients':>7} {'baseline/s':>11} {'votes/s':>9} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6}")
+        print(f"{'clients':>7} {'bare/s':>7} {'p99':>6} {'votes/s':>8} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} "
+              f"{'p99 ×':>6} {'errors':>6} {'static/s':>9}")
         for clients in opts.clients:
-            baseline = wrk(base + "/static/favicon.svg", clients, opts.seconds)
-            votes = wrk(base + "/", clients, opts.seconds, str(script), (f"c{clients}", dishes))
+            floor = wrk(bare + "/", clients, opts.seconds, str(script), (f"b{clients}", dishes))
+            static = wrk(base + "/static/favicon.svg", clients, opts.seconds)
+            votes = wrk(base + "/", clients, opts.seconds, str(script), (f"c{clients}", dishes, cookie))
             acknowledged += votes["requests"] - votes["errors"]
-            print(f"{clients:>7} {baseline['rps']:>11.0f} {votes['rps']:>9.0f} "
-                  f"{votes['rps'] / baseline['rps']:>6.2f} {votes['p50_ms']:>7.1f} "
-                  f"{votes['p99_ms']:>7.1f} {votes['errors']:>6}")
+            print(f"{clients:>7} {floor['rps']:>7.0f} {floor['p99_ms']:>6.1f} {votes['rps']:>8.0f} "
+                  f"{votes['rps'] / floor['rps']:>6.2f} {votes['p50_ms']:>7.1f} {votes['p99_ms']:>7.1f} "
+                  f"{votes['p99_ms'] / floor['p99_ms']:>6.2f} {votes['errors'] + floor['errors']:>6} "
+                  f"{static['rps']:>9.0f}")
         stored = db.execute("SELECT count(*) FROM rating").fetchone()[0] - before
         print(f"votes stored: {stored}; answered 2xx: {acknowledged} "
               f"({'all acknowledged votes are on disk' if stored >= acknowledged else 'VOTES MISSING'})")
         db.close()
     finally:
-        proc.terminate()
-        proc.wait(10)
+        for p in (proc, bare_proc):
+            p.terminate()
+            p.wait(10)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
