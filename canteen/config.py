@@ -54,7 +54,7 @@ DEFAULTS = {
     # A vote may get its reasons or be withdrawn ("Change") from its own device this long.
     "VOTE_CHANGE_SECONDS": 300,
     # Phone ids (the canteen_phone cookie) the QR page hands out per address and minute.
-    "PHONE_COOKIES_PER_MINUTE": 60,
+    "PHONE_COOKIES_PER_MINUTE": 20,
     "DEFAULT_LOCALE": "zh_CN",
     # Back office: a session lapses after this long without a request.
     "SESSION_IDLE_MINUTES": 30,
@@ -77,9 +77,9 @@ DEFAULTS = {
     # One vote per person per dish per "day" (service day) or per "meal".
     "ONE_VOTE_PER": "day",
     # The same face for the same dish on one kiosk within this many seconds counts once.
-    "KIOSK_DEBOUNCE_SECONDS": 3,
+    "KIOSK_DEBOUNCE_SECONDS": 1,
     # More votes than this from one device within a minute are flagged as a burst.
-    "BURST_PER_MINUTE_KIOSK": 15,
+    "BURST_PER_MINUTE_KIOSK": 30,
     "BURST_PER_MINUTE_PHONE": 6,
     # Votes later than this after their meal ended are flagged.
     "LATE_VOTE_HOURS": 3,

@@ -14,6 +14,7 @@
   const OUTBOX = "canteen.outbox";
   const MENU_CACHE = "canteen.menu." + cfg.lang;
   const GHOST_MS = Number(cfg.ghostMs || 400);
+  const RESET = "canteen.language-reset";
   let vote = null; // the half vote on the faces screen: {dish}
   let recorded = null; // the vote on the done screen: {client_id, dish, score, tags, withdrawable}
   let timer = null;
@@ -74,10 +75,14 @@
   function restart() {
     clearTimeout(timer);
     timerFn = null;
+    const leaving = root.dataset.screen;
     finishRecorded();
     vote = null;
-    forgetCard();
+    // a card read on the done screen is the next miner's; one left on the faces is not
+    if (leaving !== "done") forgetCard();
     if (cfg.lang !== cfg.defaultLang && !offline && !revoked) {
+      // the finger that ended the last screen may still be coming down on the reloaded one
+      sessionStorage.setItem(RESET, String(Date.now()));
       window.location.replace(cfg.homeUrl);
       return;
     }
@@ -170,7 +175,7 @@
     grid.style.setProperty("--gap", gap + "px");
     grid.style.setProperty("--tile-w", Math.floor(best.w) + "px");
     grid.style.setProperty("--tile-h", Math.floor(best.h) + "px");
-    grid.dataset.size = best.h >= 170 ? "normal" : best.h >= 120 ? "compact" : best.h >= 84 ? "small" : "tiny";
+    grid.dataset.size = best.h >= 170 ? "normal" : best.h >= 130 ? "compact" : best.h >= 84 ? "small" : "tiny";
   }
 
   // "You asked, we changed": the canteen's decisions and changes, so miners see votes matter.
@@ -254,6 +259,9 @@
 
   function toggleChip(chip) {
     if (!recorded) return;
+    const now = performance.now();
+    if (now - Number(chip.dataset.toggledAt || -1e9) < GHOST_MS) return; // a glove's second touch
+    chip.dataset.toggledAt = String(now);
     const on = chip.getAttribute("aria-pressed") !== "true";
     chip.setAttribute("aria-pressed", String(on));
     recorded.tags = Array.from(document.querySelectorAll('.chip[aria-pressed="true"]'), (c) => c.dataset.tag);
@@ -368,6 +376,7 @@
     if (now - keysAt > 1000) keys = "";
     keysAt = now;
     if (event.key === "Enter") {
+      event.preventDefault(); // the reader's Enter must not press the button last touched
       if (/^[A-Za-z0-9]{4,20}$/.test(keys)) {
         card = keys.toUpperCase();
         $("card-badge").hidden = false;
@@ -405,6 +414,7 @@
     if (timerFn && root.dataset.screen === "faces") arm(timerSeconds, timerFn);
   });
   window.addEventListener("online", flush);
+  window.addEventListener("pagehide", finishRecorded); // e.g. the language button on the done screen
   window.addEventListener("resize", fitGrid);
   if ("ResizeObserver" in window) new ResizeObserver(fitGrid).observe($("dish-grid"));
   document.addEventListener("keydown", onKey);
@@ -413,7 +423,11 @@
   if ("serviceWorker" in navigator) navigator.serviceWorker.register(cfg.swUrl, { scope: "/" }).catch(() => {});
 
   show("dishes");
-  shownAt = -Infinity; // a page that just loaded has no earlier touch to ghost
+  // a page that just loaded has no earlier touch to ghost, unless the kiosk reloaded itself
+  // to go back to Chinese while the last miner's finger was still on the glass
+  const reset = Number(sessionStorage.getItem(RESET) || 0);
+  sessionStorage.removeItem(RESET);
+  shownAt = Date.now() - reset < 3000 ? performance.now() : -Infinity;
   if (cfg.lang !== cfg.defaultLang) arm(Number(cfg.idle), restart);
   loadMenu();
   rotateQr();

@@ -1,5 +1,6 @@
 """Votes that can be trusted: reasons added and votes withdrawn from the device that cast
 them, and the stuffing scripts of issue 13 ending with nothing counted (SQLite and PostgreSQL)."""
+import datetime as dt
 import random
 import secrets
 
@@ -183,3 +184,49 @@ def test_demo_mode_keeps_unpaired_kiosks_but_never_lets_a_header_override_a_pair
         assert in_db(app, lambda: Rating.get(Rating.client_id == "demo-kiosk-0001").kiosk) == "lamp-room"
     finally:
         close_pool()
+
+
+def test_racing_reason_changes_never_answer_500(app, dishes):
+    import threading
+
+    exit_kiosk = kiosk_client(app)
+    device = exit_kiosk.get_cookie("canteen_kiosk").value
+    assert vote(exit_kiosk, dishes["pork"], 2, "chg-race-0001").status_code == 201
+    codes = []
+
+    def change(tags):
+        with app.test_client() as c:
+            c.set_cookie("canteen_kiosk", device)
+            codes.append(c.patch("/api/v1/ratings/chg-race-0001", json={"tags": tags, "changed_at": soon(app)})
+                         .status_code)
+
+    sets = [["cold"], ["cold", "too_salty"], ["too_salty"], ["cold", "too_oily"]] * 5
+    threads = [threading.Thread(target=change, args=(t,)) for t in sets]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert codes == [200] * len(sets)
+    tags = in_db(app, lambda: sorted(t.tag for t in RatingTag.select()))
+    assert tags and set(tags) <= {"cold", "too_salty", "too_oily"} and len(tags) == len(set(tags))
+
+
+def test_a_vote_stored_long_ago_cannot_be_taken_back_by_claiming_an_early_time(app, dishes):
+    exit_kiosk = kiosk_client(app)
+    assert vote(exit_kiosk, dishes["pork"], 1, "chg-old-00001").status_code == 201
+    stored = in_db(app, lambda: Rating.get(Rating.client_id == "chg-old-00001").created_at)
+    in_db(app, lambda: Rating.update(created_at=stored - dt.timedelta(minutes=30))
+          .where(Rating.client_id == "chg-old-00001").execute())
+    r = exit_kiosk.delete("/api/v1/ratings/chg-old-00001", json={"changed_at": at_lunch(app)})
+    assert (r.status_code, r.get_json()["field"]) == (409, "changed_at")
+    assert in_db(app, lambda: Rating.get(Rating.client_id == "chg-old-00001").flag) != "withdrawn"
+
+
+def test_a_made_up_phone_cookie_is_refused_before_anything_else(app, dishes):
+    phone = app.test_client()
+    phone.set_cookie("canteen_phone", "abc")
+    r = phone.patch("/api/v1/ratings/whatever-0001", json={"tags": []})
+    assert (r.status_code, r.get_json()["field"]) == (403, "channel")
+    r = phone.post("/api/v1/ratings", json={"dish_id": dishes["rice"].id, "score": 1, "channel": "phone",
+                                            "client_id": "fake-token-0001", "qr_token": "made-up"})
+    assert (r.status_code, r.get_json()["field"]) == (403, "channel")

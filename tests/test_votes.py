@@ -224,18 +224,26 @@ def test_a_burst_from_one_device_is_kept_but_flagged_and_left_out(app, dishes, s
     client = kiosk_client(app)
     order = [dishes["rice"], dishes["pork"], dishes["noodles"]]
     flags = []
-    for i in range(17):  # one vote every 3 s: more than 15 a minute from one kiosk
-        r = post(client, order[i % 3], i % 5 + 1, f"burst-{i:04d}", voted_at=at_lunch(app, 3 * i))
+    for i in range(32):  # one vote every 1.5 s: more than 30 a minute from one kiosk
+        r = post(client, order[i % 3], i % 5 + 1, f"burst-{i:04d}", voted_at=at_lunch(app, 1.5 * i))
         assert r.status_code == 201
         flags.append(r.get_json()["flag"])
-    assert flags == [None] * 15 + ["burst", "burst"]
-    assert in_db(app, lambda: Rating.select().count()) == 17  # nothing dropped
+    assert flags == [None] * 30 + ["burst", "burst"]
+    assert in_db(app, lambda: Rating.select().count()) == 32  # nothing dropped
     day = in_db(app, lambda: Rating.get().day)
     report = signed_in(app, "union").get(f"/api/v1/summary?day={day}").get_json()
-    assert sum(d["votes"] for d in report["dishes"]) == 15
+    assert sum(d["votes"] for d in report["dishes"]) == 30
     assert report["left_out"] == {"flagged": 2, "replaced": 0}
-    everything = sorted(r.score for r in in_db(app, lambda: list(Rating.select())))
-    assert len(everything) == 17
+
+
+def test_the_shift_change_pace_is_no_burst_and_the_same_face_from_two_miners_counts_twice(app, dishes):
+    """A kiosk takes a miner every ~2.5 s at a shift change: 40 votes 2.5 s apart, the same
+    dish and face for two miners in a row, all counted."""
+    client = kiosk_client(app)
+    for i in range(40):
+        r = post(client, dishes["pork"], 4 if i % 4 < 2 else 2, f"rush-{i:04d}", voted_at=at_lunch(app, 2.5 * i))
+        assert (r.status_code, r.get_json()["flag"]) == (201, None), i
+    assert len(counted(app)) == 40
 
 
 def test_a_vote_long_after_its_meal_is_flagged(app, dishes):

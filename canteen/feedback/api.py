@@ -125,8 +125,14 @@ def unknown_device():
     if request.cookies.get(DEVICE_COOKIE) and current_kiosk() is None:
         return error("This kiosk's pairing was revoked or replaced; ask the administrator to pair it again.",
                      "kiosk", 403)
-    if current_app.config["DEMO"] or current_kiosk() is not None or request.cookies.get(PHONE_COOKIE):
+    if current_app.config["DEMO"] or current_kiosk() is not None:
         return None
+    phone = request.cookies.get(PHONE_COOKIE)
+    if phone and votes.phone_id(phone):
+        return None
+    if phone:
+        return error("This phone's id was not issued here; open the page of the QR code again (cookies on).",
+                     "channel", 403)
     return error("Votes come from a paired kiosk or a phone that scanned a QR code; "
                  "ask the administrator to pair this screen.", "kiosk", 403)
 

@@ -9,6 +9,7 @@ up or altered:
 """
 import ipaddress
 import re
+import socket
 import time
 from typing import NamedTuple
 from urllib.parse import urlsplit
@@ -127,7 +128,10 @@ def phone_reach_problem(public_url):
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
-        return None  # a name: the intranet's DNS decides
+        try:  # 127.1, 2130706433, 0x7f000001, 0: what a browser reads as an IPv4 address
+            address = ipaddress.ip_address(socket.inet_aton(host))
+        except (OSError, ValueError):
+            return None  # a name: the intranet's DNS decides
     if getattr(address, "ipv4_mapped", None):
         address = address.ipv4_mapped
     if address.is_loopback or address.is_unspecified:

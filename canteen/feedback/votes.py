@@ -225,14 +225,18 @@ def change(client_id, sender, change, now=None):
         return refused("There is no vote with this client_id.", "client_id", 404)
     if not cast_by(rating, sender):
         return refused("Only the kiosk or phone that cast a vote may change it.", "client_id", 403)
-    changed_at = change.changed_at or now
-    window = dt.timedelta(seconds=current_app.config["VOTE_CHANGE_SECONDS"])
-    if changed_at - (rating.voted_at or rating.created_at) > window:
-        return refused("A vote can be changed only in the first minutes after it was cast.", "changed_at", 409)
     if rating.withdrawn_at is not None:
         if change.withdraw:  # the same withdrawal again (an offline kiosk's retry): done already
             return changed(rating)
         return refused("This vote was withdrawn; cast a new one.", "client_id", 409)
+    # The window runs from the vote to the change as the device saw them (an offline kiosk
+    # delivers both late), and the server stored the vote at most that long ago too, so no
+    # device can take back a vote it sent in the past by claiming an early changed_at.
+    window = dt.timedelta(seconds=current_app.config["VOTE_CHANGE_SECONDS"])
+    voted_at = rating.voted_at or rating.created_at
+    changed_at = max(change.changed_at or now, voted_at)
+    if changed_at - voted_at > window or now - rating.created_at > window:
+        return refused("A vote can be changed only in the first minutes after it was cast.", "changed_at", 409)
     with write_transaction():
         if change.withdraw:
             withdraw(rating, now)
@@ -266,9 +270,9 @@ def set_tags(rating_id, tags):
     gone, new = have - set(tags), set(tags) - have
     if gone:
         RatingTag.delete().where((RatingTag.rating == rating_id) & RatingTag.tag.in_(sorted(gone))).execute()
-    if new:
-        RatingTag.insert_many([(rating_id, t) for t in sorted(new)],
-                              fields=[RatingTag.rating, RatingTag.tag]).execute()
+    if new:  # two changes racing: the second insert of a reason is no error
+        (RatingTag.insert_many([(rating_id, t) for t in sorted(new)], fields=[RatingTag.rating, RatingTag.tag])
+         .on_conflict_ignore().execute())
 
 
 def tags_of(rating_id):

@@ -34,7 +34,12 @@ def test_a_phone_votes_from_a_printed_card(browser, live):
     weight = sum(sizes.values())
     print(f"phone page weight: {weight} bytes in {len(sizes)} responses")
     assert weight < 100 * 1024
+    rows = [page.locator(".dish-row").nth(i).bounding_box() for i in range(page.locator(".dish-row").count())]
+    assert rows and all(r["height"] >= 64 and r["width"] >= 300 for r in rows), rows  # styled rows, not a list
     page.get_by_role("button", name="红烧肉", exact=True).tap()
+    faces = [page.locator(".vote-panel .face").nth(i).bounding_box() for i in range(5)]
+    assert all(f["width"] >= 56 and f["height"] >= 64 for f in faces), faces  # five in a row, thumb-sized (≥ 48 px)
+    assert len({round(f["y"]) for f in faces}) == 1
     page.get_by_role("button", name="4 好").tap()
     page.get_by_role("button", name="好吃").tap()
     page.get_by_label("留言").fill("<script>alert(1)</script> 肉有点少")
