@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from canteen import audit
 from canteen.audit import AuditEntry
 from canteen.clock import clock
 from canteen.models import database
@@ -41,6 +42,7 @@ def kitchen(app):
         units = {k: StorageUnit.create(name=f"{k}-1", kind=k, owner=cook, checker=checker)
                  for k in ("dry", "cold_room", "freezer", "sample_fridge")}
         dish = add_dish("红烧肉", "Braised pork", 1200)
+        audit.seal("test", "test.kitchen")  # registers made behind the app's back, vouched for here
         return {"cook": cook.id, "checker": checker.id, "supplier": good.id, "lapsed": lapsed.id,
                 "units": {k: u.id for k, u in units.items()}, "dish": dish.id,
                 "now": clock().now().replace(second=0, microsecond=0)}
@@ -231,7 +233,7 @@ def test_verify_audit_finds_a_row_changed_behind_the_apps_back(app, staff, kitch
     in_db(app, lambda: database.execute_sql(
         "UPDATE audit_entry SET detail = REPLACE(detail, '250', '25') WHERE id = %d" % victim))
     broken = runner.invoke(args=["verify-audit"])
-    assert broken.exit_code == 1 and f"entry {victim}" in broken.output
+    assert broken.exit_code == 1 and f"entry #{victim}" in broken.output
     in_db(app, lambda: database.execute_sql(
         "UPDATE audit_entry SET detail = REPLACE(detail, '25', '250') WHERE id = %d" % victim))
     last = in_db(app, lambda: AuditEntry.select().order_by(AuditEntry.id.desc()).get().id)
@@ -411,10 +413,16 @@ def test_serious_findings_open_corrective_actions_that_walk_to_verified(app, sta
     assert r.status_code == 422  # the action taken and the product's fate are missing
     assert step(manager, cause="burner too low", action_taken="cooked on to 80 ℃", disposition="reworked").status_code == 302
     assert step(manager, verification="checked 81 ℃").status_code == 422  # not by the one who acted
-    assert step(signed_in(app, "deputy"), verification="checked 81 ℃").status_code == 302
+    deputy = signed_in(app, "deputy")
+    assert step(deputy, verification="checked").status_code == 422  # a temperature needs a re-check reading
+    r = step(deputy, verification="checked", recheck_value="65")
+    assert r.status_code == 422 and "still outside the limit" in r.get_data(as_text=True)
+    assert in_db(app, lambda: CorrectiveAction.get()).recheck_verdict == "fail"  # recorded and judged
+    assert step(deputy, verification="checked 81 ℃", recheck_value="81").status_code == 302
     done = in_db(app, lambda: CorrectiveAction.get())
     assert (done.status, done.acted_by, done.verified_by, done.disposition) == \
         ("verified", "user:manager", "user:deputy", "reworked")
+    assert (done.recheck_value, done.recheck_verdict) == (81, "pass")
     assert signed_in(app, "union").post(path, data={}).status_code in (400, 403)
     minor = dict(valid_entries(kitchen)["storage"], off_floor_cm=5)  # minor: no action opened
     api(app).post("/api/v1/safety/storage", json=minor)

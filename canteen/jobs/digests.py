@@ -5,6 +5,7 @@ import json
 
 from peewee import CharField, DateTimeField, TextField, fn
 
+from .. import audit
 from ..models import BaseModel, utcnow
 from ..reports.weekly import weekly_report
 from ..safety.models import CorrectiveAction, SafetyRecord, SafetyVerdict
@@ -44,6 +45,7 @@ def daily(now):
         "open_actions": open_actions.count(),
         "overdue_actions": open_actions.where(CorrectiveAction.due_at < utcnow()).count(),
         "missing": [str(m) for m in missing_on(day)],
+        "audit_head": audit.signed_head(),  # an anchor of the audit chain outside the database
     })
 
 

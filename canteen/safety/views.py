@@ -35,7 +35,6 @@ from .models import (
     SafetyRecord,
     Staff,
     StockLot,
-    StockUse,
     StorageUnit,
     Supplier,
     Training,
@@ -64,6 +63,8 @@ SAY = {
     "date_range": _l("{label}: the year must be between {min} and {max}"),
     "before": _l("{label} cannot be before {other}"),
 }
+STOCK_STATUS = {"usable": _l("usable"), "near_expiry": _l("use soon"), "expired": _l("expired"),
+                "on_hold": _l("on hold")}
 UNIT_NAMES = {"dry": _l("Dry store"), "cold_room": _l("Cold room"), "fridge": _l("Fridge"),
               "freezer": _l("Freezer"), "sample_fridge": _l("Sample fridge")}
 
@@ -365,7 +366,7 @@ def register(name):
         if not errors:
             with database.atomic():
                 row = model.create(**values)
-                audit.record(actor(), f"register.{name}.create", name, row.id,
+                audit.record(actor(), f"register.{name}.create", name, row.id, rows=[row],
                              **{k: v for k, v in values.items()})
             flash(_("Added %(name)s.", name=values["name"]))
             return redirect(url_for("safety.register", name=name))
@@ -387,7 +388,7 @@ def toggle_register(name, row_id):
         with database.atomic():
             row.active = not row.active
             row.save()
-            audit.record(actor(), f"register.{name}.active", name, row.id, active=row.active)
+            audit.record(actor(), f"register.{name}.active", name, row.id, rows=[row], active=row.active)
     return redirect(url_for("safety.register", name=name))
 
 
@@ -409,7 +410,8 @@ def add_training(staff_id):
         with database.atomic():
             training = Training.create(staff=person, topic=topic, day=day,
                                        trainer=(request.form.get("trainer") or "").strip()[:60])
-            audit.record(actor(), "register.training.create", "training", training.id, staff=person.id,
+            audit.record(actor(), "register.training.create", "training", training.id, rows=[training],
+                         staff=person.id,
                          topic=topic, day=day)
         flash(_("Training recorded for %(name)s.", name=person.name))
     return redirect(url_for("safety.register", name="staff"))
@@ -435,21 +437,23 @@ def stock():
             quantity = float(request.form.get("quantity", ""))
         except ValueError:
             quantity = -1
-        reason = request.form.get("reason", "used")
-        if not 0 < quantity <= lot.remaining or reason not in ("used", "discarded", "returned"):
-            flash(_("Take between 0 and %(n)s %(unit)s.", n=f"{lot.remaining:g}", unit=lot.qty_unit), "warning")
+        try:
+            service.take_from_lot(lot, quantity, request.form.get("reason", "used"), actor())
+        except service.StockError as e:
+            if str(e) == "on_hold":
+                flash(_("%(item)s is on hold until its corrective action settles it: it cannot be used.",
+                        item=lot.item), "warning")
+            else:
+                flash(_("Take between 0 and %(n)s %(unit)s.", n=f"{lot.remaining:g}", unit=lot.qty_unit), "warning")
         else:
-            with database.atomic():
-                StockUse.create(lot=lot, quantity=quantity, reason=reason, author=actor(), at=utcnow())
-                StockLot.update(remaining=StockLot.remaining - quantity).where(StockLot.id == lot.id).execute()
-                audit.record(actor(), "stock.use", "stock_lot", lot.id, quantity=quantity, reason=reason)
             flash(_("Recorded."))
         return redirect(url_for("safety.stock"))
     today_ = clock().today()
-    lots = list(StockLot.select().where(StockLot.remaining > 0)
-                .order_by(StockLot.use_by.is_null(), StockLot.use_by, StockLot.id))
-    return render_template("safety/stock.html", lots=lots, today=today_, soon=today_ + dt.timedelta(days=2),
-                           confirm=ConfirmForm())
+    lots = service.lots_on_hand()
+    actions = {a.record_id: a for a in CorrectiveAction.select().where(
+        CorrectiveAction.record.in_([lot.record_id for lot in lots if lot.on_hold]))}
+    return render_template("safety/stock.html", lots=lots, today=today_, confirm=ConfirmForm(),
+                           actions=actions, status_names=STOCK_STATUS)
 
 
 @bp.app_context_processor
@@ -488,35 +492,16 @@ def action(action_id):
                            form=request.form, me=actor()), 422 if errors else 200
 
 
+ACTION_SAY = {
+    "required": _l("Required."),
+    "disposition": _l("Choose what happened to the product."),
+    "other_person": _l("Someone other than the person who acted must verify."),
+    "recheck": _l("Enter the re-check reading in ℃."),
+    "recheck_failed": _l("The re-check reading is still outside the limit: it is recorded; act again and re-check."),
+    "verified": _l("This action is already verified."),
+}
+
+
 def advance(item, form):
-    """Move the action one step on; returns {field: error} when the step cannot be taken."""
-    me = actor()
-    now = utcnow()
-    text = lambda name: " ".join(printable(form.get(name) or "").split())[:1000]  # noqa: E731
-    if item.status == "open":
-        item.status, item.acknowledged_at, item.acknowledged_by = "acknowledged", now, me
-    elif item.status == "acknowledged":
-        errors = {}
-        for name in ("cause", "action_taken"):
-            if not text(name):
-                errors[name] = _("Required.")
-        if form.get("disposition") not in DISPOSITIONS:
-            errors["disposition"] = _("Choose what happened to the product.")
-        if errors:
-            return errors
-        item.cause, item.action_taken, item.disposition = text("cause"), text("action_taken"), form["disposition"]
-        item.status, item.acted_at, item.acted_by = "action_recorded", now, me
-    elif item.status == "action_recorded":
-        if me == item.acted_by:
-            return {"verification": _("Someone other than the person who acted must verify.")}
-        if not text("verification"):
-            return {"verification": _("Required.")}
-        item.verification, item.status, item.verified_at, item.verified_by = text("verification"), "verified", now, me
-    else:
-        return {"status": _("This action is already verified.")}
-    with database.atomic():
-        item.save()
-        audit.record(me, f"action.{item.status}", "corrective_action", item.id, item=item.item,
-                     record=item.record_id, cause=item.cause, action_taken=item.action_taken,
-                     disposition=item.disposition, verification=item.verification)
-    return {}
+    """Move the action one step on (service.advance_action); {field: error} when it cannot."""
+    return service.advance_action(item, form, actor(), lambda key: str(ACTION_SAY[key]))

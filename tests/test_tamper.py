@@ -1,0 +1,213 @@
+"""Tamper evidence (issue 14): the keyed audit chain vouches for every food-safety record,
+version, verdict, corrective-action step and register row, and its head is anchored outside
+the database. Each way of tampering is made by SQL behind the app's back, on SQLite and
+PostgreSQL, and `verify-audit` must name it."""
+import datetime as dt
+import hashlib
+import json
+import sqlite3
+import stat
+from pathlib import Path
+
+import pytest
+
+from canteen import audit
+from canteen.audit import AuditEntry
+from canteen.jobs import backup
+from canteen.models import database
+from canteen.safety.models import CorrectiveAction, SafetyRecord, SafetyVerdict
+
+from .conftest import close_pool, make_app
+from .test_safety import in_db, kitchen, valid_entries  # noqa: F401
+from .conftest import signed_in
+
+
+def sql(app, text, *params):
+    in_db(app, lambda: database.execute_sql(text, params or None))
+
+
+def verify(app):
+    result = app.test_cli_runner().invoke(args=["verify-audit", "--json"])
+    return result.exit_code, json.loads(result.output)
+
+
+@pytest.fixture
+def logged(app, staff, kitchen):  # noqa: F811
+    """A cold room at 9.5 ℃ (fails, opens an action), a good reading, a tableware entry."""
+    client = signed_in(app, "manager")
+    warm = client.post("/api/v1/safety/storage",
+                       json=dict(valid_entries(kitchen)["storage"], temperature=9.5)).get_json()
+    client.post("/api/v1/safety/storage", json=valid_entries(kitchen)["storage"])
+    client.post("/api/v1/safety/tableware", json=valid_entries(kitchen)["tableware"])
+    assert warm["verdict"] == "fail"
+    return warm["id"]
+
+
+def test_an_untouched_database_passes_and_the_key_stays_outside_it(app, logged):
+    code, report = verify(app)
+    assert code == 0 and report["ok"] and report["anchor"] == "matched", report
+    key_file = Path(app.instance_path) / "audit_key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    key = key_file.read_text().strip()
+    dumped = json.dumps(in_db(app, lambda: list(AuditEntry.select().dicts())), default=str)
+    assert key not in dumped
+    text = app.test_cli_runner().invoke(args=["verify-audit"]).output
+    assert "intact" in text and f"{report['entries']} entries" in text
+
+
+def test_a_reading_edited_in_the_database_is_named(app, logged):
+    sql(app, "UPDATE safety_record SET current = REPLACE(current, '9.5', '4.0') WHERE id = %d" % logged)
+    code, report = verify(app)
+    assert code == 1 and report["first"]["problem"] == "row_changed"
+    assert (report["first"]["table"], report["first"]["id"]) == ("safety_record", logged)
+    assert f"safety_record #{logged} was changed" in report["message"]
+
+
+def test_a_verdict_edited_is_named(app, logged):
+    sql(app, "UPDATE safety_verdict SET verdict = 'pass', findings = '[]' WHERE record_id = %d" % logged)
+    verdict_id = in_db(app, lambda: SafetyVerdict.get(SafetyVerdict.record == logged).id)
+    code, report = verify(app)
+    assert code == 1 and (report["first"]["table"], report["first"]["id"]) == ("safety_verdict", verdict_id)
+
+
+def test_a_corrective_action_deleted_is_named(app, logged):
+    action_id = in_db(app, lambda: CorrectiveAction.get(CorrectiveAction.record == logged).id)
+    sql(app, "DELETE FROM corrective_action WHERE id = %d" % action_id)
+    code, report = verify(app)
+    assert code == 1 and report["first"]["problem"] == "row_removed"
+    assert (report["first"]["table"], report["first"]["id"]) == ("corrective_action", action_id)
+    assert "was removed" in report["message"]
+
+
+def test_a_record_inserted_by_sql_is_named(app, logged):
+    def insert():
+        original = SafetyRecord.get_by_id(logged)
+        return SafetyRecord.insert(kind="storage", data=original.data, current=original.data, version=1,
+                                   recorded_at=original.recorded_at, occurred_at=original.occurred_at,
+                                   author="user:manager", day=original.day).execute()
+    new_id = in_db(app, insert)
+    code, report = verify(app)
+    assert code == 1 and report["first"] == {"problem": "row_added", "table": "safety_record", "id": new_id}
+    assert "added without an audit entry" in report["message"]
+
+
+def test_the_newest_three_entries_deleted_are_noticed_against_the_anchor(app, logged):
+    ids = in_db(app, lambda: [e.id for e in AuditEntry.select().order_by(AuditEntry.id.desc()).limit(3)])
+    sql(app, "DELETE FROM audit_entry WHERE id IN (%s)" % ",".join(map(str, ids)))
+    code, report = verify(app)
+    assert code == 1 and report["first"]["problem"] == "cut_short"
+    assert report["first"]["anchored_id"] == max(ids)
+    assert "cut short" in report["message"]
+
+
+def test_a_chain_recomputed_without_the_key_is_named(app, logged):
+    """The attacker edits the reading, puts its new digest into the entry that binds it and
+    recomputes every hash from there on — with SHA-256 or a key of his own."""
+    sql(app, "UPDATE safety_record SET current = REPLACE(current, '9.5', '4.0') WHERE id = %d" % logged)
+
+    def rebuild(make_hash, scheme):
+        row = SafetyRecord.select().where(SafetyRecord.id == logged).dicts().get()
+        entries = list(AuditEntry.select().order_by(AuditEntry.id))
+        first = None
+        prev = audit.GENESIS
+        for entry in entries:
+            binds = entry.bound()
+            for b in binds:
+                if b[:2] == ["safety_record", logged]:
+                    b[2] = audit.row_digest(row)
+                    first = first or entry.id
+            if first:
+                entry.binds, entry.scheme, entry.prev_hash = json.dumps(binds, separators=(",", ":")), scheme, prev
+                entry.hash = make_hash(entry.content())
+                entry.save()
+            prev = entry.hash
+        return first
+
+    forged = in_db(app, lambda: rebuild(
+        lambda text: __import__("hmac").new(b"a guess", text.encode(), hashlib.sha256).hexdigest(), audit.KEYED))
+    code, report = verify(app)
+    assert code == 1 and report["first"] == {"problem": "entry_changed", "entry": forged}
+    in_db(app, lambda: rebuild(lambda text: hashlib.sha256(text.encode()).hexdigest(), 1))
+    code, report = verify(app)
+    assert code == 1 and report["first"]["entry"] == forged
+    assert report["first"]["problem"] in ("entry_changed", "entry_unkeyed")
+
+
+def test_a_register_change_behind_the_apps_back_is_named(app, logged, kitchen):  # noqa: F811
+    sql(app, "UPDATE supplier SET licence_expiry = '2099-01-01' WHERE id = %d" % kitchen["lapsed"])
+    code, report = verify(app)
+    assert code == 1 and (report["first"]["table"], report["first"]["id"]) == ("supplier", kitchen["lapsed"])
+
+
+def test_an_unkeyed_chain_from_before_is_sealed_once_and_then_protected(db_url, tmp_path):
+    """An installation upgraded from the SHA-256 chain: its old entries and rows are bound by
+    one keyed seal on the first start; an old entry edited afterwards is noticed."""
+    app = make_app(db_url, tmp_path)
+    with app.app_context(), database.connection_context():
+        from canteen.safety.models import Staff
+        Staff.create(name="老王")
+        prev = audit.GENESIS
+        for i in range(3):  # what the old code wrote
+            entry = AuditEntry(actor="cli", action="dish.create", entity="dish", entity_id=str(i), detail="{}",
+                               binds="[]", scheme=1, prev_hash=prev, at=dt.datetime(2026, 11, 1, 8, i))
+            entry.hash = hashlib.sha256(entry.content().encode()).hexdigest()
+            entry.save()
+            prev = entry.hash
+    (tmp_path / "instance" / audit.ANCHOR_FILE).unlink(missing_ok=True)
+    close_pool()
+    upgraded = make_app(db_url, tmp_path)
+    with upgraded.app_context(), database.connection_context():
+        seal = AuditEntry.select().order_by(AuditEntry.id.desc()).get()
+        assert (seal.action, seal.scheme, seal.prev_hash) == ("audit.seal", audit.KEYED, prev)
+        assert audit.verify().ok
+    close_pool()
+    again = make_app(db_url, tmp_path)  # sealed once, not at every start
+    with again.app_context(), database.connection_context():
+        assert AuditEntry.select().where(AuditEntry.action == "audit.seal").count() == 1
+        prev = audit.GENESIS  # the old entries rewritten and re-hashed as the old code would
+        for entry in AuditEntry.select().where(AuditEntry.scheme == 1).order_by(AuditEntry.id):
+            entry.actor, entry.prev_hash = "someone", prev
+            entry.hash = hashlib.sha256(entry.content().encode()).hexdigest()
+            entry.save()
+            prev = entry.hash
+        assert audit.verify().first == {"problem": "entry_removed", "entry": seal.id}
+    close_pool()
+
+
+def test_a_backup_records_the_head_restores_and_verifies(tmp_path, staff_free_sqlite_app):
+    app = staff_free_sqlite_app
+    with app.app_context(), database.connection_context():
+        audit.record("test", "write", "thing", 1)
+        made = backup.make_backup(dt.datetime(2026, 11, 26, 2, 30))
+    head = json.loads(backup.head_file(made).read_text())
+    assert head["count"] >= 1 and head["mac"]
+    with app.app_context(), database.connection_context():
+        audit.record("test", "write", "thing", 2)
+    result = app.test_cli_runner().invoke(args=["restore", made])
+    assert result.exit_code == 0, result.output
+    code, report = verify(app)
+    assert code == 0 and report["anchor"] == "matched" and report["entries"] == head["count"]
+    conn = sqlite3.connect(made)  # a backup cut short after it was taken no longer verifies
+    conn.execute("DELETE FROM audit_entry WHERE id = (SELECT max(id) FROM audit_entry)")
+    conn.commit()
+    conn.close()
+    with app.app_context():
+        ok, message = backup.verify_file(made)
+    assert not ok and "cut short" in message
+
+
+def test_the_daily_digest_records_the_head(app, logged):
+    from canteen.jobs import digests
+
+    with app.app_context(), database.connection_context():
+        digests.daily(dt.datetime.now())
+        body = digests.Digest.get().data()
+    assert body["audit_head"]["count"] == in_db(app, lambda: AuditEntry.select().count())
+    assert body["audit_head"]["mac"]
+
+
+@pytest.fixture
+def staff_free_sqlite_app(tmp_path):
+    app = make_app(f"sqlite:///{tmp_path}/live.db", tmp_path)
+    yield app
+    close_pool()
