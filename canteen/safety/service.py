@@ -226,6 +226,20 @@ def check(kind_name, data, lang="en", say=None):
     return validate(KINDS[kind_name], data, lookup, clock().now(), tz=clock().tz, **kwargs)
 
 
+def judge_entry(kind_name, data, lang="en", say=None):
+    """(verdict, clean entry) for an entry not stored: validated and judged as a save would
+    be, on the day it happened. Raises EntryErrors."""
+    data = dict(data) if isinstance(data, dict) else data
+    occurred = occurred_at_from(data.pop("occurred_at", None) if isinstance(data, dict) else None, utcnow())
+    clean = check(kind_name, data, lang, say)
+    return judge_values(kind_name, clean, clock().to_local(occurred).date()), clean
+
+
+def should_ask_reject(kind_name, clean, verdict):
+    """A delivery about to be accepted although it fails: ask "reject?" before saving."""
+    return kind_name == "procurement" and bool(clean.get("accepted")) and verdict.verdict == "fail"
+
+
 def find(kind_name, record_id):
     """One entry of one log, or None."""
     return SafetyRecord.get_or_none((SafetyRecord.id == record_id) & (SafetyRecord.kind == kind_name))

@@ -142,7 +142,7 @@ def form_values(kind, previous=None):
     previous one). Raises EntryErrors for an upload that is not a picture."""
     data = {}
     for key in request.form:
-        if key in ("csrf_token", "reason"):
+        if key in ("csrf_token", "reason", "decision"):
             continue
         value = request.form.get(key, "").strip()
         data[key] = value if value != "" else None
@@ -250,16 +250,45 @@ def new_record(kind_name):
             abort(400)
         values = dict(request.form)
         try:
-            values = form_values(kind)
-            record, verdict = service.create(kind_name, values, actor(), current_language(), say)
+            values = form_values(kind, kept_photos(kind))
+            ask = ask_reject(kind_name, values)
+            if ask is None:
+                record, verdict = service.create(kind_name, values, actor(), current_language(), say)
         except EntryErrors as e:
             errors = e.errors
         else:
+            if ask is not None:
+                return render_template("safety/form.html", kind=kind, form=form, values=values, errors={},
+                                       choices=registers(), lang=current_language(), record=None, ask=ask)
             flash(_("Saved: %(kind)s.", kind=kind.label(current_language())))
             flash_findings(verdict)
             return redirect(url_for("safety.record", kind_name=kind_name, record_id=record.id))
     return render_template("safety/form.html", kind=kind, form=form, values=values, errors=errors,
                            choices=registers(), lang=current_language(), record=None), 422 if errors else 200
+
+
+def kept_photos(kind):
+    """Photos already uploaded with this form (carried through the "reject?" question)."""
+    return {f.name: request.form.get(f.name) for f in kind.fields if f.type == "photo" and request.form.get(f.name)}
+
+
+def ask_reject(kind_name, values):
+    """Before a failing delivery is saved as accepted: the findings, to ask "reject?" (the
+    judgement POST /api/v1/safety/<kind>/check gives). None when there is nothing to ask or
+    the manager has answered: "reject" turns the entry into a rejection with the findings as
+    its reason, "accept" saves it accepted (it enters stock on hold)."""
+    decision = request.form.get("decision")
+    if decision == "accept":
+        return None
+    verdict, clean = service.judge_entry(kind_name, values, current_language(), say)
+    if not service.should_ask_reject(kind_name, clean, verdict):
+        return None
+    if decision == "reject":
+        values["accepted"] = "false"
+        values["reject_reason"] = values.get("reject_reason") or "; ".join(
+            f.message(current_language()) for f in verdict.findings)[:200]
+        return None
+    return verdict
 
 
 @bp.get("/<kind_name>/<int:record_id>")
