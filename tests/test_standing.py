@@ -129,3 +129,36 @@ def test_a_round_shows_its_remarks(app, staff):
     row = in_db(app, lambda: InspectionRound.get())
     page = signed_in(app, "union").get(f"/safety/rounds/{row.id}").get_data(as_text=True)
     assert "labels missing" in page and "Poor" in page
+
+
+def test_a_poor_grade_opens_one_corrective_action_for_the_round(app, staff):
+    from canteen.safety.models import CorrectiveAction
+
+    client = signed_in(app, "manager")
+    r = round_form(client, "cold_room", ("poor", "good", "poor", "excellent"),
+                   remark_C1="no reading since Monday", remark_C3="labels missing")
+    assert r.status_code == 302
+    row = in_db(app, lambda: InspectionRound.get())
+    action = in_db(app, lambda: CorrectiveAction.get())
+    assert (action.round_id, action.record_id, action.severity, action.status) == (row.id, None, "major", "open")
+    assert [f["item"] for f in action.findings()] == ["C1", "C3"]
+    page = client.get(f"/safety/actions/{action.id}").get_data(as_text=True)
+    assert "labels missing" in page and f"/safety/rounds/{row.id}" in page
+    round_form(client, "dry_store", ("excellent",) * 4)
+    assert in_db(app, lambda: CorrectiveAction.select().count()) == 1  # no 差, no action
+    code = app.test_cli_runner().invoke(args=["verify-audit"])
+    assert code.exit_code == 0, code.output
+
+
+def test_open_critical_findings_pull_down_their_d_on_the_dashboard(app, staff, kitchen):  # noqa: F811
+    from canteen.checklists.rounds import rate_with_open_findings
+
+    assert rate_with_open_findings(ROUNDS, [6, 6, 6], 0) == 100.0
+    assert rate_with_open_findings(ROUNDS, [6, 6, 6], 1) == round(100 * 19 / 24, 1)
+    assert rate_with_open_findings(ROUNDS, [], 0) is None
+    client = signed_in(app, "manager")
+    round_form(client, "cold_room", ("excellent",) * 4)  # every D at 100 % by rounds alone
+    api(app).post("/api/v1/safety/storage", json=dict(valid_entries(kitchen)["storage"], temperature=10))
+    board = signed_in(app, "union").get("/safety/dashboard").get_data(as_text=True)
+    execution = re.search(r"4D execution</th><td>([\d.]+)</td><td>.*?(\d+)", board, re.S)
+    assert execution and float(execution.group(1)) == round(100 * 7 / 12, 1) and execution.group(2) == "1"

@@ -20,7 +20,8 @@ from flask_babel import gettext as _
 
 from .. import audit
 from ..access import actor, allow
-from ..checklists.rounds import ROUNDS, score
+from ..checklists.engine import Finding
+from ..checklists.rounds import ROUNDS, rate_with_open_findings, score
 from ..clock import clock
 from ..i18n import current_language
 from ..models import database, utcnow
@@ -51,17 +52,29 @@ def rounds():
     rows = list(InspectionRound.select().where(InspectionRound.day >= since)
                 .order_by(InspectionRound.day.desc(), InspectionRound.id.desc()))
     return render_template("safety/rounds.html", rows=rows, areas=ROUNDS.areas, lang=current_language(),
-                           by_d=rates_by_d(since))
+                           by_d=rates_by_d(since, open_critical_by_d()))
 
 
-def rates_by_d(since):
-    """{d: rate %} over all graded items since `since`."""
+def open_critical_by_d():
+    """{d: open critical findings} over corrective actions not yet verified."""
+    counts = Counter()
+    for action in CorrectiveAction.select().where(CorrectiveAction.status != "verified"):
+        counts.update(f["d"] for f in action.findings() if f.get("severity") == "critical")
+    return counts
+
+
+def rates_by_d(since, open_critical=None):
+    """{d: rate %} over all graded items since `since`, each open critical finding of a D
+    counting as one more item graded 差 (rounds alone do not make the score)."""
     points = {}
     query = (InspectionGrade.select(InspectionGrade.d, InspectionGrade.points)
              .join(InspectionRound).where(InspectionRound.day >= since).tuples())
     for d, p in query:
         points.setdefault(d, []).append(p)
-    return {d: round(100 * sum(p) / (ROUNDS.best * len(p)), 1) for d, p in points.items()}
+    open_critical = open_critical or {}
+    rates = {d: rate_with_open_findings(ROUNDS, points.get(d, []), open_critical.get(d, 0))
+             for d in set(points) | set(open_critical)}
+    return {d: r for d, r in rates.items() if r is not None}
 
 
 @bp.route("/rounds/new/<area_name>", methods=["GET", "POST"])
@@ -101,16 +114,30 @@ def new_round(area_name):
                 row = InspectionRound.create(day=clock().today(), cadence=cadence, area=area.name,
                                              inspector=actor(), version=ROUNDS.version, points=points,
                                              maximum=maximum, rate=rate, created_at=utcnow())
-                for item in area.items:
+                written = [row] + [
                     InspectionGrade.create(round=row, item=item.id, d=item.d, grade=grades[item.id],
                                            points=ROUNDS.grade(grades[item.id]).points,
                                            remark=remarks[item.id], photo=photos.get(item.id))
-                audit.record(actor(), "round.create", "inspection_round", row.id, area=area.name,
-                             grades=grades, rate=rate)
+                    for item in area.items]
+                action = service.open_action(None, poor_findings(area, grades, remarks), round_id=row.id,
+                                             owner=actor().split(":", 1)[-1])
+                if action is not None:
+                    written.append(action)
+                audit.record(actor(), "round.create", "inspection_round", row.id, rows=written, area=area.name,
+                             grades=grades, rate=rate, corrective_action=action.id if action else None)
             flash(_("Round saved: %(rate)s %%.", rate=rate))
             return redirect(url_for("standing.rounds"))
     return render_template("safety/round_form.html", area=area, grades=ROUNDS.grades, form=form,
                            errors=errors, values=request.form, lang=current_language()), 422 if errors else 200
+
+
+def poor_findings(area, grades, remarks):
+    """A 差 in a round is a major finding of its item's D: together they open one corrective action."""
+    poor = ROUNDS.grade("poor")
+    return [Finding(item.id, item.d, "major", poor.zh + " / " + poor.en, None,
+                    f"{area.zh} · {item.zh}：{remarks[item.id] or ''}", f"{area.en} · {item.en}: {remarks[item.id] or ''}",
+                    "整改并在下次巡查中复查", "Put it right and check it at the next round")
+            for item in area.items if grades.get(item.id) == "poor"]
 
 
 def today_status(day):
@@ -135,6 +162,7 @@ def dashboard():
     today = clock().today()
     since = today - dt.timedelta(days=30)
     open_actions = list(CorrectiveAction.select().where(CorrectiveAction.status != "verified"))
+    critical = open_critical_by_d()
     now = utcnow()
     ages = Counter()
     for a in open_actions:
@@ -160,7 +188,7 @@ def dashboard():
                for week, ds in sorted(d_weeks.items())]
     return render_template("safety/dashboard.html", status=today_status(today), kinds=KINDS, ages=ages,
                            open_actions=open_actions, overdue=sum(a.overdue for a in open_actions),
-                           recurring=recurring.most_common(10), by_d=rates_by_d(since), trend=trend, d_trend=d_trend,
+                           recurring=recurring.most_common(10), by_d=rates_by_d(since, critical), critical=critical, trend=trend, d_trend=d_trend,
                            areas=ROUNDS.areas, lang=current_language(), today=today, ds=DS)
 
 

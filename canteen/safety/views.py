@@ -516,7 +516,8 @@ def action(action_id):
         if not errors:
             flash(_("Saved."))
             return redirect(url_for("safety.action", action_id=item.id))
-    return render_template("safety/action.html", item=item, finding=item.finding_dict(), errors=errors,
+    return render_template("safety/action.html", item=item, errors=errors,
+                           needs_recheck=bool(service.temperature_items(item)),
                            confirm=ConfirmForm(), dispositions=DISPOSITIONS, local=clock().to_local,
                            form=request.form, me=actor()), 422 if errors else 200
 
