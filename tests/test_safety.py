@@ -43,7 +43,9 @@ def kitchen(app):
                  for k in ("dry", "cold_room", "freezer", "sample_fridge")}
         dish = add_dish("红烧肉", "Braised pork", 1200)
         audit.seal("test", "test.kitchen")  # registers made behind the app's back, vouched for here
-        return {"cook": cook.id, "checker": checker.id, "supplier": good.id, "lapsed": lapsed.id,
+        slot = clock().slot()  # a sample is retained during its meal: the meal served now or last
+        sample_at = clock().window(slot.meal).occurrence(slot.day)[0] + dt.timedelta(minutes=5)
+        return {"meal": slot.meal, "sample_at": min(sample_at, clock().now()).replace(second=0, microsecond=0),"cook": cook.id, "checker": checker.id, "supplier": good.id, "lapsed": lapsed.id,
                 "units": {k: u.id for k, u in units.items()}, "dish": dish.id,
                 "now": clock().now().replace(second=0, microsecond=0)}
     return in_db(app, build)
@@ -64,7 +66,7 @@ def valid_entries(k):
                         "arrival_temp": 5.5, "accepted": True, "received_by": k["cook"]},
         "transport": {"supplier": k["supplier"], "vehicle": "陕J·12345", "departed_at": two_hours_ago,
                       "arrived_at": hour_ago, "vehicle_cleaned": True, "food_apart_from_nonfood": True,
-                      "raw_categories_apart": True, "load_type": "frozen", "transit_temp": -18,
+                      "raw_categories_apart": True, "raw_cooked_apart": True, "load_type": "frozen", "transit_temp": -18,
                       "seal_intact": True, "checked_by": k["checker"]},
         "storage": {"unit": k["units"]["cold_room"], "temperature": 3.5, "off_floor_cm": 15, "off_wall_cm": 10,
                     "labels_ok": True, "fifo_ok": True, "raw_cooked_separated": True, "expired_found": 0,
@@ -73,12 +75,15 @@ def valid_entries(k):
                          "disinfectant": "chlorine", "concentration_mg_l": 100, "soak_minutes": 10, "rinsed": True,
                          "operator": k["cook"]},
         "tableware": {"meal": "lunch", "items": "碗、餐盘", "scraped": True, "washed": True, "rinsed": True,
-                      "method": "chemical", "concentration_mg_l": 250, "duration_min": 5, "visual_ok": True,
+                      "method": "chemical", "concentration_mg_l": 250, "duration_min": 5, "rinsed_after": True,
+                      "visual_ok": True,
                       "stored_clean": True, "operator": k["cook"]},
         "cooking": {"meal": "lunch", "dish": k["dish"], "core_temp": 78, "holding": "hot", "holding_temp": 65,
                     "holding_minutes": 90, "operator": k["cook"]},
-        "sample": {"meal": "lunch", "dish": k["dish"], "weight_g": 150, "sealed": True,
-                   "fridge": k["units"]["sample_fridge"], "stored_at": hour_ago, "operator": k["cook"]},
+        "sample": {"meal": k.get("meal", "lunch"), "dish": k["dish"], "weight_g": 150, "sealed": True,
+                   "fridge": k["units"]["sample_fridge"], "fridge_temp": 4,
+                   "stored_at": k["sample_at"].isoformat(timespec="minutes") if "sample_at" in k else hour_ago,
+                   "operator": k["cook"]},
         "health_check": {"staff": k["cook"], "shift": "early", "fever": False, "diarrhoea": False,
                          "vomiting": False, "sore_throat": False, "hand_wound": False, "hair_covered": True,
                          "no_jewellery": True, "fit_for_work": True, "checked_by": k["checker"]},

@@ -52,6 +52,12 @@ class RegisterContext:
     def trainings(self, staff_id):
         return [t for (t,) in Training.select(Training.topic).where(Training.staff == staff_id).tuples()]
 
+    def meal_windows(self, day, meal):
+        """(start, end) local times of `meal` served on `day` — and on the day before, for a
+        night meal that runs past midnight."""
+        return [w.occurrence(d) for w in clock().windows if w.name == meal
+                for d in (day, day - dt.timedelta(days=1))]
+
 
 def checklist():
     return current_app.extensions["canteen_checklist"]
