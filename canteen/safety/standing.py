@@ -1,8 +1,6 @@
 """The canteen's 4D standing: inspection rounds, the compliance dashboard, the inspector's
 export. Managers do rounds; managers and union representatives read the rest."""
 import datetime as dt
-import io
-import json
 from collections import Counter
 
 from flask import (
@@ -28,7 +26,7 @@ from ..models import database, utcnow
 from ..office.catalog import PHOTO_ERRORS
 from ..office.forms import ConfirmForm, printable
 from ..photos import PhotoError, save_photo
-from . import service
+from . import report, service
 from .models import (
     CorrectiveAction,
     InspectionGrade,
@@ -194,25 +192,6 @@ def dashboard():
 
 # --- the inspector's export -----------------------------------------------------------------
 
-def export_rows(start, end):
-    """Every log entry, finding and corrective action in the range, and the days with gaps."""
-    records = list(SafetyRecord.select().where(SafetyRecord.day.between(start, end))
-                   .order_by(SafetyRecord.day, SafetyRecord.occurred_at))
-    verdicts = {r.id: service.latest_verdict(r) for r in records}
-    actions = list(CorrectiveAction.select().join(SafetyRecord)
-                   .where(SafetyRecord.day.between(start, end)).order_by(CorrectiveAction.id))
-    gaps = {}
-    day = start
-    while day <= min(end, clock().today()):
-        missing = missing_on(day)
-        if missing:
-            gaps[day] = missing
-        day += dt.timedelta(days=1)
-    rounds = list(InspectionRound.select().where(InspectionRound.day.between(start, end))
-                  .order_by(InspectionRound.day, InspectionRound.id))
-    return records, verdicts, actions, gaps, rounds
-
-
 def parse_range():
     today = clock().today()
     try:
@@ -228,76 +207,17 @@ def parse_range():
 @bp.get("/export")
 @allow(*READ)
 def export():
-    """Inspector's report for a date range: printable HTML, or ?format=xlsx."""
+    """Inspector's report for a date range: printable HTML (A4 landscape), or ?format=xlsx."""
     start, end = parse_range()
-    records, verdicts, actions, gaps, rounds_ = export_rows(start, end)
     lang = current_language()
+    data = report.build(start, end, lang, display, missing_on)
     if request.args.get("format") == "xlsx":
-        return xlsx_response(start, end, records, verdicts, actions, gaps, rounds_, lang)
-    shown = {r.id: display(KINDS[r.kind], r.values()) for r in records}
-    return render_template("safety/export.html", start=start, end=end, records=records, verdicts=verdicts,
-                           actions=actions, gaps=gaps, kinds=KINDS, lang=lang, shown=shown, rounds=rounds_,
-                           areas=ROUNDS.areas)
-
-
-def as_text(sheet):
-    """Cells that start like a formula stay text: an inspector's spreadsheet must not run what
-    someone typed into a log."""
-    for row in sheet.iter_rows():
-        for cell in row:
-            if isinstance(cell.value, str) and cell.value[:1] in ("=", "+", "-", "@"):
-                cell.data_type = "s"
-
-
-def xlsx_response(start, end, records, verdicts, actions, gaps, rounds_, lang):
-    from openpyxl import Workbook
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "logs"
-    sheet.append(["id", "kind", "day", "occurred_at (UTC)", "recorded_at (UTC)", "author", "version",
-                  "verdict", "checklist", "findings", "entry"])
-    for r in records:
-        v = verdicts.get(r.id)
-        sheet.append([r.id, r.kind, str(r.day), r.occurred_at, r.recorded_at, r.author, r.version,
-                      v.verdict if v else "", v.checklist_version if v else "",
-                      ", ".join(f["item"] for f in v.finding_list()) if v else "",
-                      json.dumps(r.values(), ensure_ascii=False)])
-    findings = book.create_sheet("findings")
-    findings.append(["record", "item", "d", "severity", "value", "limit", "message"])
-    for r in records:
-        v = verdicts.get(r.id)
-        for f in (v.finding_list() if v else []):
-            findings.append([r.id, f["item"], f["d"], f["severity"], str(f["value"]), str(f["limit"]),
-                             f["message_en"] if lang == "en" else f["message_zh"]])
-    acts = book.create_sheet("corrective actions")
-    acts.append(["id", "record", "item", "severity", "owner", "status", "opened (UTC)", "due (UTC)",
-                 "acknowledged (UTC)", "acknowledged by", "cause", "action taken", "disposition", "acted (UTC)",
-                 "acted by", "verified (UTC)", "verified by", "verification"])
-    for a in actions:
-        acts.append([a.id, a.record_id, a.item, a.severity, a.owner, a.status, a.opened_at, a.due_at,
-                     a.acknowledged_at, a.acknowledged_by, a.cause, a.action_taken, a.disposition, a.acted_at,
-                     a.acted_by, a.verified_at, a.verified_by, a.verification])
-    graded = book.create_sheet("inspection rounds")
-    graded.append(["round", "day", "cadence", "area", "inspector", "rate %", "item", "d", "grade", "points",
-                   "remark", "photo"])
-    for r in rounds_:
-        for g in r.grades.order_by(InspectionGrade.id):
-            graded.append([r.id, str(r.day), r.cadence, r.area, r.inspector, r.rate, g.item, g.d, g.grade,
-                           g.points, g.remark, g.photo])
-    missing = book.create_sheet("incomplete")
-    missing.append(["day", "missing record"])
-    for day, items in gaps.items():
-        for item in items:
-            missing.append([str(day), str(item)])
-    for sheet in book.worksheets:
-        as_text(sheet)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    name = f"canteen-food-safety-{start}-{end}{'-INCOMPLETE' if gaps else ''}.xlsx"
-    return Response(buffer.getvalue(),
-                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        name = f"canteen-food-safety-{start}-{end}{'-INCOMPLETE' if data.gaps else ''}.xlsx"
+        return Response(report.xlsx(data, current_app.config["CANTEEN_NAME"]),
+                        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return render_template("safety/export.html", report=data, start=start, end=end, lang=lang,
+                           fixed=report.fixed_headers())
 
 
 @bp.get("/rounds/<int:round_id>")

@@ -175,9 +175,9 @@ def today():
 
 
 def missing_on(day):
-    """Concrete gaps on `day`: meals served (so far) without tableware or samples, cold units
-    without a reading, staff without a morning check. Only what existed that day counts, and
-    days to come have no gaps yet."""
+    """Concrete gaps on `day` as (log kind, what is missing): meals served (so far) without
+    tableware or samples, cold units without a reading, staff without a morning check. Only
+    what existed that day counts, and days to come have no gaps yet."""
     now = clock().now()
     if day > now.date():
         return []
@@ -191,20 +191,21 @@ def missing_on(day):
         if not served:
             continue
         if not any(k == "tableware" and v.get("meal") == meal for k, v in done):
-            gaps.append(_("Tableware disinfection for %(meal)s", meal=MEALS[meal]))
+            gaps.append(("tableware", _("Tableware disinfection for %(meal)s", meal=MEALS[meal])))
         sampled = {v.get("dish") for k, v in done if k == "sample" and v.get("meal") == meal}
         for dish in served:
             if dish.id not in sampled:
-                gaps.append(_("Retained sample of %(dish)s (%(meal)s)", dish=dish.name(lang), meal=MEALS[meal]))
+                gaps.append(("sample", _("Retained sample of %(dish)s (%(meal)s)", dish=dish.name(lang),
+                                         meal=MEALS[meal])))
     read_units = {v.get("unit") for k, v in done if k == "storage"}
     for unit in StorageUnit.select().where(StorageUnit.active & StorageUnit.kind.in_(
             ["cold_room", "fridge", "freezer", "sample_fridge"]) & (StorageUnit.created_at < end_of_day)):
         if unit.id not in read_units:
-            gaps.append(_("Temperature of %(unit)s", unit=unit.name))
+            gaps.append(("storage", _("Temperature of %(unit)s", unit=unit.name)))
     checked = {v.get("staff") for k, v in done if k == "health_check"}
     for person in Staff.select().where(Staff.active & (Staff.created_at < end_of_day)):
         if person.id not in checked:
-            gaps.append(_("Morning health check of %(name)s", name=person.name))
+            gaps.append(("health_check", _("Morning health check of %(name)s", name=person.name)))
     return gaps
 
 
