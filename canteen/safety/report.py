@@ -61,6 +61,15 @@ def plain(value):
     return str(value)
 
 
+def drop_empty_columns(table):
+    """Fields no entry of the period filled (a photo never taken) would only narrow the others."""
+    keep = [i for i, _label in enumerate(table.columns) if any(r["values"][i] for r in table.rows)]
+    table.columns = [table.columns[i] for i in keep]
+    for r in table.rows:
+        r["values"] = [r["values"][i] for i in keep]
+    return table
+
+
 def build(start, end, lang, display, missing_on):
     """Everything the report shows. `display(kind, values)` and `missing_on(day)` come from
     the views (names instead of ids, the day's gaps)."""
@@ -87,7 +96,7 @@ def build(start, end, lang, display, missing_on):
                 "values": [plain(shown[label]) if label in shown else "" for label in table.columns],
             })
         if table.rows:
-            tables.append(table)
+            tables.append(drop_empty_columns(table))
     labels = {name: {f.name: f.label(lang) for f in kind.fields} for name, kind in KINDS.items()}
     amendments = []
     ids = [r.id for r in records]

@@ -483,7 +483,7 @@ def stock():
     actions = {a.record_id: a for a in CorrectiveAction.select().where(
         CorrectiveAction.record.in_([lot.record_id for lot in lots if lot.on_hold]))}
     return render_template("safety/stock.html", lots=lots, today=today_, confirm=ConfirmForm(),
-                           actions=actions, status_names=STOCK_STATUS)
+                           actions=actions, status_names=STOCK_STATUS, local=clock().to_local)
 
 
 @bp.app_context_processor
