@@ -211,3 +211,18 @@ def staff_free_sqlite_app(tmp_path):
     app = make_app(f"sqlite:///{tmp_path}/live.db", tmp_path)
     yield app
     close_pool()
+
+
+def test_the_key_can_come_from_the_environment_and_only_it_verifies(tmp_path):
+    url = f"sqlite:///{tmp_path}/keyed.db"
+    app = make_app(url, tmp_path, AUDIT_KEY="k" * 64)
+    with app.app_context(), database.connection_context():
+        audit.record("test", "write", "thing", 1)
+        assert audit.verify().ok
+    assert not (tmp_path / "instance" / "audit_key").exists()  # nothing of it on disk
+    close_pool()
+    other = make_app(url, tmp_path, AUDIT_KEY="x" * 64)
+    with other.app_context(), database.connection_context():
+        report = audit.verify()
+    assert report.first == {"problem": "entry_changed", "entry": 1} and report.anchor == "invalid"
+    close_pool()
