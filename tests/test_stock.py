@@ -158,3 +158,16 @@ def test_a_failed_save_raises_no_alert(app, staff, kitchen):  # noqa: F811
     finally:
         service.audit_record = original
     assert in_db(app, lambda: (SafetyRecord.select().count(), Alert.select().count())) == (0, 0)
+
+
+def test_a_correction_that_makes_an_accepted_delivery_fail_asks_too(app, staff, kitchen):  # noqa: F811
+    client = signed_in(app, "manager")
+    saved = client.post("/api/v1/safety/procurement", json=valid_entries(kitchen)["procurement"]).get_json()
+    path = f"/safety/procurement/{saved['id']}/amend"
+    data = dict(form_data(dict(valid_entries(kitchen)["procurement"], arrival_temp=9)),
+                reason="read the probe again", csrf_token=csrf_token(client, path))
+    page = client.post(path, data=data).get_data(as_text=True)
+    assert "Reject it?" in page and "PROC-09" in page
+    assert in_db(app, lambda: SafetyRecord.get().version) == 1  # nothing saved yet
+    assert client.post(path, data=dict(data, decision="reject")).status_code == 302
+    assert in_db(app, lambda: SafetyRecord.get().values()["accepted"]) is False and stock(client) == []

@@ -226,3 +226,20 @@ def test_the_key_can_come_from_the_environment_and_only_it_verifies(tmp_path):
         report = audit.verify()
     assert report.first == {"problem": "entry_changed", "entry": 1} and report.anchor == "invalid"
     close_pool()
+
+
+def test_an_anchor_ahead_of_a_deliberately_restored_database_can_be_moved(app, logged):
+    """After restoring PostgreSQL from an older dump on purpose, the operator moves the anchor —
+    only when the chain and every record verify."""
+    in_db(app, lambda: audit.record("user:admin", "account.login", "user", 1))  # binds no row
+    newest = in_db(app, lambda: AuditEntry.select().order_by(AuditEntry.id.desc()).get().id)
+    runner = app.test_cli_runner()
+    sql(app, "DELETE FROM audit_entry WHERE id = %d" % newest)  # the dump was taken before it
+    sql(app, "UPDATE safety_record SET current = REPLACE(current, '9.5', '4.0') WHERE id = %d" % logged)
+    refused = runner.invoke(args=["verify-audit", "--reanchor"])  # a changed record: never re-anchored
+    assert refused.exit_code == 1 and "Anchor moved" not in refused.output
+    sql(app, "UPDATE safety_record SET current = REPLACE(current, '4.0', '9.5') WHERE id = %d" % logged)
+    assert verify(app)[1]["first"]["problem"] == "cut_short"
+    moved = runner.invoke(args=["verify-audit", "--reanchor"])
+    assert moved.exit_code == 0 and "Anchor moved" in moved.output and "intact" in moved.output
+    assert verify(app)[0] == 0

@@ -319,13 +319,20 @@ def amend(kind_name, record_id):
         if not form.validate_on_submit():
             abort(400)
         previous, values = values, dict(request.form)
+        ask = None
         try:
             values = form_values(kind, previous)
-            _amendment, verdict = service.amend(entry, values, request.form.get("reason"), actor(),
-                                                current_language(), say)
+            ask = ask_reject(kind_name, values)
+            if ask is None:
+                _amendment, verdict = service.amend(entry, values, request.form.get("reason"), actor(),
+                                                    current_language(), say)
         except EntryErrors as e:
             errors = e.errors
         else:
+            if ask is not None:
+                return render_template("safety/form.html", kind=kind, form=form, values=values, errors={},
+                                       choices=registers(), lang=current_language(), record=entry,
+                                       reason=request.form.get("reason", ""), ask=ask)
             flash(_("The correction is saved; the original is kept."))
             flash_findings(verdict)
             return redirect(url_for("safety.record", kind_name=kind_name, record_id=entry.id))
