@@ -15,7 +15,7 @@ from .test_safety import in_db, kitchen, valid_entries  # noqa: F401
 def tofu(k, **change):
     """Tofu accepted a day past its use-by."""
     today = k["now"].date()
-    entry = dict(valid_entries(k)["procurement"], item="豆腐", category="other", quantity=20,
+    entry = dict(valid_entries(k)["procurement"], item="豆腐", category="soy", quantity=20,
                  quarantine_checked=None, production_date=(today - dt.timedelta(days=5)).isoformat(),
                  use_by=(today - dt.timedelta(days=1)).isoformat(), arrival_temp=5, labelled_storage_temp=4)
     entry.update(change)
