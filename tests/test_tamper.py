@@ -243,3 +243,47 @@ def test_an_anchor_ahead_of_a_deliberately_restored_database_can_be_moved(app, l
     moved = runner.invoke(args=["verify-audit", "--reanchor"])
     assert moved.exit_code == 0 and "Anchor moved" in moved.output and "intact" in moved.output
     assert verify(app)[0] == 0
+
+
+def test_an_existing_database_upgrades_and_its_old_records_are_sealed(db_url, tmp_path):
+    """A database made by the code before migration 0011 (unkeyed chain, a record with a
+    corrective action): the migration keeps every row, the first start seals it, and an edit
+    of an old record is then named."""
+    from playhouse.migrations import Runner
+
+    from canteen.db import MIGRATIONS, open_database
+
+    old = open_database(db_url)
+    with old.connection_context():
+        Runner(old, str(MIGRATIONS)).up(target="0009_feedback_follow_up")
+        old.execute_sql("INSERT INTO staff (name, job, health_cert_no, active, created_at) "
+                        "VALUES ('老王', '厨师', '', %s, '2026-11-01 08:00:00')" % ("1" if "sqlite" in db_url else "true"))
+        old.execute_sql("INSERT INTO safety_record (kind, data, current, version, recorded_at, occurred_at, author, day) "
+                        "VALUES ('cooking', '{\"core_temp\": 60}', '{\"core_temp\": 60}', 1, '2026-11-01 08:00:00', "
+                        "'2026-11-01 08:00:00', 'user:manager', '2026-11-01')")
+        old.execute_sql("INSERT INTO corrective_action (record_id, item, d, severity, finding, owner, status, "
+                        "opened_at, due_at) VALUES (1, 'COOK-01', 'execution', 'critical', '{\"item\": \"COOK-01\"}', "
+                        "'manager', 'open', '2026-11-01 08:00:00', '2026-11-02 08:00:00')")
+        prev = audit.GENESIS
+        for i, at in enumerate(("2026-11-01 08:00:00.000001", "2026-11-01 08:00:01.000001")):
+            entry = AuditEntry(actor="user:manager", action="safety.cooking.create", entity="safety_record",
+                               entity_id="1", detail="{}", prev_hash=prev, scheme=1,
+                               at=dt.datetime.fromisoformat(at))
+            digest = hashlib.sha256(entry.content().encode()).hexdigest()
+            old.execute_sql("INSERT INTO audit_entry (at, actor, action, entity, entity_id, detail, prev_hash, hash) "
+                            "VALUES (%s)" % ", ".join("'%s'" % v for v in (
+                                at, entry.actor, entry.action, entry.entity, "1", "{}", prev, digest)))
+            prev = digest
+    old.close_all()
+    app = make_app(db_url, tmp_path)
+    with app.app_context(), database.connection_context():
+        action = CorrectiveAction.get()
+        assert (action.record_id, action.finding_dict()["item"], action.round_id) == (1, "COOK-01", None)
+        seal = AuditEntry.select().order_by(AuditEntry.id.desc()).get()
+        assert seal.action == "audit.seal" and seal.prev_hash == prev
+        assert {b[0] for b in seal.bound()} == {"staff", "safety_record", "corrective_action"}
+        assert audit.verify().ok
+    sql(app, "UPDATE safety_record SET current = '{\"core_temp\": 75}' WHERE id = 1")
+    code, report = verify(app)
+    assert code == 1 and report["first"]["table"] == "safety_record" and report["first"]["entry"] == seal.id
+    close_pool()
