@@ -115,6 +115,11 @@ def _read_row(model, ident):
     return model.select().where(model._meta.primary_key == ident).dicts().get()
 
 
+def last_hash():
+    row = AuditEntry.select(AuditEntry.hash).order_by(AuditEntry.id.desc()).first()
+    return row.hash if row else GENESIS
+
+
 def head():
     """{"count", "last_id", "hash"} of the chain now."""
     last = AuditEntry.select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).first()
@@ -190,7 +195,7 @@ def record(actor, action, entity, entity_id=None, rows=(), removed=(), **detail)
                            entity_id=None if entity_id is None else str(entity_id),
                            detail=json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str),
                            binds=json.dumps(binds, separators=(",", ":")), scheme=KEYED,
-                           prev_hash=head()["hash"], at=utcnow())
+                           prev_hash=last_hash(), at=utcnow())
         entry.hash = entry.expected_hash(key())
         entry.save()
     _local.dirty = True
