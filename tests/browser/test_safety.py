@@ -106,3 +106,34 @@ def test_a_corrective_action_is_walked_through_to_verified(browser, live):
         action = CorrectiveAction.get()
         assert (action.status, action.acted_by, action.verified_by) == ("verified", "user:zhang", "user:li")
     context.close()
+
+
+def test_the_inspectors_report_prints_on_a4_landscape_with_every_column_on_the_page(browser, live, tmp_path):
+    """Printed from Chromium: A4 landscape pages, and no log table wider than the page."""
+    from ..test_safety import valid_entries
+
+    with live.app.app_context(), database.connection_context():
+        make_user("zhang", "manager")
+        cook = Staff.create(name="王师傅", health_cert_expiry=clock().today() + dt.timedelta(days=100))
+        supplier = Supplier.create(name="黄陵肉联厂", licence_no="SC-1",
+                                   licence_expiry=clock().today() + dt.timedelta(days=90))
+        now = clock().now()
+    context, page = sign_in_page(browser, live, "zhang")
+    kitchen = {"now": now, "supplier": supplier.id, "cook": cook.id, "checker": cook.id, "dish": live.dishes[1].id,
+               "units": {"cold_room": 1, "sample_fridge": 1}}
+    entry = dict(valid_entries(kitchen)["procurement"], batch="B-2026-11-27-0001", arrival_temp=9)
+    assert page.request.post(f"{live.url}/api/v1/safety/procurement", data=entry).status == 201
+    page.goto(f"{live.url}/safety/export")
+    assert "<" not in page.title() and "–" in page.title()  # a plain-text title
+    page.set_viewport_size({"width": 1047, "height": 740})  # A4 landscape less 10 mm margins, at 96 dpi
+    page.emulate_media(media="print")
+    overflow = page.evaluate("""() => [...document.querySelectorAll('.inspector-report table')]
+        .filter(t => t.getBoundingClientRect().right > document.querySelector('.inspector-report').getBoundingClientRect().right + 1)
+        .map(t => t.closest('section').querySelector('h2').textContent)""")
+    assert overflow == []
+    pdf = tmp_path / "report.pdf"
+    page.pdf(path=str(pdf), prefer_css_page_size=True)
+    import re
+    boxes = re.findall(rb"/MediaBox \[0 0 ([\d.]+) ([\d.]+)\]", pdf.read_bytes())
+    assert boxes and all(round(float(w)) == 842 and round(float(h)) == 595 for w, h in boxes)
+    context.close()
