@@ -49,6 +49,8 @@ def test_a_failing_delivery_accepted_is_on_hold_until_returned(app, staff, kitch
     r = client.post("/safety/stock", data={"csrf_token": token, "lot": lot.id, "quantity": "1", "reason": "used"})
     assert in_db(app, lambda: StockLot.get().remaining) == 20  # goods on hold cannot be used
     assert "on hold" in client.get(r.headers["Location"]).get_data(as_text=True)
+    record_page = client.get(f"/safety/procurement/{saved['id']}").get_data(as_text=True)
+    assert "In stock" in record_page and "on hold" in record_page
     action = in_db(app, lambda: CorrectiveAction.get(CorrectiveAction.record == saved["id"]))
     walk(app, action.id, "returned")
     assert stock(client) == []

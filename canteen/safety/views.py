@@ -304,7 +304,9 @@ def record(kind_name, record_id):
     return render_template("safety/record.html", kind=kind, entry=entry, current=display(kind, entry.values()),
                            original=display(kind, entry.original()), amendments=amendments,
                            verdict=service.latest_verdict(entry), actions=list(entry.actions),
-                           keep_until=service.keep_until(entry), local=clock().to_local)
+                           keep_until=service.keep_until(entry), local=clock().to_local,
+                           lot=StockLot.get_or_none(StockLot.record == entry), today=clock().today(),
+                           status_names=STOCK_STATUS)
 
 
 @bp.route("/<kind_name>/<int:record_id>/amend", methods=["GET", "POST"])
