@@ -287,3 +287,28 @@ def test_an_existing_database_upgrades_and_its_old_records_are_sealed(db_url, tm
     code, report = verify(app)
     assert code == 1 and report["first"]["table"] == "safety_record" and report["first"]["entry"] == seal.id
     close_pool()
+
+
+def test_concurrent_saves_keep_one_unbroken_chain(app, staff, kitchen):  # noqa: F811
+    """Four kitchen tablets saving at once: every entry extends the same chain (no fork)."""
+    import threading
+
+    errors = []
+
+    def tablet(n):
+        client = signed_in(app, "manager")
+        for i in range(8):
+            r = client.post("/api/v1/safety/storage",
+                            json=dict(valid_entries(kitchen)["storage"], temperature=2 + (n * 8 + i) / 10))
+            if r.status_code != 201:
+                errors.append(r.get_data(as_text=True))
+
+    threads = [threading.Thread(target=tablet, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    code, report = verify(app)
+    assert code == 0 and report["entries"] == in_db(app, lambda: AuditEntry.select().count()), report
+    assert in_db(app, lambda: SafetyRecord.select().count()) == 32
