@@ -396,7 +396,7 @@ def verify_audit_command(as_json, reanchor):
         out["message"] = describe(report.first) if report.first else "intact"
         click.echo(json.dumps(out, ensure_ascii=False, default=str))
     elif report.ok:
-        click.echo(f"Audit chain intact: {report.entries} entries"
+        click.echo(f"Audit chain intact: {report.entries} {'entry' if report.entries == 1 else 'entries'}"
                    + (", head matches its anchor." if report.anchor == "matched" else "."))
     else:
         click.echo(f"Audit check FAILED: {describe(report.first)}.")
