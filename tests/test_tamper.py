@@ -15,7 +15,7 @@ from canteen import audit
 from canteen.audit import AuditEntry
 from canteen.jobs import backup
 from canteen.models import database
-from canteen.safety.models import CorrectiveAction, SafetyRecord, SafetyVerdict
+from canteen.safety.models import CorrectiveAction, SafetyRecord, SafetyVerdict, StockLot
 
 from .conftest import close_pool, make_app
 from .test_safety import in_db, kitchen, valid_entries  # noqa: F401
@@ -264,6 +264,12 @@ def test_an_existing_database_upgrades_and_its_old_records_are_sealed(db_url, tm
         old.execute_sql("INSERT INTO corrective_action (record_id, item, d, severity, finding, owner, status, "
                         "opened_at, due_at) VALUES (1, 'COOK-01', 'execution', 'critical', '{\"item\": \"COOK-01\"}', "
                         "'manager', 'open', '2026-11-01 08:00:00', '2026-11-02 08:00:00')")
+        old.execute_sql("INSERT INTO safety_verdict (record_id, record_version, checklist_version, verdict, findings, "
+                        "judged_at) VALUES (1, 1, '2026.1', 'fail', '[]', '2026-11-01 08:00:00')")
+        for record_id in (1, None):  # a lot whose delivery failed, and one with no record left
+            old.execute_sql("INSERT INTO stock_lot (record_id, item, category, quantity, qty_unit, remaining, "
+                            "received_at) VALUES (%s, '豆腐', 'other', 20, 'kg', 20, '2026-11-01 08:00:00')"
+                            % ("NULL" if record_id is None else record_id))
         prev = audit.GENESIS
         for i, at in enumerate(("2026-11-01 08:00:00.000001", "2026-11-01 08:00:01.000001")):
             entry = AuditEntry(actor="user:manager", action="safety.cooking.create", entity="safety_record",
@@ -281,7 +287,10 @@ def test_an_existing_database_upgrades_and_its_old_records_are_sealed(db_url, tm
         assert (action.record_id, action.finding_dict()["item"], action.round_id) == (1, "COOK-01", None)
         seal = AuditEntry.select().order_by(AuditEntry.id.desc()).get()
         assert seal.action == "audit.seal" and seal.prev_hash == prev
-        assert {b[0] for b in seal.bound()} == {"staff", "safety_record", "corrective_action"}
+        assert {b[0] for b in seal.bound()} == {"staff", "safety_record", "safety_verdict", "corrective_action",
+                                                "stock_lot"}
+        assert [lot.on_hold for lot in StockLot.select().order_by(StockLot.id)] == [True, False]
+        assert SafetyVerdict.get().checklist_version == "2026.1"  # old verdicts keep their version
         assert audit.verify().ok
     sql(app, "UPDATE safety_record SET current = '{\"core_temp\": 75}' WHERE id = 1")
     code, report = verify(app)

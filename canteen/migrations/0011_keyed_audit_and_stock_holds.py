@@ -25,3 +25,11 @@ def up(migrator, db):
         migrator.add_column("corrective_action", "recheck_by", CharField(max_length=80, null=True)),
         migrator.drop_not_null("corrective_action", "record_id"),
     )
+    # Goods accepted before this release although their latest verdict failed go on hold,
+    # unless a corrective action already released them (used or reworked).
+    db.execute_sql(
+        "UPDATE stock_lot SET on_hold = TRUE WHERE remaining > 0 AND record_id IN ("
+        " SELECT v.record_id FROM safety_verdict v WHERE v.verdict = 'fail' AND v.record_version = ("
+        "  SELECT max(w.record_version) FROM safety_verdict w WHERE w.record_id = v.record_id))"
+        " AND record_id NOT IN (SELECT a.record_id FROM corrective_action a"
+        "  WHERE a.record_id IS NOT NULL AND a.disposition IN ('used', 'reworked'))")
