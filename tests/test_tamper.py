@@ -15,11 +15,15 @@ from canteen import audit
 from canteen.audit import AuditEntry
 from canteen.jobs import backup
 from canteen.models import database
-from canteen.safety.models import CorrectiveAction, SafetyRecord, SafetyVerdict, StockLot
+from canteen.safety.models import (
+    CorrectiveAction,
+    SafetyRecord,
+    SafetyVerdict,
+    StockLot,
+)
 
-from .conftest import close_pool, make_app
+from .conftest import close_pool, make_app, signed_in
 from .test_safety import in_db, kitchen, valid_entries  # noqa: F401
-from .conftest import signed_in
 
 
 def sql(app, text, *params):

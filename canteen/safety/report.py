@@ -15,7 +15,13 @@ from ..clock import clock
 from ..office.accounts import User
 from ..vocabulary import ACTION_STATUS, D_NAMES, DISPOSITION_NAMES, SEVERITY_NAMES
 from . import service
-from .models import CorrectiveAction, InspectionGrade, InspectionRound, SafetyAmendment, SafetyRecord
+from .models import (
+    CorrectiveAction,
+    InspectionGrade,
+    InspectionRound,
+    SafetyAmendment,
+    SafetyRecord,
+)
 from .schema import KINDS
 
 
