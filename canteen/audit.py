@@ -224,15 +224,19 @@ def seal(actor, action="audit.seal", **detail):
 
 def seal_legacy_chain(app):
     """First start after keying: an intact unkeyed chain is sealed by one keyed entry. A
-    broken one is left for verify-audit to report; an anchor means keying happened before."""
+    broken one is left for verify-audit to report. An anchor that names another head means
+    the chain was keyed before and has since been rewritten unkeyed: never sealed then (a
+    restored backup from before keying has its own head as anchor, and is sealed)."""
     with app.app_context(), database.connection_context():
-        if AuditEntry.select().where(AuditEntry.scheme == KEYED).exists():
+        if AuditEntry.select().where(AuditEntry.scheme == KEYED).exists() or not AuditEntry.select().exists():
             return None
-        if not AuditEntry.select().exists() or read_anchor():
+        anchor, now = read_anchor(), head()
+        if anchor and not (anchor_valid(anchor) and (anchor.get("last_id"), anchor.get("hash"))
+                           == (now["last_id"], now["hash"])):
             return None
         if _walk(AuditEntry.select().order_by(AuditEntry.id), key())[1]:
             return None
-        entry = seal("cli", legacy_entries=AuditEntry.select().count())
+        entry = seal("cli", legacy_entries=now["count"])
     return entry
 
 

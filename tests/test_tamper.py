@@ -157,8 +157,16 @@ def test_an_unkeyed_chain_from_before_is_sealed_once_and_then_protected(db_url, 
             entry.hash = hashlib.sha256(entry.content().encode()).hexdigest()
             entry.save()
             prev = entry.hash
-    (tmp_path / "instance" / audit.ANCHOR_FILE).unlink(missing_ok=True)
+        stale = audit.signed_head({"count": 9, "last_id": 9, "hash": "f" * 64})
+    anchor = tmp_path / "instance" / audit.ANCHOR_FILE
+    anchor.write_text(json.dumps(stale))  # an anchor naming another head: the chain was rewritten
     close_pool()
+    refused = make_app(db_url, tmp_path)
+    with refused.app_context(), database.connection_context():
+        assert not AuditEntry.select().where(AuditEntry.scheme == audit.KEYED).exists()  # not laundered
+        assert audit.verify().first["problem"] == "cut_short"
+    close_pool()
+    anchor.unlink()  # as on the first start after the upgrade (or a restored backup's own head)
     upgraded = make_app(db_url, tmp_path)
     with upgraded.app_context(), database.connection_context():
         seal = AuditEntry.select().order_by(AuditEntry.id.desc()).get()
@@ -325,3 +333,30 @@ def test_concurrent_saves_keep_one_unbroken_chain(app, staff, kitchen):  # noqa:
     code, report = verify(app)
     assert code == 0 and report["entries"] == in_db(app, lambda: AuditEntry.select().count()), report
     assert in_db(app, lambda: SafetyRecord.select().count()) == 32
+
+
+def test_a_backup_from_before_keying_restores_and_is_sealed_on_the_next_start(tmp_path, staff_free_sqlite_app):
+    from playhouse.migrations import Runner
+
+    from canteen.db import MIGRATIONS, open_database
+
+    legacy = tmp_path / "canteen-20261101-0230.db"
+    old = open_database(f"sqlite:///{legacy}")
+    with old.connection_context():
+        Runner(old, str(MIGRATIONS)).up(target="0009_feedback_follow_up")
+        entry = AuditEntry(actor="cli", action="dish.create", entity="dish", entity_id="1", detail="{}",
+                           prev_hash=audit.GENESIS, scheme=1, at=dt.datetime(2026, 11, 1, 8, 0, 0, 1))
+        digest = hashlib.sha256(entry.content().encode()).hexdigest()
+        old.execute_sql("INSERT INTO audit_entry (at, actor, action, entity, entity_id, detail, prev_hash, hash) "
+                        "VALUES ('2026-11-01 08:00:00.000001', 'cli', 'dish.create', 'dish', '1', '{}', ?, ?)",
+                        (audit.GENESIS, digest))
+    old.close_all()
+    app = staff_free_sqlite_app
+    result = app.test_cli_runner().invoke(args=["restore", str(legacy)])
+    assert result.exit_code == 0 and "1 audit entries verified" in result.output, result.output
+    close_pool()
+    restarted = make_app(f"sqlite:///{tmp_path}/live.db", tmp_path)
+    with restarted.app_context(), database.connection_context():
+        assert [e.action for e in AuditEntry.select().order_by(AuditEntry.id)] == ["dish.create", "audit.seal"]
+        assert audit.verify().ok
+    close_pool()
