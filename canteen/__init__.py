@@ -6,7 +6,7 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import access, checklists, cli, clock, db, demo, i18n, web
+from . import access, audit, checklists, cli, clock, db, demo, i18n, web
 from .config import DEFAULTS, ConfigError, coerce, instance_secret, reason_tags
 from .feedback import api as feedback_api
 from .feedback import kiosk, rollups
@@ -51,6 +51,7 @@ def create_app(test_config=None):
     app.extensions["canteen_checklist"] = checklists.load_for(app)
     i18n.init_app(app)
     db.init_app(app)
+    audit.init_app(app)
     cli.init_app(app)
     if app.config["DEMO"]:
         demo.ensure_demo(app)

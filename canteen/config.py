@@ -91,6 +91,9 @@ DEFAULTS = {
     "RATE_LIMIT_TOKEN_PER_MINUTE": 120,
     # A canteen's own checklist changes (tighter thresholds), e.g. instance/checklist-override.toml.
     "CHECKLIST_OVERRIDE": "",
+    # The audit chain's HMAC key; empty: instance/audit_key (made once, mode 0600). Keep it
+    # out of the database's reach (and out of its backups).
+    "AUDIT_KEY": "",
     # Corrective actions for critical / major findings are due after this many hours.
     "ACTION_DUE_HOURS_CRITICAL": 24,
     "ACTION_DUE_HOURS_MAJOR": 72,

@@ -8,6 +8,7 @@ import random
 
 from peewee import fn
 
+from . import audit
 from .clock import clock
 from .db import sync_id_sequence
 from .feedback import follow_up
@@ -86,6 +87,7 @@ def seed(today, rng):
                         trial_start=trial)
         AppSetting.write("demo", "1")
         seed_registers(today)
+        audit.seal("cli", "demo.seed")  # the demo's registers, bound into the audit chain
         if not User.select().exists():
             for username, role in DEMO_USERS.items():
                 user = User(username=username, display_name=f"demo {role}")

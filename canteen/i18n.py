@@ -10,7 +10,7 @@ from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import has_request_context, redirect, request
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, force_locale, get_locale
 
 from .vocabulary import LANGUAGES
 
@@ -66,6 +66,16 @@ def current_language():
     if locale is None or locale.language == "zh":
         return "zh_CN"
     return locale.language
+
+
+def in_each_language(fn):
+    """{"zh_CN": fn(), "en": fn()}, each said in its language: for what is stored now and read
+    later by someone in either language (alerts, digests)."""
+    out = {}
+    for lang in LANGUAGES:
+        with force_locale(lang):
+            out[lang] = fn()
+    return out
 
 
 def remember_language():

@@ -27,6 +27,8 @@ EXPECTED = {
     "safety_api.create_safety_record": {"manager"},
     "safety_api.amend_safety_record": {"manager"},
     "safety_api.list_safety_records": {"manager", "union", "admin"},
+    "safety_api.check_safety_entry": {"manager"},
+    "safety_api.stock": {"manager", "union"},
     "safety.today": {"manager", "union", "admin"},
     "safety.records": {"manager", "union", "admin"},
     "safety.new_record": {"manager"},

@@ -348,12 +348,14 @@ def test_cli_creates_the_first_admin_and_tokens(sqlite_app):
 
 def test_audit_chain_detects_tampering(app, staff):
     in_db(app, lambda: [audit.record("cli", "test.step", "thing", i) for i in range(3)])
-    assert in_db(app, audit.verify) is None
+    assert in_db(app, audit.verify).ok
     in_db(app, lambda: AuditEntry.update(actor="someone-else").where(AuditEntry.entity_id == "1").execute())
-    broken = in_db(app, audit.verify)
-    assert broken == in_db(app, lambda: AuditEntry.get(AuditEntry.entity_id == "1").id)
+    broken = in_db(app, audit.verify).first
+    assert broken == {"problem": "entry_changed",
+                      "entry": in_db(app, lambda: AuditEntry.get(AuditEntry.entity_id == "1").id)}
     admin = signed_in(app, "admin")
-    assert "broken" in admin.get("/admin/audit?lang=en", follow_redirects=True).get_data(as_text=True)
+    page = admin.get("/admin/audit?lang=en", follow_redirects=True).get_data(as_text=True)
+    assert "audit check failed" in page and f"audit entry #{broken['entry']} was changed" in page
 
 
 def test_control_characters_never_reach_the_database(app, staff):

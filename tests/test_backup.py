@@ -45,7 +45,8 @@ def test_backup_under_concurrent_writes_restores_to_a_consistent_database(sqlite
         stop.set()
         thread.join()
     for f in files:
-        ok, message = backup.verify_file(f)
+        with app.app_context():
+            ok, message = backup.verify_file(f)
         assert ok, message
         conn = sqlite3.connect(f)
         count = conn.execute("SELECT count(*) FROM audit_entry").fetchone()[0]
@@ -56,7 +57,7 @@ def test_backup_under_concurrent_writes_restores_to_a_consistent_database(sqlite
     assert result.exit_code == 0, result.output
     assert "verified" in result.output
     with app.app_context(), database.connection_context():
-        assert audit.verify() is None
+        assert audit.verify().ok
     assert list(tmp_path.glob("live.db.before-restore-*"))
 
 

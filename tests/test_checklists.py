@@ -36,6 +36,9 @@ class Registers:
     def trainings(self, staff_id):
         return self.topics
 
+    def meal_windows(self, day, meal):
+        return [(dt.datetime.combine(day, dt.time(11)), dt.datetime.combine(day, dt.time(13)))]
+
 
 def applicable(item):
     """Values that make the item's `when` hold."""
@@ -97,6 +100,13 @@ def boundary_cases(item):
         start = dt.datetime(2026, 11, 24, 8, 0)
         return [(dict(base, **{item.other: start.isoformat(), f: (start + dt.timedelta(hours=item.limit)).isoformat()}), NoContext(), True),
                 (dict(base, **{item.other: start.isoformat(), f: (start + dt.timedelta(hours=item.limit - 0.5)).isoformat()}), NoContext(), False)]
+    if check == "during_meal":  # lunch 11:00–13:00 in Registers, taken from `limit` h before
+        start = dt.datetime.combine(DAY, dt.time(11)) - dt.timedelta(hours=item.limit)
+        ctx = context_for(item, True)
+        return [(dict(base, **{f: start.isoformat(), item.other: "lunch"}), ctx, True),
+                (dict(base, **{f: "2026-11-26T13:00", item.other: "lunch"}), ctx, True),
+                (dict(base, **{f: (start - dt.timedelta(minutes=1)).isoformat(), item.other: "lunch"}), ctx, False),
+                (dict(base, **{f: "2026-11-23T12:00", item.other: "lunch"}), ctx, False)]
     raise AssertionError(f"no cases for {check}")
 
 

@@ -160,3 +160,25 @@ def test_the_weekly_report_goes_out_by_mail_as_text_and_a_spreadsheet(tmp_path):
     finally:
         controller.stop()
         close_pool()
+
+
+def test_a_critical_finding_goes_out_to_the_webhook(tmp_path, webhook):
+    """A cold room at 10 ℃: the manager is told through the configured channel, not only the inbox."""
+    from canteen.safety import service
+    from canteen.safety.models import Staff, StorageUnit
+
+    Receiver.fail_first = 0
+    app = make_app(f"sqlite:///{tmp_path}/d.db", tmp_path, WEBHOOK_URL=webhook)
+    try:
+        with app.app_context(), database.connection_context():
+            cook = Staff.create(name="王师傅")
+            unit = StorageUnit.create(name="1号冷库", kind="cold_room", owner=cook, checker=cook)
+            service.create("storage", {"unit": unit.id, "temperature": 10, "off_floor_cm": 15, "off_wall_cm": 10,
+                                       "labels_ok": True, "fifo_ok": True, "raw_cooked_separated": True,
+                                       "expired_found": 0, "inspected_by": cook.id}, "user:manager")
+            assert delivery.deliver() == (1, 0)
+        [sent] = Receiver.received
+        assert sent["kind"] == "critical_finding" and sent["role"] == "manager"
+        assert "10" in sent["message_en"] and "冷藏温度不高于 8 ℃" in sent["message_zh"]
+    finally:
+        close_pool()

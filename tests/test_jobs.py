@@ -128,6 +128,23 @@ def test_meal_logs_expect_tableware_and_a_sample_of_every_dish(app):
     with app.app_context():
         assert in_db(app, lambda: jobs.meal_logs(late_night)) == (0, 0)
     assert in_db(app, lambda: Alert.select().where(Alert.key.contains(f":{dish.id}")).count()) >= meals
+    dinner = in_db(app, lambda: Alert.get(Alert.key == f"sample:{yesterday}:dinner:{dish.id}"))
+    assert (dinner.message_zh, dinner.message_en) == (f"{yesterday} 晚餐：红烧肉 未留样",
+                                                      f"{yesterday} Dinner: no sample of Braised pork")
+
+
+def test_the_daily_digest_reads_in_its_readers_language(app, staff):
+    from canteen.jobs import digests
+
+    in_db(app, lambda: Staff.create(name="王师傅", created_at=dt.datetime(2020, 1, 1)))
+    now = in_db(app, lambda: clock().now())
+    with app.app_context():
+        in_db(app, lambda: digests.daily(now))
+    row = in_db(app, lambda: digests.Digest.get())
+    english = signed_in(app, "manager", lang="en").get(f"/digests/{row.id}").get_data(as_text=True)
+    chinese = signed_in(app, "manager", lang="zh_CN").get(f"/digests/{row.id}").get_data(as_text=True)
+    assert "Morning health check of 王师傅" in english and "晨检" not in english.split("<main")[-1]
+    assert "王师傅" in chinese and "Morning health check of" not in chinese
 
 
 def test_weekly_digest_counts_votes_and_is_stored_once(app, staff, dishes):

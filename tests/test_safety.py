@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from canteen import audit
 from canteen.audit import AuditEntry
 from canteen.clock import clock
 from canteen.models import database
@@ -41,7 +42,10 @@ def kitchen(app):
         units = {k: StorageUnit.create(name=f"{k}-1", kind=k, owner=cook, checker=checker)
                  for k in ("dry", "cold_room", "freezer", "sample_fridge")}
         dish = add_dish("红烧肉", "Braised pork", 1200)
-        return {"cook": cook.id, "checker": checker.id, "supplier": good.id, "lapsed": lapsed.id,
+        audit.seal("test", "test.kitchen")  # registers made behind the app's back, vouched for here
+        slot = clock().slot()  # a sample is retained during its meal: the meal served now or last
+        sample_at = clock().window(slot.meal).occurrence(slot.day)[0] + dt.timedelta(minutes=5)
+        return {"meal": slot.meal, "sample_at": min(sample_at, clock().now()).replace(second=0, microsecond=0),"cook": cook.id, "checker": checker.id, "supplier": good.id, "lapsed": lapsed.id,
                 "units": {k: u.id for k, u in units.items()}, "dish": dish.id,
                 "now": clock().now().replace(second=0, microsecond=0)}
     return in_db(app, build)
@@ -62,7 +66,7 @@ def valid_entries(k):
                         "arrival_temp": 5.5, "accepted": True, "received_by": k["cook"]},
         "transport": {"supplier": k["supplier"], "vehicle": "陕J·12345", "departed_at": two_hours_ago,
                       "arrived_at": hour_ago, "vehicle_cleaned": True, "food_apart_from_nonfood": True,
-                      "raw_categories_apart": True, "load_type": "frozen", "transit_temp": -18,
+                      "raw_categories_apart": True, "raw_cooked_apart": True, "load_type": "frozen", "transit_temp": -18,
                       "seal_intact": True, "checked_by": k["checker"]},
         "storage": {"unit": k["units"]["cold_room"], "temperature": 3.5, "off_floor_cm": 15, "off_wall_cm": 10,
                     "labels_ok": True, "fifo_ok": True, "raw_cooked_separated": True, "expired_found": 0,
@@ -71,12 +75,15 @@ def valid_entries(k):
                          "disinfectant": "chlorine", "concentration_mg_l": 100, "soak_minutes": 10, "rinsed": True,
                          "operator": k["cook"]},
         "tableware": {"meal": "lunch", "items": "碗、餐盘", "scraped": True, "washed": True, "rinsed": True,
-                      "method": "chemical", "concentration_mg_l": 250, "duration_min": 5, "visual_ok": True,
+                      "method": "chemical", "concentration_mg_l": 250, "duration_min": 5, "rinsed_after": True,
+                      "visual_ok": True,
                       "stored_clean": True, "operator": k["cook"]},
         "cooking": {"meal": "lunch", "dish": k["dish"], "core_temp": 78, "holding": "hot", "holding_temp": 65,
                     "holding_minutes": 90, "operator": k["cook"]},
-        "sample": {"meal": "lunch", "dish": k["dish"], "weight_g": 150, "sealed": True,
-                   "fridge": k["units"]["sample_fridge"], "stored_at": hour_ago, "operator": k["cook"]},
+        "sample": {"meal": k.get("meal", "lunch"), "dish": k["dish"], "weight_g": 150, "sealed": True,
+                   "fridge": k["units"]["sample_fridge"], "fridge_temp": 4,
+                   "stored_at": k["sample_at"].isoformat(timespec="minutes") if "sample_at" in k else hour_ago,
+                   "operator": k["cook"]},
         "health_check": {"staff": k["cook"], "shift": "early", "fever": False, "diarrhoea": False,
                          "vomiting": False, "sore_throat": False, "hand_wound": False, "hair_covered": True,
                          "no_jewellery": True, "fit_for_work": True, "checked_by": k["checker"]},
@@ -231,7 +238,7 @@ def test_verify_audit_finds_a_row_changed_behind_the_apps_back(app, staff, kitch
     in_db(app, lambda: database.execute_sql(
         "UPDATE audit_entry SET detail = REPLACE(detail, '250', '25') WHERE id = %d" % victim))
     broken = runner.invoke(args=["verify-audit"])
-    assert broken.exit_code == 1 and f"entry {victim}" in broken.output
+    assert broken.exit_code == 1 and f"entry #{victim}" in broken.output
     in_db(app, lambda: database.execute_sql(
         "UPDATE audit_entry SET detail = REPLACE(detail, '25', '250') WHERE id = %d" % victim))
     last = in_db(app, lambda: AuditEntry.select().order_by(AuditEntry.id.desc()).get().id)
@@ -411,10 +418,16 @@ def test_serious_findings_open_corrective_actions_that_walk_to_verified(app, sta
     assert r.status_code == 422  # the action taken and the product's fate are missing
     assert step(manager, cause="burner too low", action_taken="cooked on to 80 ℃", disposition="reworked").status_code == 302
     assert step(manager, verification="checked 81 ℃").status_code == 422  # not by the one who acted
-    assert step(signed_in(app, "deputy"), verification="checked 81 ℃").status_code == 302
+    deputy = signed_in(app, "deputy")
+    assert step(deputy, verification="checked").status_code == 422  # a temperature needs a re-check reading
+    r = step(deputy, verification="checked", recheck_value="65")
+    assert r.status_code == 422 and "still outside the limit" in r.get_data(as_text=True)
+    assert in_db(app, lambda: CorrectiveAction.get()).recheck_verdict == "fail"  # recorded and judged
+    assert step(deputy, verification="checked 81 ℃", recheck_value="81").status_code == 302
     done = in_db(app, lambda: CorrectiveAction.get())
     assert (done.status, done.acted_by, done.verified_by, done.disposition) == \
         ("verified", "user:manager", "user:deputy", "reworked")
+    assert (done.recheck_value, done.recheck_verdict) == (81, "pass")
     assert signed_in(app, "union").post(path, data={}).status_code in (400, 403)
     minor = dict(valid_entries(kitchen)["storage"], off_floor_cm=5)  # minor: no action opened
     api(app).post("/api/v1/safety/storage", json=minor)

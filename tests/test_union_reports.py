@@ -221,7 +221,7 @@ def test_a_safety_comment_alerts_the_manager_and_links_the_meals_samples(app, st
         noon = clock().to_local(dt.datetime.fromisoformat(voted[:-1]))
         with app.test_request_context():
             return service.create("sample", {"meal": "lunch", "dish": dishes["noodles"].id, "weight_g": 150,
-                                             "sealed": True, "fridge": fridge.id, "operator": cook.id,
+                                             "sealed": True, "fridge": fridge.id, "fridge_temp": 4, "operator": cook.id,
                                              "stored_at": (noon - dt.timedelta(minutes=30)).isoformat(timespec="minutes")},
                                   "user:manager")
     stored = in_db(app, sample)

@@ -14,7 +14,7 @@ CHECKLIST_FILE = Path(__file__).with_name("4d.toml")
 DS = ("organisation", "responsibility", "training", "execution")
 SEVERITIES = ("critical", "major", "minor")
 CHECKS = ("is_true", "is_false", "max", "min", "above", "below", "not_in", "on_or_after_day", "ref_date_valid", "differ",
-          "matches_ref", "ref_attr_in", "trained", "hours_between_min")
+          "matches_ref", "ref_attr_in", "trained", "hours_between_min", "during_meal")
 OVERRIDABLE = ("limit", "severity", "enabled", "values")
 
 
@@ -213,6 +213,16 @@ def _evaluate(item, values, day, context):
             return None, value, item.limit
         hours = (dt.datetime.fromisoformat(value) - dt.datetime.fromisoformat(other)).total_seconds() / 3600
         return hours >= item.limit, round(hours, 1), item.limit
+    if check == "during_meal":
+        meal = values.get(item.other)
+        windows = context.meal_windows(day, meal) if value is not None and meal is not None else []
+        if not windows:
+            return None, value, None
+        when = dt.datetime.fromisoformat(value)
+        lead = dt.timedelta(hours=item.limit or 0)
+        passed = any(start - lead <= when <= end for start, end in windows)
+        start, end = windows[0]
+        return passed, value, f"{(start - lead).isoformat(sep=' ', timespec='minutes')} – {end:%H:%M}"
     raise ChecklistError(f"unknown check {check}")
 
 
@@ -230,10 +240,13 @@ def judge(kind, values, day, checklist, context):
 
 
 class NoContext:
-    """A context with empty registers (for tests and dry runs)."""
+    """A context with empty registers and no meal times (for tests and dry runs)."""
 
     def ref(self, register, ident):
         return None
+
+    def meal_windows(self, day, meal):
+        return []
 
     def trainings(self, staff_id):
         return []

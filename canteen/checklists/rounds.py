@@ -72,3 +72,14 @@ def score_by_d(rounds, area, grades):
 
 
 ROUNDS = load()
+
+
+def rate_with_open_findings(rounds, points, open_critical):
+    """A D's score rate over its graded items, where each open critical finding of that D
+    counts as one more item graded at the worst grade: rounds alone cannot hide a reading
+    that is still unsafe. None when there is nothing to score."""
+    n = len(points) + open_critical
+    if not n:
+        return None
+    worst = min(g.points for g in rounds.grades)
+    return round(100 * (sum(points) + worst * open_critical) / (rounds.best * n), 1)

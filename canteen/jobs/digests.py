@@ -5,6 +5,8 @@ import json
 
 from peewee import CharField, DateTimeField, TextField, fn
 
+from .. import audit
+from ..i18n import in_each_language
 from ..models import BaseModel, utcnow
 from ..reports.weekly import weekly_report
 from ..safety.models import CorrectiveAction, SafetyRecord, SafetyVerdict
@@ -43,7 +45,9 @@ def daily(now):
         "day": day, "entries": counts, "failed": failed,
         "open_actions": open_actions.count(),
         "overdue_actions": open_actions.where(CorrectiveAction.due_at < utcnow()).count(),
-        "missing": [str(m) for m in missing_on(day)],
+        # in each language, so that the page reads in its reader's language
+        "missing": in_each_language(lambda: [str(text) for _kind, text in missing_on(day)]),
+        "audit_head": audit.signed_head(),  # an anchor of the audit chain outside the database
     })
 
 

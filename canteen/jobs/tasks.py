@@ -7,7 +7,9 @@ so tests drive them with any clock instead of sleeping.
 import datetime as dt
 
 from ..clock import clock
+from ..i18n import in_each_language
 from ..models import Dish, database, utcnow
+from ..vocabulary import MEALS
 from ..safety.models import (
     CorrectiveAction,
     InspectionRound,
@@ -108,14 +110,17 @@ def meal_logs(now):
             served = list(Dish.served_on(day, window.name))
             if not served:
                 continue
+            meal = in_each_language(lambda name=window.name: str(MEALS.get(name, name)))
             expected = [(f"tableware:{day}:{window.name}", "tableware",
                          any(k == "tableware" and v.get("meal") == window.name for k, v in done),
-                         f"{day} {window.name} 餐用具消毒未记录", f"{day} {window.name}: tableware disinfection not logged")]
+                         f"{day} {meal['zh_CN']}：餐用具消毒未记录",
+                         f"{day} {meal['en']}: tableware disinfection not logged")]
             for dish in served:
                 expected.append((f"sample:{day}:{window.name}:{dish.id}", "sample",
                                  any(k == "sample" and v.get("meal") == window.name and v.get("dish") == dish.id
                                      for k, v in done),
-                                 f"{day} {window.name} {dish.name_zh} 未留样", f"{day} {window.name}: no sample of {dish.name_en}"))
+                                 f"{day} {meal['zh_CN']}：{dish.name_zh} 未留样",
+                                 f"{day} {meal['en']}: no sample of {dish.name_en or dish.name_zh}"))
             for key, kind, logged, zh, en in expected:
                 if logged:
                     resolved += (Alert.update(resolved_at=utcnow(), resolved_by="late entry")

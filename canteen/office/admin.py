@@ -183,7 +183,7 @@ def revoke_token(token_id):
 def audit_log():
     """The audit trail, newest first, and whether its hash chain is intact."""
     entries = AuditEntry.select().order_by(AuditEntry.id.desc()).limit(500)
-    return render_template("office/admin/audit.html", entries=entries, broken=audit.verify())
+    return render_template("office/admin/audit.html", entries=entries, report=audit.verify(), describe=audit.describe)
 
 
 @bp.post("/kiosks/<int:kiosk_id>/card-reader")

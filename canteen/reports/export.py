@@ -4,7 +4,7 @@ import io
 
 from flask import Response
 
-from ..safety.standing import as_text
+from ..safety.report import as_text
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -50,6 +50,35 @@ def create_safety_record(kind_name):
     return jsonify(dict(safety_json(record), **verdict_json(verdict))), 201
 
 
+@bp.post("/safety/<kind_name>/check")
+@allow("manager")
+def check_safety_entry(kind_name):
+    """Judge an entry as a save would (validation and the 4D checklist) and store nothing: the
+    form's "reject?" question before a failing delivery is accepted."""
+    if kind_name not in KINDS:
+        return error(f"Unknown log kind {kind_name[:40]!r}; use one of {', '.join(KINDS)}.", "kind", 404)
+    payload, failure = read_body("entry")
+    if failure:
+        return failure
+    try:
+        verdict, clean = service.judge_entry(kind_name, payload)
+    except EntryErrors as e:
+        return entry_errors(e)
+    return jsonify(dict(verdict_json(verdict), kind=kind_name, stored=False,
+                        ask_reject=service.should_ask_reject(kind_name, clean, verdict))), 200
+
+
+@bp.get("/safety/stock")
+@allow("manager", "union")
+def stock():
+    """Stock on hand, lot by lot, with its status (usable, near_expiry, expired, on_hold)."""
+    today = clock().today()
+    return jsonify(lots=[{"item": lot.item, "quantity": lot.remaining, "unit": lot.qty_unit,
+                          "use_by": lot.use_by.isoformat() if lot.use_by else None,
+                          "status": lot.status(today), "record_id": lot.record_id}
+                         for lot in service.lots_on_hand()])
+
+
 @bp.post("/safety/<kind_name>/<int:record_id>/amendments")
 @allow("manager")
 def amend_safety_record(kind_name, record_id):

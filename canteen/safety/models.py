@@ -14,6 +14,7 @@ from peewee import (
     TextField,
 )
 
+from .. import audit
 from ..models import BaseModel, utcnow
 
 UNIT_KINDS = ("dry", "cold_room", "fridge", "freezer", "sample_fridge")
@@ -93,7 +94,8 @@ class SafetyAmendment(BaseModel):
 
 
 class StockLot(BaseModel):
-    """Goods accepted at procurement, drawn down by use."""
+    """Goods accepted at procurement, drawn down by use. A delivery accepted although its
+    verdict failed is on hold (not usable) until its corrective action's disposition."""
     record = ForeignKeyField(SafetyRecord, null=True, on_delete="SET NULL")
     item = CharField(max_length=80)
     category = CharField(max_length=20)
@@ -102,6 +104,17 @@ class StockLot(BaseModel):
     remaining = FloatField()
     use_by = DateField(null=True)
     received_at = DateTimeField(default=utcnow)
+    on_hold = BooleanField(default=False)
+
+    def status(self, today, near_days=2):
+        """usable | near_expiry | expired | on_hold (on hold wins until its disposition)."""
+        if self.on_hold:
+            return "on_hold"
+        if self.use_by is None:
+            return "usable"
+        if self.use_by < today:
+            return "expired"
+        return "near_expiry" if self.use_by <= today + dt.timedelta(days=near_days) else "usable"
 
 
 class StockUse(BaseModel):
@@ -134,13 +147,16 @@ DISPOSITIONS = ("used", "reworked", "discarded", "returned")
 
 
 class CorrectiveAction(BaseModel):
-    """open → acknowledged → action recorded (cause, action, disposition) → verified by
-    someone other than the one who acted."""
-    record = ForeignKeyField(SafetyRecord, backref="actions", on_delete="CASCADE")
-    item = CharField(max_length=20)
+    """One per failing reading (or 4D round with a 差): open → acknowledged → action recorded
+    (cause, action, disposition) → verified by someone other than the one who acted; a
+    temperature finding is verified by a re-check reading within limits."""
+    record = ForeignKeyField(SafetyRecord, backref="actions", on_delete="CASCADE", null=True)
+    record_version = IntegerField(null=True)
+    round_id = IntegerField(null=True)  # an InspectionRound, for a 差 in a 4D round
+    item = CharField(max_length=20)  # the most serious finding's item
     d = CharField(max_length=16)
     severity = CharField(max_length=10)
-    finding = TextField()  # JSON of the finding that opened it
+    finding = TextField()  # JSON list of every finding of the reading (older rows: one finding)
     owner = CharField(max_length=80)
     status = CharField(max_length=16, index=True, default="open")
     opened_at = DateTimeField(default=utcnow)
@@ -155,9 +171,18 @@ class CorrectiveAction(BaseModel):
     verified_at = DateTimeField(null=True)
     verified_by = CharField(max_length=80, null=True)
     verification = TextField(null=True)
+    recheck_value = FloatField(null=True)
+    recheck_verdict = CharField(max_length=8, null=True)
+    recheck_at = DateTimeField(null=True)
+    recheck_by = CharField(max_length=80, null=True)
+
+    def findings(self):
+        """Every finding this action deals with (rows from before issue 14 hold one)."""
+        value = json.loads(self.finding)
+        return value if isinstance(value, list) else [value]
 
     def finding_dict(self):
-        return json.loads(self.finding)
+        return self.findings()[0]
 
     @property
     def overdue(self):
@@ -185,3 +210,7 @@ class InspectionGrade(BaseModel):
     points = IntegerField()
     remark = TextField(null=True)
     photo = CharField(max_length=40, null=True)
+
+
+audit.cover(Supplier, StorageUnit, Staff, Training, SafetyRecord, SafetyAmendment, SafetyVerdict,
+            CorrectiveAction, StockLot, StockUse, InspectionRound, InspectionGrade)

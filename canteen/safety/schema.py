@@ -28,7 +28,7 @@ class Field(Bilingual):
     zh: str
     en: str
     required: bool = False
-    required_if: dict = None
+    required_if: object = None  # a rule or a list of rules; each may carry `unless`
     choices: list = None  # [(value, zh, en)]
     min: float = None
     max: float = None
@@ -229,6 +229,12 @@ def _required(kind, f, clean, refs):
     rule = f.required_if
     if not rule:
         return False
+    rules = rule if isinstance(rule, list) else [rule]  # a list: required if any holds
+    return any(_holds(kind, r, clean, refs) and not (r.get("unless") and _holds(kind, r["unless"], clean, refs))
+               for r in rules)
+
+
+def _holds(kind, rule, clean, refs):
     name, _dot, attr = rule["field"].partition(".")
     value = clean.get(name)
     if attr and value is not None:  # e.g. "unit.kind": an attribute of the referenced row

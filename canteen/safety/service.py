@@ -16,12 +16,14 @@ from ..clock import clock
 from ..db import write_transaction
 from ..models import Dish, utcnow
 from .models import (
+    DISPOSITIONS,
     CorrectiveAction,
     SafetyAmendment,
     SafetyRecord,
     SafetyVerdict,
     Staff,
     StockLot,
+    StockUse,
     StorageUnit,
     Supplier,
     Training,
@@ -50,35 +52,157 @@ class RegisterContext:
     def trainings(self, staff_id):
         return [t for (t,) in Training.select(Training.topic).where(Training.staff == staff_id).tuples()]
 
+    def meal_windows(self, day, meal):
+        """(start, end) local times of `meal` served on `day` — and on the day before, for a
+        night meal that runs past midnight."""
+        return [w.occurrence(d) for w in clock().windows if w.name == meal
+                for d in (day, day - dt.timedelta(days=1))]
+
 
 def checklist():
     return current_app.extensions["canteen_checklist"]
 
 
+SEVERITY_RANK = {"critical": 0, "major": 1, "minor": 2}
+RELEASING = ("used", "reworked")  # dispositions that make goods on hold usable again
+REMOVING = ("discarded", "returned")
+
+
+def judge_values(kind_name, values, day):
+    """The 4D verdict on an entry, stored nowhere (the form's "reject?" question and
+    POST /api/v1/safety/<kind>/check give the same judgement as a save)."""
+    return engine.judge(kind_name, values, day, checklist(), RegisterContext())
+
+
 def judge(record, values):
-    """Judge this version of the entry now, store the verdict, open corrective actions for
-    critical and major findings. Runs inside the caller's transaction."""
-    verdict = engine.judge(record.kind, values, record.day, checklist(), RegisterContext())
-    SafetyVerdict.create(record=record, record_version=record.version, checklist_version=verdict.version,
-                         verdict=verdict.verdict, judged_at=utcnow(),
-                         findings=json.dumps([f.as_dict() for f in verdict.findings], ensure_ascii=False,
-                                             default=str))
+    """Judge this version of the entry now and store the verdict; a reading with critical or
+    major findings gets one corrective action listing all of them (an open one is extended),
+    and each critical finding alerts the manager, once per version. Runs inside the caller's
+    transaction; returns (verdict, rows written)."""
+    verdict = judge_values(record.kind, values, record.day)
+    row = SafetyVerdict.create(record=record, record_version=record.version, checklist_version=verdict.version,
+                               verdict=verdict.verdict, judged_at=utcnow(),
+                               findings=json.dumps([f.as_dict() for f in verdict.findings], ensure_ascii=False,
+                                                   default=str))
+    written = [row]
+    action = open_action(record, verdict.findings)
+    if action is not None:
+        written.append(action)
+    alert_critical(record, verdict.findings)
+    return verdict, written
+
+
+def _owner(author):
+    return author.split(":", 1)[1] if author.startswith("user:") else author
+
+
+def open_action(record, findings, round_id=None, owner=None):
+    """The one corrective action of a reading: opened for its critical and major findings,
+    listing every finding; a later version's new findings join the open one."""
     hours = {"critical": current_app.config["ACTION_DUE_HOURS_CRITICAL"],
              "major": current_app.config["ACTION_DUE_HOURS_MAJOR"]}
-    owner = record.author.split(":", 1)[1] if record.author.startswith("user:") else record.author
+    serious = sorted((f for f in findings if f.severity in hours), key=lambda f: SEVERITY_RANK[f.severity])
+    if not serious:
+        return None
     now = utcnow()
-    for finding in verdict.findings:
-        if finding.severity not in hours:
-            continue
-        already = CorrectiveAction.select().where(
-            (CorrectiveAction.record == record) & (CorrectiveAction.item == finding.item)
-            & (CorrectiveAction.status != "verified")).exists()
-        if not already:
-            CorrectiveAction.create(record=record, item=finding.item, d=finding.d, severity=finding.severity,
-                                    finding=json.dumps(finding.as_dict(), ensure_ascii=False, default=str),
-                                    owner=owner, status="open", opened_at=now,
-                                    due_at=now + dt.timedelta(hours=hours[finding.severity]))
-    return verdict
+    listed = [f.as_dict() if hasattr(f, "as_dict") else dict(f) for f in findings]
+    where = (CorrectiveAction.round_id == round_id) if record is None else (CorrectiveAction.record == record)
+    action = CorrectiveAction.select().where(where & (CorrectiveAction.status != "verified")).first()
+    top = serious[0]
+    if action is None:
+        return CorrectiveAction.create(record=record, record_version=record.version if record else None,
+                                       round_id=round_id, item=top.item, d=top.d, severity=top.severity,
+                                       finding=json.dumps(listed, ensure_ascii=False, default=str),
+                                       owner=owner or _owner(record.author), status="open", opened_at=now,
+                                       due_at=now + dt.timedelta(hours=hours[top.severity]))
+    known = {f["item"] for f in action.findings()}
+    added = [f for f in listed if f["item"] not in known]
+    if not added and SEVERITY_RANK[top.severity] >= SEVERITY_RANK.get(action.severity, 9):
+        return None
+    action.finding = json.dumps(action.findings() + added, ensure_ascii=False, default=str)
+    if SEVERITY_RANK[top.severity] < SEVERITY_RANK.get(action.severity, 9):
+        action.item, action.d, action.severity = top.item, top.d, top.severity
+        action.due_at = min(action.due_at, now + dt.timedelta(hours=hours[top.severity]))
+    action.save()
+    return action
+
+
+def alert_critical(record, findings):
+    """One alert for the manager per record version with critical findings (inbox and the
+    delivery channels), raised in the save's own transaction."""
+    from ..jobs.tasks import (
+        raise_alert,  # jobs read safety's models; safety only raises alerts
+    )
+
+    critical = [f for f in findings if f.severity == "critical"]
+    if not critical:
+        return False
+    kind = KINDS[record.kind]
+    zh = "；".join(f"{f.message_zh}（实测 {_shown(f.value)}，限值 {_shown(f.limit)}）" for f in critical)
+    en = "; ".join(f"{f.message_en} (seen {_shown(f.value)}, limit {_shown(f.limit)})" for f in critical)
+    return raise_alert(f"critical:{record.id}:{record.version}", "critical_finding", "manager",
+                       f"{kind.zh} #{record.id} 严重问题：{zh}", f"{kind.en} #{record.id}: critical finding — {en}")
+
+
+def _shown(value):
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return "—" if value is None else str(value)
+
+
+def sync_lot(record, clean, verdict, author, now):
+    """Stock follows the judgement: an accepted delivery is a lot (on hold while its verdict
+    fails, until a disposition settles it); one no longer accepted leaves stock; an amended
+    quantity or use-by updates the lot. Returns the rows written."""
+    lot = StockLot.get_or_none(StockLot.record == record)
+    if not clean.get("accepted"):
+        if lot is None or lot.remaining <= 0:
+            return []
+        use = StockUse.create(lot=lot, quantity=lot.remaining, reason="rejected", author=author, at=now)
+        lot.remaining, lot.on_hold = 0, False
+        lot.save()
+        return [lot, use]
+    released = CorrectiveAction.select().where((CorrectiveAction.record == record)
+                                               & CorrectiveAction.disposition.in_(RELEASING)).exists()
+    on_hold = verdict.verdict == "fail" and not released
+    if lot is None:
+        return [StockLot.create(record=record, item=clean["item"], category=clean["category"],
+                                quantity=clean["quantity"], qty_unit=clean["qty_unit"],
+                                remaining=clean["quantity"], use_by=clean.get("use_by"), received_at=now,
+                                on_hold=on_hold)]
+    taken = lot.quantity - lot.remaining
+    lot.item, lot.category, lot.qty_unit = clean["item"], clean["category"], clean["qty_unit"]
+    lot.use_by, lot.quantity = clean.get("use_by"), clean["quantity"]
+    lot.remaining = max(0.0, clean["quantity"] - taken)
+    lot.on_hold = on_hold
+    lot.save()
+    return [lot]
+
+
+def settle_stock(action, author, now):
+    """A corrective action's disposition settles goods on hold: returned or discarded leaves
+    stock, used (after re-inspection) or reworked releases it. Returns the rows written."""
+    if action.record_id is None:
+        return []
+    lot = StockLot.get_or_none(StockLot.record == action.record_id)
+    if lot is None:
+        return []
+    written = [lot]
+    if action.disposition in REMOVING and lot.remaining > 0:
+        written.append(StockUse.create(lot=lot, quantity=lot.remaining, reason=action.disposition,
+                                       author=author, at=now))
+        lot.remaining = 0
+    lot.on_hold = False
+    lot.save()
+    return written
+
+
+def lots_on_hand():
+    """Lots with something left, expired and near-expiry first."""
+    return list(StockLot.select().where(StockLot.remaining > 0)
+                .order_by(StockLot.use_by.is_null(), StockLot.use_by, StockLot.id))
 
 
 def occurred_at_from(value, now_utc):
@@ -90,7 +214,7 @@ def occurred_at_from(value, now_utc):
         if when.tzinfo is None:
             when = clock().local_to_utc(when)
         else:
-            when = when.astimezone(dt.timezone.utc).replace(tzinfo=None)
+            when = when.astimezone(dt.UTC).replace(tzinfo=None)
     except (ValueError, OverflowError):
         raise EntryErrors({"occurred_at": "occurred_at must be a time like 2026-11-26T08:30"}) from None
     if when > now_utc + dt.timedelta(minutes=10):
@@ -106,6 +230,20 @@ def check(kind_name, data, lang="en", say=None):
     if say is not None:
         kwargs["say"] = say
     return validate(KINDS[kind_name], data, lookup, clock().now(), tz=clock().tz, **kwargs)
+
+
+def judge_entry(kind_name, data, lang="en", say=None):
+    """(verdict, clean entry) for an entry not stored: validated and judged as a save would
+    be, on the day it happened. Raises EntryErrors."""
+    data = dict(data) if isinstance(data, dict) else data
+    occurred = occurred_at_from(data.pop("occurred_at", None) if isinstance(data, dict) else None, utcnow())
+    clean = check(kind_name, data, lang, say)
+    return judge_values(kind_name, clean, clock().to_local(occurred).date()), clean
+
+
+def should_ask_reject(kind_name, clean, verdict):
+    """A delivery about to be accepted although it fails: ask "reject?" before saving."""
+    return kind_name == "procurement" and bool(clean.get("accepted")) and verdict.verdict == "fail"
 
 
 def find(kind_name, record_id):
@@ -132,12 +270,10 @@ def create(kind_name, data, author, lang="en", say=None):
         record = SafetyRecord.create(kind=kind_name, data=text, current=text, recorded_at=now,
                                      occurred_at=occurred, author=author,
                                      day=clock().to_local(occurred).date())
-        if kind_name == "procurement" and clean.get("accepted"):
-            StockLot.create(record=record, item=clean["item"], category=clean["category"],
-                            quantity=clean["quantity"], qty_unit=clean["qty_unit"],
-                            remaining=clean["quantity"], use_by=clean.get("use_by"), received_at=now)
-        verdict = judge(record, clean)
-        audit_record(author, f"safety.{kind_name}.create", "safety_record", record.id,
+        verdict, written = judge(record, clean)
+        if kind_name == "procurement":
+            written += sync_lot(record, clean, verdict, author, now)
+        audit_record(author, f"safety.{kind_name}.create", "safety_record", record.id, rows=[record, *written],
                      entry=clean, occurred_at=occurred.isoformat(), late=record.late_by is not None,
                      verdict=verdict.verdict, checklist=verdict.version)
     return record, verdict
@@ -168,8 +304,11 @@ def amend(record, data, reason, author, lang="en", say=None):
          .where((SafetyRecord.id == record.id) & (SafetyRecord.version == record.version))
          .execute())
         record.current, record.version = text, version
-        verdict = judge(record, clean)
+        verdict, written = judge(record, clean)
+        if record.kind == "procurement":
+            written += sync_lot(record, clean, verdict, author, utcnow())
         audit_record(author, f"safety.{record.kind}.amend", "safety_record", record.id,
+                     rows=[record, amendment, *written],
                      version=version, reason=reason, before={k: before.get(k) for k in changed},
                      after={k: clean.get(k) for k in changed}, verdict=verdict.verdict)
     return amendment, verdict
@@ -210,11 +349,110 @@ def purge_command(yes):
         return
     with write_transaction():
         ids = [r.id for r in old]
+        removed, lots = [], []
         if ids:
+            lots = list(StockLot.select().where(StockLot.record.in_(ids)))
             StockLot.update(record=None).where(StockLot.record.in_(ids)).execute()
-            CorrectiveAction.delete().where(CorrectiveAction.record.in_(ids)).execute()
-            SafetyVerdict.delete().where(SafetyVerdict.record.in_(ids)).execute()
-            SafetyAmendment.delete().where(SafetyAmendment.record.in_(ids)).execute()
+            for model in (CorrectiveAction, SafetyVerdict, SafetyAmendment):
+                removed += [(model, i) for (i,) in model.select(model.id).where(model.record.in_(ids)).tuples()]
+                model.delete().where(model.record.in_(ids)).execute()
             SafetyRecord.delete().where(SafetyRecord.id.in_(ids)).execute()
-        audit_record("cli", "safety.purge", "safety_record", None, ids=ids)
+            removed += [(SafetyRecord, i) for i in ids]
+        audit_record("cli", "safety.purge", "safety_record", None, rows=lots, removed=removed, ids=ids)
     click.echo(f"Purged {len(old)} record(s).")
+
+
+# --- corrective actions and stock draw-downs --------------------------------------------------
+
+def temperature_items(action):
+    """Checklist items of the action's findings that judge a temperature (a ℃ field)."""
+    if action.record_id is None:
+        return []
+    kind = KINDS[action.record.kind]
+    by_id = {i.id: i for i in checklist().items}
+    units = {f.name: f.unit for f in kind.fields}
+    return [by_id[f["item"]] for f in action.findings()
+            if f["item"] in by_id and units.get(by_id[f["item"]].field) == "℃"]
+
+
+def judge_recheck(action, value):
+    """"pass" when a re-check reading of `value` ℃ clears every temperature finding of the
+    action, judged by the same checklist as the reading; else "fail"."""
+    items = temperature_items(action)
+    values = action.record.values()
+    for item in items:
+        values[item.field] = value
+    verdict = judge_values(action.record.kind, values, action.record.day)
+    failing = {f.item for f in verdict.findings}
+    return "fail" if any(i.id in failing for i in items) else "pass"
+
+
+def advance_action(item, form, me, say):
+    """Move the action one step on; returns {field: error} when the step cannot be taken.
+    `say(key)` gives the message for a refusal in the reader's language."""
+    from ..office.forms import printable
+
+    now = utcnow()
+    text = lambda name: " ".join(printable(form.get(name) or "").split())[:1000]
+    written = [item]
+    if item.status == "open":
+        item.status, item.acknowledged_at, item.acknowledged_by = "acknowledged", now, me
+    elif item.status == "acknowledged":
+        errors = {}
+        for name in ("cause", "action_taken"):
+            if not text(name):
+                errors[name] = say("required")
+        if form.get("disposition") not in DISPOSITIONS:
+            errors["disposition"] = say("disposition")
+        if errors:
+            return errors
+        item.cause, item.action_taken, item.disposition = text("cause"), text("action_taken"), form["disposition"]
+        item.status, item.acted_at, item.acted_by = "action_recorded", now, me
+    elif item.status == "action_recorded":
+        if me == item.acted_by:
+            return {"verification": say("other_person")}
+        if not text("verification"):
+            return {"verification": say("required")}
+        if temperature_items(item):
+            try:
+                value = float((form.get("recheck_value") or "").strip())
+            except ValueError:
+                return {"recheck_value": say("recheck")}
+            if not -60 <= value <= 300:
+                return {"recheck_value": say("recheck")}
+            item.recheck_value, item.recheck_at, item.recheck_by = value, now, me
+            item.recheck_verdict = judge_recheck(item, value)
+            if item.recheck_verdict != "pass":
+                with write_transaction():  # the failed re-check is recorded too
+                    item.save()
+                    audit_record(me, "action.recheck", "corrective_action", item.id, rows=[item],
+                                 recheck=value, verdict="fail")
+                return {"recheck_value": say("recheck_failed")}
+        item.verification, item.status, item.verified_at, item.verified_by = text("verification"), "verified", now, me
+    else:
+        return {"status": say("verified")}
+    with write_transaction():
+        item.save()
+        if item.status == "action_recorded":
+            written += settle_stock(item, me, now)
+        audit_record(me, f"action.{item.status}", "corrective_action", item.id, rows=written, item=item.item,
+                     record=item.record_id, round=item.round_id, cause=item.cause, action_taken=item.action_taken,
+                     disposition=item.disposition, verification=item.verification, recheck=item.recheck_value)
+    return {}
+
+
+class StockError(ValueError):
+    pass
+
+
+def take_from_lot(lot, quantity, reason, author):
+    """Draw goods from a lot (used, discarded or returned). Goods on hold cannot be used."""
+    if reason not in ("used", "discarded", "returned") or not 0 < quantity <= lot.remaining:
+        raise StockError("quantity")
+    if reason == "used" and lot.on_hold:
+        raise StockError("on_hold")
+    with write_transaction():
+        use = StockUse.create(lot=lot, quantity=quantity, reason=reason, author=author, at=utcnow())
+        StockLot.update(remaining=StockLot.remaining - quantity).where(StockLot.id == lot.id).execute()
+        audit_record(author, "stock.use", "stock_lot", lot.id, rows=[lot, use], quantity=quantity, reason=reason)
+    return use

@@ -1,8 +1,6 @@
 """The canteen's 4D standing: inspection rounds, the compliance dashboard, the inspector's
 export. Managers do rounds; managers and union representatives read the rest."""
 import datetime as dt
-import io
-import json
 from collections import Counter
 
 from flask import (
@@ -20,14 +18,15 @@ from flask_babel import gettext as _
 
 from .. import audit
 from ..access import actor, allow
-from ..checklists.rounds import ROUNDS, score
+from ..checklists.engine import Finding
+from ..checklists.rounds import ROUNDS, rate_with_open_findings, score
 from ..clock import clock
 from ..i18n import current_language
 from ..models import database, utcnow
 from ..office.catalog import PHOTO_ERRORS
 from ..office.forms import ConfirmForm, printable
 from ..photos import PhotoError, save_photo
-from . import service
+from . import report, service
 from .models import (
     CorrectiveAction,
     InspectionGrade,
@@ -51,17 +50,29 @@ def rounds():
     rows = list(InspectionRound.select().where(InspectionRound.day >= since)
                 .order_by(InspectionRound.day.desc(), InspectionRound.id.desc()))
     return render_template("safety/rounds.html", rows=rows, areas=ROUNDS.areas, lang=current_language(),
-                           by_d=rates_by_d(since))
+                           by_d=rates_by_d(since, open_critical_by_d()))
 
 
-def rates_by_d(since):
-    """{d: rate %} over all graded items since `since`."""
+def open_critical_by_d():
+    """{d: open critical findings} over corrective actions not yet verified."""
+    counts = Counter()
+    for action in CorrectiveAction.select().where(CorrectiveAction.status != "verified"):
+        counts.update(f["d"] for f in action.findings() if f.get("severity") == "critical")
+    return counts
+
+
+def rates_by_d(since, open_critical=None):
+    """{d: rate %} over all graded items since `since`, each open critical finding of a D
+    counting as one more item graded 差 (rounds alone do not make the score)."""
     points = {}
     query = (InspectionGrade.select(InspectionGrade.d, InspectionGrade.points)
              .join(InspectionRound).where(InspectionRound.day >= since).tuples())
     for d, p in query:
         points.setdefault(d, []).append(p)
-    return {d: round(100 * sum(p) / (ROUNDS.best * len(p)), 1) for d, p in points.items()}
+    open_critical = open_critical or {}
+    rates = {d: rate_with_open_findings(ROUNDS, points.get(d, []), open_critical.get(d, 0))
+             for d in set(points) | set(open_critical)}
+    return {d: r for d, r in rates.items() if r is not None}
 
 
 @bp.route("/rounds/new/<area_name>", methods=["GET", "POST"])
@@ -101,16 +112,30 @@ def new_round(area_name):
                 row = InspectionRound.create(day=clock().today(), cadence=cadence, area=area.name,
                                              inspector=actor(), version=ROUNDS.version, points=points,
                                              maximum=maximum, rate=rate, created_at=utcnow())
-                for item in area.items:
+                written = [row] + [
                     InspectionGrade.create(round=row, item=item.id, d=item.d, grade=grades[item.id],
                                            points=ROUNDS.grade(grades[item.id]).points,
                                            remark=remarks[item.id], photo=photos.get(item.id))
-                audit.record(actor(), "round.create", "inspection_round", row.id, area=area.name,
-                             grades=grades, rate=rate)
+                    for item in area.items]
+                action = service.open_action(None, poor_findings(area, grades, remarks), round_id=row.id,
+                                             owner=actor().split(":", 1)[-1])
+                if action is not None:
+                    written.append(action)
+                audit.record(actor(), "round.create", "inspection_round", row.id, rows=written, area=area.name,
+                             grades=grades, rate=rate, corrective_action=action.id if action else None)
             flash(_("Round saved: %(rate)s %%.", rate=rate))
             return redirect(url_for("standing.rounds"))
     return render_template("safety/round_form.html", area=area, grades=ROUNDS.grades, form=form,
                            errors=errors, values=request.form, lang=current_language()), 422 if errors else 200
+
+
+def poor_findings(area, grades, remarks):
+    """A 差 in a round is a major finding of its item's D: together they open one corrective action."""
+    poor = ROUNDS.grade("poor")
+    return [Finding(item.id, item.d, "major", poor.zh + " / " + poor.en, None,
+                    f"{area.zh} · {item.zh}：{remarks[item.id] or ''}", f"{area.en} · {item.en}: {remarks[item.id] or ''}",
+                    "整改并在下次巡查中复查", "Put it right and check it at the next round")
+            for item in area.items if grades.get(item.id) == "poor"]
 
 
 def today_status(day):
@@ -135,6 +160,7 @@ def dashboard():
     today = clock().today()
     since = today - dt.timedelta(days=30)
     open_actions = list(CorrectiveAction.select().where(CorrectiveAction.status != "verified"))
+    critical = open_critical_by_d()
     now = utcnow()
     ages = Counter()
     for a in open_actions:
@@ -160,30 +186,11 @@ def dashboard():
                for week, ds in sorted(d_weeks.items())]
     return render_template("safety/dashboard.html", status=today_status(today), kinds=KINDS, ages=ages,
                            open_actions=open_actions, overdue=sum(a.overdue for a in open_actions),
-                           recurring=recurring.most_common(10), by_d=rates_by_d(since), trend=trend, d_trend=d_trend,
+                           recurring=recurring.most_common(10), by_d=rates_by_d(since, critical), critical=critical, trend=trend, d_trend=d_trend,
                            areas=ROUNDS.areas, lang=current_language(), today=today, ds=DS)
 
 
 # --- the inspector's export -----------------------------------------------------------------
-
-def export_rows(start, end):
-    """Every log entry, finding and corrective action in the range, and the days with gaps."""
-    records = list(SafetyRecord.select().where(SafetyRecord.day.between(start, end))
-                   .order_by(SafetyRecord.day, SafetyRecord.occurred_at))
-    verdicts = {r.id: service.latest_verdict(r) for r in records}
-    actions = list(CorrectiveAction.select().join(SafetyRecord)
-                   .where(SafetyRecord.day.between(start, end)).order_by(CorrectiveAction.id))
-    gaps = {}
-    day = start
-    while day <= min(end, clock().today()):
-        missing = missing_on(day)
-        if missing:
-            gaps[day] = missing
-        day += dt.timedelta(days=1)
-    rounds = list(InspectionRound.select().where(InspectionRound.day.between(start, end))
-                  .order_by(InspectionRound.day, InspectionRound.id))
-    return records, verdicts, actions, gaps, rounds
-
 
 def parse_range():
     today = clock().today()
@@ -200,76 +207,17 @@ def parse_range():
 @bp.get("/export")
 @allow(*READ)
 def export():
-    """Inspector's report for a date range: printable HTML, or ?format=xlsx."""
+    """Inspector's report for a date range: printable HTML (A4 landscape), or ?format=xlsx."""
     start, end = parse_range()
-    records, verdicts, actions, gaps, rounds_ = export_rows(start, end)
     lang = current_language()
+    data = report.build(start, end, lang, display, missing_on)
     if request.args.get("format") == "xlsx":
-        return xlsx_response(start, end, records, verdicts, actions, gaps, rounds_, lang)
-    shown = {r.id: display(KINDS[r.kind], r.values()) for r in records}
-    return render_template("safety/export.html", start=start, end=end, records=records, verdicts=verdicts,
-                           actions=actions, gaps=gaps, kinds=KINDS, lang=lang, shown=shown, rounds=rounds_,
-                           areas=ROUNDS.areas)
-
-
-def as_text(sheet):
-    """Cells that start like a formula stay text: an inspector's spreadsheet must not run what
-    someone typed into a log."""
-    for row in sheet.iter_rows():
-        for cell in row:
-            if isinstance(cell.value, str) and cell.value[:1] in ("=", "+", "-", "@"):
-                cell.data_type = "s"
-
-
-def xlsx_response(start, end, records, verdicts, actions, gaps, rounds_, lang):
-    from openpyxl import Workbook
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "logs"
-    sheet.append(["id", "kind", "day", "occurred_at (UTC)", "recorded_at (UTC)", "author", "version",
-                  "verdict", "checklist", "findings", "entry"])
-    for r in records:
-        v = verdicts.get(r.id)
-        sheet.append([r.id, r.kind, str(r.day), r.occurred_at, r.recorded_at, r.author, r.version,
-                      v.verdict if v else "", v.checklist_version if v else "",
-                      ", ".join(f["item"] for f in v.finding_list()) if v else "",
-                      json.dumps(r.values(), ensure_ascii=False)])
-    findings = book.create_sheet("findings")
-    findings.append(["record", "item", "d", "severity", "value", "limit", "message"])
-    for r in records:
-        v = verdicts.get(r.id)
-        for f in (v.finding_list() if v else []):
-            findings.append([r.id, f["item"], f["d"], f["severity"], str(f["value"]), str(f["limit"]),
-                             f["message_en"] if lang == "en" else f["message_zh"]])
-    acts = book.create_sheet("corrective actions")
-    acts.append(["id", "record", "item", "severity", "owner", "status", "opened (UTC)", "due (UTC)",
-                 "acknowledged (UTC)", "acknowledged by", "cause", "action taken", "disposition", "acted (UTC)",
-                 "acted by", "verified (UTC)", "verified by", "verification"])
-    for a in actions:
-        acts.append([a.id, a.record_id, a.item, a.severity, a.owner, a.status, a.opened_at, a.due_at,
-                     a.acknowledged_at, a.acknowledged_by, a.cause, a.action_taken, a.disposition, a.acted_at,
-                     a.acted_by, a.verified_at, a.verified_by, a.verification])
-    graded = book.create_sheet("inspection rounds")
-    graded.append(["round", "day", "cadence", "area", "inspector", "rate %", "item", "d", "grade", "points",
-                   "remark", "photo"])
-    for r in rounds_:
-        for g in r.grades.order_by(InspectionGrade.id):
-            graded.append([r.id, str(r.day), r.cadence, r.area, r.inspector, r.rate, g.item, g.d, g.grade,
-                           g.points, g.remark, g.photo])
-    missing = book.create_sheet("incomplete")
-    missing.append(["day", "missing record"])
-    for day, items in gaps.items():
-        for item in items:
-            missing.append([str(day), str(item)])
-    for sheet in book.worksheets:
-        as_text(sheet)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    name = f"canteen-food-safety-{start}-{end}{'-INCOMPLETE' if gaps else ''}.xlsx"
-    return Response(buffer.getvalue(),
-                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        name = f"canteen-food-safety-{start}-{end}{'-INCOMPLETE' if data.gaps else ''}.xlsx"
+        return Response(report.xlsx(data, current_app.config["CANTEEN_NAME"]),
+                        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return render_template("safety/export.html", report=data, start=start, end=end, lang=lang,
+                           fixed=report.fixed_headers())
 
 
 @bp.get("/rounds/<int:round_id>")

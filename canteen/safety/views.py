@@ -35,7 +35,6 @@ from .models import (
     SafetyRecord,
     Staff,
     StockLot,
-    StockUse,
     StorageUnit,
     Supplier,
     Training,
@@ -64,6 +63,8 @@ SAY = {
     "date_range": _l("{label}: the year must be between {min} and {max}"),
     "before": _l("{label} cannot be before {other}"),
 }
+STOCK_STATUS = {"usable": _l("usable"), "near_expiry": _l("use soon"), "expired": _l("expired"),
+                "on_hold": _l("on hold")}
 UNIT_NAMES = {"dry": _l("Dry store"), "cold_room": _l("Cold room"), "fridge": _l("Fridge"),
               "freezer": _l("Freezer"), "sample_fridge": _l("Sample fridge")}
 
@@ -141,7 +142,7 @@ def form_values(kind, previous=None):
     previous one). Raises EntryErrors for an upload that is not a picture."""
     data = {}
     for key in request.form:
-        if key in ("csrf_token", "reason"):
+        if key in ("csrf_token", "reason", "decision"):
             continue
         value = request.form.get(key, "").strip()
         data[key] = value if value != "" else None
@@ -174,9 +175,9 @@ def today():
 
 
 def missing_on(day):
-    """Concrete gaps on `day`: meals served (so far) without tableware or samples, cold units
-    without a reading, staff without a morning check. Only what existed that day counts, and
-    days to come have no gaps yet."""
+    """Concrete gaps on `day` as (log kind, what is missing): meals served (so far) without
+    tableware or samples, cold units without a reading, staff without a morning check. Only
+    what existed that day counts, and days to come have no gaps yet."""
     now = clock().now()
     if day > now.date():
         return []
@@ -190,20 +191,21 @@ def missing_on(day):
         if not served:
             continue
         if not any(k == "tableware" and v.get("meal") == meal for k, v in done):
-            gaps.append(_("Tableware disinfection for %(meal)s", meal=MEALS[meal]))
+            gaps.append(("tableware", _("Tableware disinfection for %(meal)s", meal=MEALS[meal])))
         sampled = {v.get("dish") for k, v in done if k == "sample" and v.get("meal") == meal}
         for dish in served:
             if dish.id not in sampled:
-                gaps.append(_("Retained sample of %(dish)s (%(meal)s)", dish=dish.name(lang), meal=MEALS[meal]))
+                gaps.append(("sample", _("Retained sample of %(dish)s (%(meal)s)", dish=dish.name(lang),
+                                         meal=MEALS[meal])))
     read_units = {v.get("unit") for k, v in done if k == "storage"}
     for unit in StorageUnit.select().where(StorageUnit.active & StorageUnit.kind.in_(
             ["cold_room", "fridge", "freezer", "sample_fridge"]) & (StorageUnit.created_at < end_of_day)):
         if unit.id not in read_units:
-            gaps.append(_("Temperature of %(unit)s", unit=unit.name))
+            gaps.append(("storage", _("Temperature of %(unit)s", unit=unit.name)))
     checked = {v.get("staff") for k, v in done if k == "health_check"}
     for person in Staff.select().where(Staff.active & (Staff.created_at < end_of_day)):
         if person.id not in checked:
-            gaps.append(_("Morning health check of %(name)s", name=person.name))
+            gaps.append(("health_check", _("Morning health check of %(name)s", name=person.name)))
     return gaps
 
 
@@ -249,16 +251,45 @@ def new_record(kind_name):
             abort(400)
         values = dict(request.form)
         try:
-            values = form_values(kind)
-            record, verdict = service.create(kind_name, values, actor(), current_language(), say)
+            values = form_values(kind, kept_photos(kind))
+            ask = ask_reject(kind_name, values)
+            if ask is None:
+                record, verdict = service.create(kind_name, values, actor(), current_language(), say)
         except EntryErrors as e:
             errors = e.errors
         else:
+            if ask is not None:
+                return render_template("safety/form.html", kind=kind, form=form, values=values, errors={},
+                                       choices=registers(), lang=current_language(), record=None, ask=ask)
             flash(_("Saved: %(kind)s.", kind=kind.label(current_language())))
             flash_findings(verdict)
             return redirect(url_for("safety.record", kind_name=kind_name, record_id=record.id))
     return render_template("safety/form.html", kind=kind, form=form, values=values, errors=errors,
                            choices=registers(), lang=current_language(), record=None), 422 if errors else 200
+
+
+def kept_photos(kind):
+    """Photos already uploaded with this form (carried through the "reject?" question)."""
+    return {f.name: request.form.get(f.name) for f in kind.fields if f.type == "photo" and request.form.get(f.name)}
+
+
+def ask_reject(kind_name, values):
+    """Before a failing delivery is saved as accepted: the findings, to ask "reject?" (the
+    judgement POST /api/v1/safety/<kind>/check gives). None when there is nothing to ask or
+    the manager has answered: "reject" turns the entry into a rejection with the findings as
+    its reason, "accept" saves it accepted (it enters stock on hold)."""
+    decision = request.form.get("decision")
+    if decision == "accept":
+        return None
+    verdict, clean = service.judge_entry(kind_name, values, current_language(), say)
+    if not service.should_ask_reject(kind_name, clean, verdict):
+        return None
+    if decision == "reject":
+        values["accepted"] = "false"
+        values["reject_reason"] = values.get("reject_reason") or "; ".join(
+            f.message(current_language()) for f in verdict.findings)[:200]
+        return None
+    return verdict
 
 
 @bp.get("/<kind_name>/<int:record_id>")
@@ -273,7 +304,9 @@ def record(kind_name, record_id):
     return render_template("safety/record.html", kind=kind, entry=entry, current=display(kind, entry.values()),
                            original=display(kind, entry.original()), amendments=amendments,
                            verdict=service.latest_verdict(entry), actions=list(entry.actions),
-                           keep_until=service.keep_until(entry), local=clock().to_local)
+                           keep_until=service.keep_until(entry), local=clock().to_local,
+                           lot=StockLot.get_or_none(StockLot.record == entry), today=clock().today(),
+                           status_names=STOCK_STATUS)
 
 
 @bp.route("/<kind_name>/<int:record_id>/amend", methods=["GET", "POST"])
@@ -288,13 +321,20 @@ def amend(kind_name, record_id):
         if not form.validate_on_submit():
             abort(400)
         previous, values = values, dict(request.form)
+        ask = None
         try:
             values = form_values(kind, previous)
-            _amendment, verdict = service.amend(entry, values, request.form.get("reason"), actor(),
-                                                current_language(), say)
+            ask = ask_reject(kind_name, values)
+            if ask is None:
+                _amendment, verdict = service.amend(entry, values, request.form.get("reason"), actor(),
+                                                    current_language(), say)
         except EntryErrors as e:
             errors = e.errors
         else:
+            if ask is not None:
+                return render_template("safety/form.html", kind=kind, form=form, values=values, errors={},
+                                       choices=registers(), lang=current_language(), record=entry,
+                                       reason=request.form.get("reason", ""), ask=ask)
             flash(_("The correction is saved; the original is kept."))
             flash_findings(verdict)
             return redirect(url_for("safety.record", kind_name=kind_name, record_id=entry.id))
@@ -365,7 +405,7 @@ def register(name):
         if not errors:
             with database.atomic():
                 row = model.create(**values)
-                audit.record(actor(), f"register.{name}.create", name, row.id,
+                audit.record(actor(), f"register.{name}.create", name, row.id, rows=[row],
                              **{k: v for k, v in values.items()})
             flash(_("Added %(name)s.", name=values["name"]))
             return redirect(url_for("safety.register", name=name))
@@ -387,7 +427,7 @@ def toggle_register(name, row_id):
         with database.atomic():
             row.active = not row.active
             row.save()
-            audit.record(actor(), f"register.{name}.active", name, row.id, active=row.active)
+            audit.record(actor(), f"register.{name}.active", name, row.id, rows=[row], active=row.active)
     return redirect(url_for("safety.register", name=name))
 
 
@@ -409,7 +449,8 @@ def add_training(staff_id):
         with database.atomic():
             training = Training.create(staff=person, topic=topic, day=day,
                                        trainer=(request.form.get("trainer") or "").strip()[:60])
-            audit.record(actor(), "register.training.create", "training", training.id, staff=person.id,
+            audit.record(actor(), "register.training.create", "training", training.id, rows=[training],
+                         staff=person.id,
                          topic=topic, day=day)
         flash(_("Training recorded for %(name)s.", name=person.name))
     return redirect(url_for("safety.register", name="staff"))
@@ -435,21 +476,23 @@ def stock():
             quantity = float(request.form.get("quantity", ""))
         except ValueError:
             quantity = -1
-        reason = request.form.get("reason", "used")
-        if not 0 < quantity <= lot.remaining or reason not in ("used", "discarded", "returned"):
-            flash(_("Take between 0 and %(n)s %(unit)s.", n=f"{lot.remaining:g}", unit=lot.qty_unit), "warning")
+        try:
+            service.take_from_lot(lot, quantity, request.form.get("reason", "used"), actor())
+        except service.StockError as e:
+            if str(e) == "on_hold":
+                flash(_("%(item)s is on hold until its corrective action settles it: it cannot be used.",
+                        item=lot.item), "warning")
+            else:
+                flash(_("Take between 0 and %(n)s %(unit)s.", n=f"{lot.remaining:g}", unit=lot.qty_unit), "warning")
         else:
-            with database.atomic():
-                StockUse.create(lot=lot, quantity=quantity, reason=reason, author=actor(), at=utcnow())
-                StockLot.update(remaining=StockLot.remaining - quantity).where(StockLot.id == lot.id).execute()
-                audit.record(actor(), "stock.use", "stock_lot", lot.id, quantity=quantity, reason=reason)
             flash(_("Recorded."))
         return redirect(url_for("safety.stock"))
     today_ = clock().today()
-    lots = list(StockLot.select().where(StockLot.remaining > 0)
-                .order_by(StockLot.use_by.is_null(), StockLot.use_by, StockLot.id))
-    return render_template("safety/stock.html", lots=lots, today=today_, soon=today_ + dt.timedelta(days=2),
-                           confirm=ConfirmForm())
+    lots = service.lots_on_hand()
+    actions = {a.record_id: a for a in CorrectiveAction.select().where(
+        CorrectiveAction.record.in_([lot.record_id for lot in lots if lot.on_hold]))}
+    return render_template("safety/stock.html", lots=lots, today=today_, confirm=ConfirmForm(),
+                           actions=actions, status_names=STOCK_STATUS, local=clock().to_local)
 
 
 @bp.app_context_processor
@@ -483,40 +526,22 @@ def action(action_id):
         if not errors:
             flash(_("Saved."))
             return redirect(url_for("safety.action", action_id=item.id))
-    return render_template("safety/action.html", item=item, finding=item.finding_dict(), errors=errors,
+    return render_template("safety/action.html", item=item, errors=errors,
+                           needs_recheck=bool(service.temperature_items(item)),
                            confirm=ConfirmForm(), dispositions=DISPOSITIONS, local=clock().to_local,
                            form=request.form, me=actor()), 422 if errors else 200
 
 
+ACTION_SAY = {
+    "required": _l("Required."),
+    "disposition": _l("Choose what happened to the product."),
+    "other_person": _l("Someone other than the person who acted must verify."),
+    "recheck": _l("Enter the re-check reading in ℃."),
+    "recheck_failed": _l("The re-check reading is still outside the limit: it is recorded; act again and re-check."),
+    "verified": _l("This action is already verified."),
+}
+
+
 def advance(item, form):
-    """Move the action one step on; returns {field: error} when the step cannot be taken."""
-    me = actor()
-    now = utcnow()
-    text = lambda name: " ".join(printable(form.get(name) or "").split())[:1000]  # noqa: E731
-    if item.status == "open":
-        item.status, item.acknowledged_at, item.acknowledged_by = "acknowledged", now, me
-    elif item.status == "acknowledged":
-        errors = {}
-        for name in ("cause", "action_taken"):
-            if not text(name):
-                errors[name] = _("Required.")
-        if form.get("disposition") not in DISPOSITIONS:
-            errors["disposition"] = _("Choose what happened to the product.")
-        if errors:
-            return errors
-        item.cause, item.action_taken, item.disposition = text("cause"), text("action_taken"), form["disposition"]
-        item.status, item.acted_at, item.acted_by = "action_recorded", now, me
-    elif item.status == "action_recorded":
-        if me == item.acted_by:
-            return {"verification": _("Someone other than the person who acted must verify.")}
-        if not text("verification"):
-            return {"verification": _("Required.")}
-        item.verification, item.status, item.verified_at, item.verified_by = text("verification"), "verified", now, me
-    else:
-        return {"status": _("This action is already verified.")}
-    with database.atomic():
-        item.save()
-        audit.record(me, f"action.{item.status}", "corrective_action", item.id, item=item.item,
-                     record=item.record_id, cause=item.cause, action_taken=item.action_taken,
-                     disposition=item.disposition, verification=item.verification)
-    return {}
+    """Move the action one step on (service.advance_action); {field: error} when it cannot."""
+    return service.advance_action(item, form, actor(), lambda key: str(ACTION_SAY[key]))
