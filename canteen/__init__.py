@@ -2,6 +2,7 @@
 import os
 from pathlib import Path
 
+import click
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -25,6 +26,12 @@ def asset_folder(name):
     at the top of the source tree (the design card's layout)."""
     installed = HERE / name
     return str(installed if installed.is_dir() else HERE.parent / name)
+
+
+def serving():
+    """True unless a `flask …` command other than `flask run` is loading the app."""
+    ctx = click.get_current_context(silent=True)
+    return ctx is None or ctx.info_name == "run"
 
 
 def create_app(test_config=None):
@@ -52,10 +59,9 @@ def create_app(test_config=None):
     i18n.init_app(app)
     db.init_app(app)
     cli.init_app(app)
-    if app.config["DEMO"]:
-        demo.ensure_demo(app)
-
-
+    app.cli.add_command(demo.remove_demo_command)
+    if serving():  # CLI commands (create-user, remove-demo, …) never seed nor refuse
+        demo.ensure_demo(app) if app.config["DEMO"] else demo.ensure_real(app)
     auth.init_app(app)
     app.before_request(access.enforce)  # after db's hook: it may look up a token
     app.cli.add_command(rollups.rebuild_command)

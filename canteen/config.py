@@ -44,9 +44,12 @@ DEFAULTS = {
     "KIOSK_IDLE_SECONDS": 20,
     "KIOSK_THANKS_SECONDS": 4,
     "DEFAULT_LOCALE": "zh_CN",
-    # Back office: a session lapses after this long without a request.
+    # Back office: a session lapses after this long without a request, and this long after
+    # signing in whatever happens (both checked on the server).
     "SESSION_IDLE_MINUTES": 30,
-    # Failed sign-ins allowed per 15 minutes, per account and per client address.
+    "SESSION_MAX_HOURS": 12,
+    # Failed sign-ins allowed per 15 minutes: for one account from one client address, and from
+    # one address in all (a guesser elsewhere never locks the owner out).
     "LOGIN_LIMIT_ACCOUNT": 5,
     "LOGIN_LIMIT_ADDRESS": 20,
     # Cookies always Secure (else: Secure whenever the request came over HTTPS).

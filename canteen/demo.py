@@ -1,14 +1,20 @@
 """A living demo canteen: northern-Shaanxi dishes, four meals a day, weeks of votes.
 
-Seeded once into an empty database (CANTEEN_DEMO=0 skips it). A demo database keeps its
-menus rolling forward, so the kiosk still has dishes when the demo is opened weeks later.
+Seeded once into an empty database when the app serves with CANTEEN_DEMO=1 (never by a CLI
+command other than `seed-demo`). The database remembers what it is (AppSetting "demo": "1" for
+a demo, "0" for a real installation), so a real database never receives the demo later. A
+demo database keeps its menus rolling forward, so the kiosk still has dishes weeks later.
 """
 import datetime as dt
 import random
 
-from peewee import fn
+import click
+from flask.cli import with_appcontext
+from peewee import PostgresqlDatabase, fn
 
+from . import audit
 from .clock import clock
+from .config import ConfigError
 from .feedback import follow_up
 from .feedback.models import DishChange, Rating, RatingTag, TrialDecision
 from .models import AppSetting, Dish, MenuItem, database
@@ -68,13 +74,52 @@ HIGH = ("tasty", "want_again")
 
 
 def ensure_demo(app):
-    """Seed an empty database, or roll an existing demo's menus forward to next week."""
+    """Seed an empty database, or roll an existing demo's menus forward to next week.
+    A database that has served as a real installation ("demo" = "0") is left alone."""
     with app.app_context(), database.connection_context():
         today = clock().today()
-        if not Dish.select().exists():
+        kind = AppSetting.read("demo")
+        if kind is None and not Dish.select().exists():
             seed(today, random.Random(2026))
-        elif AppSetting.read("demo") == "1":
+        elif kind == "1":
             plan_menus(today, today + dt.timedelta(days=DAYS_AHEAD), random.Random(today.toordinal()))
+
+
+def ensure_real(app):
+    """Serving with CANTEEN_DEMO=0: mark the database as a real installation, and refuse to
+    start while any account still signs in with the published demo password."""
+    with app.app_context(), database.connection_context():
+        if AppSetting.read("demo") is None:
+            AppSetting.write("demo", "0")
+        names = demo_password_accounts()
+    if names:
+        raise ConfigError(
+            f"CANTEEN_DEMO=0, but the account(s) {', '.join(names)} still sign in with the published "
+            f"demo password {DEMO_PASSWORD!r}. Run `flask --app app remove-demo` (it deletes them), "
+            "or give each a password of its own, then start again.")
+
+
+def demo_password_accounts():
+    """User names of the active accounts whose password is the published demo password."""
+    return [u.username for u in User.select().where(User.active).order_by(User.username)
+            if u.check_password(DEMO_PASSWORD)]
+
+
+@click.command("remove-demo")
+@with_appcontext
+def remove_demo_command():
+    """Delete every account that signs in with the demo password; the database stops being a demo."""
+    names = demo_password_accounts()
+    with database.atomic():
+        for name in names:
+            user = User.by_username(name)
+            user.delete_instance()
+            audit.record("cli", "user.delete", "user", user.id, username=name, reason="demo password")
+        AppSetting.write("demo", "0")
+    for name in names:
+        click.echo(f"Deleted account {name} (it signed in with the demo password).")
+    click.echo("The database is no longer a demo: its menus stop rolling forward. "
+               "Create your own accounts with `flask --app app create-user`.")
 
 
 def seed(today, rng):
@@ -167,6 +212,7 @@ def seed_ratings(today, rng):
             next_id += 1
     for i in range(0, len(votes), 500):
         Rating.insert_many(votes[i:i + 500]).execute()
+    move_sequence(Rating)
     for i in range(0, len(tags), 500):
         RatingTag.insert_many(tags[i:i + 500], fields=[RatingTag.rating, RatingTag.tag]).execute()
     if safety:
@@ -178,6 +224,15 @@ def seed_ratings(today, rng):
     TrialDecision.create(dish=chicken, decision="keep", suggested="keep", author="user:manager",
                                   note="职工代表建议保留 kept at the workers' request",
                                   decided_at=clock().local_to_utc(clock().now() - dt.timedelta(days=2)))
+
+
+def move_sequence(model):
+    """After inserting explicit ids, PostgreSQL's sequence must move past them, or the next
+    ordinary insert collides with a demo row (SQLite takes MAX(id) + 1 by itself)."""
+    if isinstance(database.obj, PostgresqlDatabase):
+        table = model._meta.table_name
+        database.execute_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                             f"(SELECT COALESCE(MAX(id), 1) FROM {table}))")
 
 
 def seed_registers(today):
