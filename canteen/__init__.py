@@ -7,8 +7,8 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import access, checklists, cli, clock, db, demo, i18n, web
-from .config import DEFAULTS, ConfigError, coerce, instance_secret, reason_tags
+from . import access, checklists, cli, clock, db, demo, i18n, ratelimits, web
+from .config import DEFAULTS, ConfigError, check_secret, coerce, instance_secret, reason_tags
 from .feedback import api as feedback_api
 from .feedback import kiosk, rollups
 from .jobs import views as jobs
@@ -46,10 +46,14 @@ def create_app(test_config=None):
     if test_config:
         app.config.from_mapping(test_config)
     coerce(app.config)
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    # Everything canteen writes (database, backups, photos, keys) is for its own user only.
+    os.umask(0o077)
+    Path(app.instance_path).mkdir(mode=0o700, parents=True, exist_ok=True)
+    Path(app.instance_path).chmod(0o700)
     app.config.setdefault("PHOTO_DIR", str(Path(app.instance_path) / "photos"))
-    if not app.config.get("SECRET_KEY"):
+    if app.config.get("SECRET_KEY") is None:
         app.config["SECRET_KEY"] = instance_secret(Path(app.instance_path) / "secret_key")
+    check_secret(app.config["SECRET_KEY"])
     app.extensions["canteen_reason_tags"] = reason_tags(app.config["REASON_TAGS"])
     if app.config["ONE_VOTE_PER"] not in ("day", "meal"):
         raise ConfigError("CANTEEN_ONE_VOTE_PER must be day or meal")
@@ -63,6 +67,7 @@ def create_app(test_config=None):
     if serving():  # CLI commands (create-user, remove-demo, …) never seed nor refuse
         demo.ensure_demo(app) if app.config["DEMO"] else demo.ensure_real(app)
     auth.init_app(app)
+    ratelimits.init_app(app)
     app.before_request(access.enforce)  # after db's hook: it may look up a token
     app.cli.add_command(rollups.rebuild_command)
     for blueprint in (kiosk.bp, feedback_api.bp, safety_api.bp, auth.bp, home.bp, catalog.bp, admin.bp,

@@ -65,6 +65,9 @@ def open_database(url, pool_size=32):
     if scheme == "sqlite":
         if name not in ("", ":memory:"):
             Path(name).parent.mkdir(parents=True, exist_ok=True)
+            for existing in (Path(name), Path(name + "-wal"), Path(name + "-shm")):
+                if existing.exists():  # votes and accounts: for canteen's own user only
+                    existing.chmod(0o600)
         return PooledSqliteDatabase(name, pragmas=SQLITE_PRAGMAS, max_connections=pool_size,
                                     timeout=10, check_same_thread=False, **params)
     if scheme in ("postgres", "postgresql"):

@@ -8,6 +8,7 @@ import json
 from flask import Blueprint, current_app, jsonify, request
 
 PREFIX = "/api/v1"
+MAX_DEPTH = 16  # a rating or a log entry nests two or three levels
 
 
 def blueprint(name, import_name):
@@ -34,6 +35,19 @@ def error(message, field=None, status=422, **extra):
     return jsonify(error=message, field=field, **extra), status
 
 
+def too_deep(value, limit=MAX_DEPTH):
+    """Whether `value` nests lists or objects more than `limit` deep (without recursing)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return False
+
+
 def read_body(noun, object_only=True):
     """The request's JSON body as (payload, None), or (None, an error response)."""
     if not request.is_json:
@@ -42,6 +56,10 @@ def read_body(noun, object_only=True):
         payload = json.loads(request.get_data(cache=False))
     except (ValueError, UnicodeDecodeError):
         return None, error("The body is not valid JSON.", "body", 400)
+    except RecursionError:  # nested deeper than the parser goes
+        return None, error(f"The body nests deeper than {MAX_DEPTH} levels.", "body", 400)
+    if too_deep(payload):
+        return None, error(f"The body nests deeper than {MAX_DEPTH} levels.", "body", 400)
     if object_only and not isinstance(payload, dict):
         return None, error("The body must be a JSON object.", "body", 400)
     return payload, None
