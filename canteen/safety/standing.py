@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 
 from .. import audit
 from ..access import actor, allow
+from ..cells import looks_like_formula
 from ..checklists.rounds import ROUNDS, score
 from ..clock import clock
 from ..i18n import current_language
@@ -217,7 +218,7 @@ def as_text(sheet):
     someone typed into a log."""
     for row in sheet.iter_rows():
         for cell in row:
-            if isinstance(cell.value, str) and cell.value[:1] in ("=", "+", "-", "@"):
+            if looks_like_formula(cell.value):
                 cell.data_type = "s"
 
 
