@@ -68,6 +68,7 @@ def create_app(test_config=None):
         demo.ensure_demo(app) if app.config["DEMO"] else demo.ensure_real(app)
     auth.init_app(app)
     ratelimits.init_app(app)
+    web.init_app(app)  # before the blueprints: their <int:…> rules take its id converter
     app.before_request(access.enforce)  # after db's hook: it may look up a token
     app.cli.add_command(rollups.rebuild_command)
     for blueprint in (kiosk.bp, feedback_api.bp, safety_api.bp, auth.bp, home.bp, catalog.bp, admin.bp,
@@ -80,5 +81,4 @@ def create_app(test_config=None):
     csrf.exempt(safety_api.bp)
     if app.config["PROXY_FIX"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
-    web.init_app(app)
     return app

@@ -7,6 +7,8 @@ import json
 
 from flask import Blueprint, current_app, jsonify, request
 
+from .vocabulary import LANGUAGES
+
 PREFIX = "/api/v1"
 MAX_DEPTH = 16  # a rating or a log entry nests two or three levels
 
@@ -15,6 +17,7 @@ def blueprint(name, import_name):
     """A JSON API blueprint under /api/v1 with the hooks every such blueprint needs."""
     bp = Blueprint(name, import_name, url_prefix=PREFIX)
     bp.before_request(_small_bodies)
+    bp.before_request(_known_language)
     bp.after_request(_vary_by_language)
     return bp
 
@@ -22,6 +25,14 @@ def blueprint(name, import_name):
 def _small_bodies():
     # A rating or a log entry is a few hundred bytes; refuse anything far larger before reading it.
     request.max_content_length = current_app.config["API_MAX_BODY_BYTES"]
+
+
+def _known_language():
+    # ?lang= names one of our languages or is absent: a typo is an error, not a silent default
+    lang = request.args.get("lang")
+    if lang is not None and lang not in LANGUAGES:
+        return error(f"lang must be one of {', '.join(LANGUAGES)}.", "lang", 400)
+    return None
 
 
 def _vary_by_language(response):

@@ -352,3 +352,22 @@ def test_deeply_nested_json_is_a_400_not_a_500(sqlite_app):
     nested = json.dumps({"a": json.loads("[" * 40 + "]" * 40)})
     r = client.post("/api/v1/safety/storage", data=nested, headers=headers)
     assert r.status_code == 400
+
+
+# --- the API's parameters are as strict as its document ------------------------------------
+
+def test_api_parameters_are_as_strict_as_the_document(sqlite_app):
+    with sqlite_app.app_context(), database.connection_context():
+        _row, secret = ApiToken.issue("scale", "manager")
+    client = sqlite_app.test_client()
+    token = {"Authorization": f"Bearer {secret}"}
+    r = client.get("/api/v1/menu/current?lang=AAA")
+    assert r.status_code == 400 and r.get_json()["field"] == "lang"
+    r = client.get("/api/v1/safety/storage?to=", headers=token)
+    assert r.status_code == 422 and r.get_json()["error"]
+    r = client.post("/api/v1/ratings", json={"dish_id": 1, "score": 5, "client_id": "abcdefgh"},
+                    headers={"X-Canteen-Kiosk": "k" * 65})
+    assert r.status_code == 422 and r.get_json()["field"] == "X-Canteen-Kiosk"
+    r = client.post("/api/v1/safety/storage/12520910584854143800621137920/amendments",
+                    json={"entry": {}, "reason": "typo"}, headers=token)
+    assert r.status_code == 404 and r.get_json()["error"]

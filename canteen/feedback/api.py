@@ -73,6 +73,8 @@ def create_rating():
     payload, failure = read_body("rating", object_only=False)
     if failure:
         return failure
+    if len(request.headers.get("X-Canteen-Kiosk", "")) > 64:  # refused, never cut to fit
+        return error("X-Canteen-Kiosk names a kiosk in at most 64 characters.", "X-Canteen-Kiosk", 422)
     now = utcnow()
     try:
         vote = read_rating(payload, current_app.extensions["canteen_reason_tags"], now=now,

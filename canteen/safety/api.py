@@ -73,9 +73,9 @@ def list_safety_records(kind_name):
     """Entries of one log, newest first (?from=&to= dates; default the last 30 days)."""
     if kind_name not in KINDS:
         return error(f"Unknown log kind {kind_name[:40]!r}.", "kind", 404)
-    try:
-        end = dt.date.fromisoformat(request.args.get("to") or clock().today().isoformat())
-        start = dt.date.fromisoformat(request.args.get("from") or (end - dt.timedelta(days=30)).isoformat())
+    try:  # absent means the default; present (even empty) must be a date
+        end = dt.date.fromisoformat(request.args.get("to", clock().today().isoformat()))
+        start = dt.date.fromisoformat(request.args.get("from", (end - dt.timedelta(days=30)).isoformat()))
     except (ValueError, OverflowError):
         return error("from and to must be dates like 2026-11-26.", "from")
     return jsonify(kind=kind_name, records=[safety_json(r) for r in service.between(kind_name, start, end)])
