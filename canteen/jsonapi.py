@@ -74,3 +74,14 @@ def read_body(noun, object_only=True):
     if object_only and not isinstance(payload, dict):
         return None, error("The body must be a JSON object.", "body", 400)
     return payload, None
+
+
+def described(text):
+    """The API document with what this installation configures: its reason tags, its replay window."""
+    document = json.loads(text)
+    rating = document["components"]["schemas"]["RatingIn"]["properties"]
+    rating["tags"]["items"]["enum"] = list(current_app.extensions["canteen_reason_tags"])
+    days = current_app.config["REPLAY_MAX_DAYS"]
+    rating["voted_at"]["description"] = rating["voted_at"]["description"].replace(
+        "CANTEEN_REPLAY_MAX_DAYS (7)", f"CANTEEN_REPLAY_MAX_DAYS ({days})")
+    return json.dumps(document, ensure_ascii=False)
