@@ -10,14 +10,14 @@ import random
 
 import click
 from flask.cli import with_appcontext
-from peewee import PostgresqlDatabase, fn
+from peewee import PostgresqlDatabase, fn, sort_models
 
 from . import audit
 from .clock import clock
 from .config import ConfigError
 from .feedback import follow_up
 from .feedback.models import DishChange, Rating, RatingTag, TrialDecision
-from .models import AppSetting, Dish, MenuItem, database
+from .models import AppSetting, BaseModel, Dish, MenuItem, database
 from .office.accounts import User
 from .safety.models import Staff, StorageUnit, Supplier, Training
 
@@ -105,19 +105,46 @@ def demo_password_accounts():
             if u.check_password(DEMO_PASSWORD)]
 
 
+# What a demo database's --data removal keeps: who may sign in, devices, the audit trail.
+KEEP_TABLES = {"user", "user_session", "login_attempt", "api_token", "kiosk", "audit_entry", "app_setting"}
+
+
+def demo_tables():
+    """Every model whose rows belong to the demo canteen, children before parents."""
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    models = sort_models(list(set(subclasses(BaseModel))))
+    return [m for m in reversed(models) if m._meta.table_name not in KEEP_TABLES]
+
+
 @click.command("remove-demo")
+@click.option("--data", is_flag=True, help="Also delete the demo canteen's dishes, menus, votes, registers "
+                                           "and logs (only in a database that the demo seeded).")
+@click.option("--yes", is_flag=True, help="Do not ask before deleting the data.")
 @with_appcontext
-def remove_demo_command():
+def remove_demo_command(data, yes):
     """Delete every account that signs in with the demo password; the database stops being a demo."""
+    if data and AppSetting.read("demo") != "1":
+        raise click.ClickException("This database was not seeded by the demo; --data deletes nothing here.")
+    if data and not yes:
+        click.confirm("Delete every dish, menu, vote, register entry and log of the demo?", abort=True)
     names = demo_password_accounts()
     with database.atomic():
         for name in names:
             user = User.by_username(name)
             user.delete_instance()
             audit.record("cli", "user.delete", "user", user.id, username=name, reason="demo password")
+        if data:
+            counts = {m._meta.table_name: m.delete().execute() for m in demo_tables()}
+            audit.record("cli", "demo.remove", "database", None, rows=counts)
         AppSetting.write("demo", "0")
     for name in names:
         click.echo(f"Deleted account {name} (it signed in with the demo password).")
+    if data:
+        click.echo(f"Deleted the demo canteen's data ({sum(counts.values())} rows).")
     click.echo("The database is no longer a demo: its menus stop rolling forward. "
                "Create your own accounts with `flask --app app create-user`.")
 

@@ -9,6 +9,7 @@ import json
 import statistics
 import threading
 import time
+import uuid
 
 import pytest
 from click.testing import CliRunner
@@ -26,7 +27,7 @@ from canteen.office.accounts import ApiToken, LoginAttempt, User, UserSession, v
 from canteen.office.auth import check_password
 from canteen.photos import PhotoError, save_photo
 
-from .conftest import PASSWORD, close_pool, csrf_token, make_app, make_user, sign_in, signed_in
+from .conftest import PASSWORD, close_pool, csrf_token, make_app, make_user, require, sign_in, signed_in
 from .test_back_office import in_db, post_form
 
 
@@ -371,3 +372,60 @@ def test_api_parameters_are_as_strict_as_the_document(sqlite_app):
     r = client.post("/api/v1/safety/storage/12520910584854143800621137920/amendments",
                     json={"entry": {}, "reason": "typo"}, headers=token)
     assert r.status_code == 404 and r.get_json()["error"]
+
+
+# --- rate limits shared by every process --------------------------------------------------
+
+def shared_limit_holds(storage_uri, tmp_path):
+    """Two apps (as two server processes would be) count against one limit."""
+    from canteen.ratelimits import hit
+
+    key = f"addr:test-{uuid.uuid4().hex}"
+    apps = [make_app(f"sqlite:///{tmp_path}/canteen.db", tmp_path, RATELIMIT_STORAGE_URI=storage_uri)
+            for _ in range(2)]
+    waits = []
+    for i in range(6):
+        with apps[i % 2].app_context():
+            waits.append(hit(key, 4))
+    close_pool()
+    return waits
+
+
+def test_rate_limits_are_shared_between_processes_by_default(tmp_path):
+    waits = shared_limit_holds("", tmp_path)  # instance/ratelimits.db
+    assert waits[:4] == [0] * 4 and all(1 <= w <= 61 for w in waits[4:])
+    assert (tmp_path / "instance" / "ratelimits.db").exists()
+
+
+def test_rate_limits_can_live_in_redis(tmp_path):
+    """CANTEEN_RATELIMIT_STORAGE_URI=redis://… (CI runs Redis on 127.0.0.1:6379)."""
+    import socket
+
+    with socket.socket() as s:
+        require(s.connect_ex(("127.0.0.1", 6379)) == 0, "the Redis test needs redis-server on 127.0.0.1:6379")
+    waits = shared_limit_holds("redis://127.0.0.1:6379", tmp_path)
+    assert waits[:4] == [0] * 4 and all(1 <= w <= 61 for w in waits[4:])
+    assert not (tmp_path / "instance" / "ratelimits.db").exists()
+
+
+def test_remove_demo_with_data_leaves_a_clean_real_installation(tmp_path):
+    url = f"sqlite:///{tmp_path}/canteen.db"
+    make_app(url, tmp_path, DEMO=True)
+    close_pool()
+    import click
+    from flask.cli import ScriptInfo
+
+    with click.Context(click.Command("remove-demo"), info_name="remove-demo", obj=ScriptInfo()):
+        app = make_app(url, tmp_path, DEMO=False)
+    assert cli(app, "remove-demo", "--data").exit_code != 0  # asks first; no answer, nothing deleted
+    with app.app_context(), database.connection_context():
+        assert Dish.select().count() > 0 and User.select().count() == 3
+    result = cli(app, "remove-demo", "--data", "--yes")
+    assert result.exit_code == 0, result.output
+    with app.app_context(), database.connection_context():
+        assert (Dish.select().count(), Rating.select().count(), User.select().count()) == (0, 0, 0)
+        assert AppSetting.read("demo") == "0"
+        from canteen import audit
+        assert audit.verify() is None  # the trail says what was removed, and still holds together
+    assert "not seeded by the demo" in cli(app, "remove-demo", "--data", "--yes").output
+    close_pool()
