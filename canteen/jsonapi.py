@@ -62,7 +62,7 @@ def too_deep(value, limit=MAX_DEPTH):
 def read_body(noun, object_only=True):
     """The request's JSON body as (payload, None), or (None, an error response)."""
     if not request.is_json:
-        return None, error(f"Send the {noun} as JSON with Content-Type: application/json.", "body", 400)
+        return None, error(f"Send the {noun} as JSON with Content-Type: application/json.", "body", 415)
     try:
         payload = json.loads(request.get_data(cache=False))
     except (ValueError, UnicodeDecodeError):
