@@ -9,7 +9,7 @@ import sys
 
 import click
 from flask.cli import with_appcontext
-from peewee import CharField, DateTimeField, TextField
+from peewee import CharField, DateTimeField, PostgresqlDatabase, TextField
 
 from .models import BaseModel, database, utcnow
 
@@ -34,6 +34,7 @@ class AuditEntry(BaseModel):
 
 
 GENESIS = "0" * 64
+AUDIT_LOCK = 0x63616E74  # PostgreSQL advisory lock id held while an entry is appended
 
 
 def last_hash():
@@ -44,6 +45,8 @@ def last_hash():
 def record(actor, action, entity, entity_id=None, **detail):
     """Append one entry. Call inside the transaction of the change it describes."""
     with database.atomic():
+        if isinstance(database.obj, PostgresqlDatabase):  # one writer at a time, or the chain forks
+            database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (AUDIT_LOCK,))
         entry = AuditEntry(actor=actor, action=action, entity=entity,
                            entity_id=None if entity_id is None else str(entity_id),
                            detail=json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str),
