@@ -6,6 +6,7 @@ One check is left out: `positive_data_acceptance` (ST202) expects every schema-v
 be accepted, but some validity lives on the server and no schema can say it: a QR token must
 carry our signature, a photo name must be a stored upload, a dish must be on today's menu.
 """
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from werkzeug.serving import make_server
 
 from canteen.models import database
 from canteen.office.accounts import ApiToken, Kiosk
+from canteen.safety.models import Staff, StorageUnit, Supplier
 
 from .conftest import add_dish, close_pool, make_app
 
@@ -26,6 +28,12 @@ def test_schemathesis_finds_nothing(db_url, tmp_path):
     with app.app_context(), database.connection_context():
         add_dish("臊子面", "Saozi noodles")
         add_dish("米饭", "Steamed rice", 50)
+        # register rows with id 1 (a value the fuzzer tries first), so that entries can be stored
+        # and the stateful run can amend them
+        cook = Staff.create(name="王建国", job="厨师长", health_cert_no="HC-1",
+                            health_cert_expiry=dt.date.today() + dt.timedelta(days=300))
+        Supplier.create(name="肉联厂", licence_no="SC1", licence_expiry=dt.date.today() + dt.timedelta(days=300))
+        StorageUnit.create(name="1号冷库", kind="cold_room", owner=cook, checker=cook)
         _row, token = ApiToken.issue("fuzz", "manager")
         kiosk = Kiosk.create(name="exit-1")
         code = kiosk.new_pairing_code()

@@ -433,3 +433,15 @@ def test_remove_demo_with_data_leaves_a_clean_real_installation(tmp_path):
         assert audit.verify() is None  # the trail says what was removed, and still holds together
     assert "not seeded by the demo" in cli(app, "remove-demo", "--data", "--yes").output
     close_pool()
+
+
+@pytest.mark.parametrize("change", [{"off_floor_cm": "15"}, {"labels_ok": "yes"}, {"temperature": None},
+                                    {"expired_found": 1.5}, {"occurred_at": None}, {"unit": "1"},
+                                    {"temperature": ""}])
+def test_the_api_takes_json_types_as_its_schema_says(change):
+    from canteen.safety.schema import KINDS, json_type_errors
+
+    entry = {"unit": 1, "off_floor_cm": 15, "off_wall_cm": 10, "labels_ok": True, "fifo_ok": True,
+             "raw_cooked_separated": True, "expired_found": 0, "inspected_by": 1, "temperature": 3.5}
+    assert json_type_errors(KINDS["storage"], entry) == {}
+    assert set(json_type_errors(KINDS["storage"], dict(entry, **change))) == set(change)

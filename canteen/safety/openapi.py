@@ -23,6 +23,9 @@ def kind_paths(template_list, template_post, template_amend, kind):
     posting = copy.deepcopy(template_post)
     posting["operationId"] = f"create_{kind}"
     posting["requestBody"]["content"]["application/json"]["schema"] = ref
+    # a stored entry can be amended next: schemathesis' stateful run follows this link
+    posting["responses"]["201"]["links"] = {"amend": {"operationId": f"amend_{kind}",
+                                                      "parameters": {"record_id": "$response.body#/id"}}}
     amending = copy.deepcopy(template_amend)
     amending["operationId"] = f"amend_{kind}"
     amending["requestBody"]["content"]["application/json"]["schema"]["properties"]["entry"] = ref

@@ -289,6 +289,36 @@ def validate(kind, data, refs, now_local, tz=None, lang="en", say=english):
     return clean
 
 
+# JSON types an entry sent to the API must use (forms send text and are read leniently above).
+JSON_TYPES = {"text": (str,), "choice": (str,), "date": (str,), "datetime": (str,), "photo": (str,), "meal": (str,),
+              "bool": (bool,), "number": (int, float), "integer": (int, float)}
+TYPE_PROBLEM = {"bool": "bool", "number": "number", "integer": "integer", "date": "date", "datetime": "datetime"}
+
+
+def json_type_errors(kind, data, lang="en", say=english):
+    """{field: message} for values of the wrong JSON type, as the API's schema describes them:
+    a number is a JSON number (not "3,5"), a yes/no is true/false, no value is null or blank
+    (a field without a value is left out; only text may be blank)."""
+    if not isinstance(data, dict):
+        return {}
+    errors = {}
+    for f in kind.fields:
+        if f.name not in data:
+            continue
+        value = data[f.name]
+        allowed = JSON_TYPES.get(f.type, (int, float))  # registers: ids
+        integral = f.type == "integer" or f.type in REF_TYPES
+        wrong = (not isinstance(value, allowed) or isinstance(value, bool) and bool not in allowed
+                 or integral and isinstance(value, float) and not value.is_integer()
+                 or f.type != "text" and isinstance(value, str) and not value.strip())  # leave it out instead
+        if wrong:
+            key = TYPE_PROBLEM.get(f.type, "ref" if f.type in REF_TYPES else "text")
+            errors[f.name] = say(key, label=f.label(lang))
+    if "occurred_at" in data and not isinstance(data["occurred_at"], str):
+        errors["occurred_at"] = "occurred_at must be a time like 2026-11-26T08:30"
+    return errors
+
+
 # --- the same rules as JSON Schema, for canteen/openapi.json -----------------------------
 
 def _field_schema(f):
