@@ -23,7 +23,7 @@ from canteen.config import ConfigError
 from canteen.demo import DEMO_PASSWORD
 from canteen.feedback.models import Rating
 from canteen.models import AppSetting, Dish, database
-from canteen.office.accounts import ApiToken, LoginAttempt, User, UserSession, validate_new_password
+from canteen.office.accounts import ApiToken, Kiosk, LoginAttempt, User, UserSession, validate_new_password
 from canteen.office.auth import check_password
 from canteen.photos import PhotoError, save_photo
 
@@ -344,12 +344,23 @@ def test_405_answers_say_which_methods_are_allowed(sqlite_app):
     assert r.status_code == 405 and "GET" in r.headers["Allow"]
 
 
+def paired_kiosk(app, client):
+    """Make `client` a paired kiosk (votes outside demo mode come from one)."""
+    with app.app_context(), database.connection_context():
+        kiosk = Kiosk.create(name=f"exit-{uuid.uuid4().hex[:6]}")
+        code = kiosk.new_pairing_code()
+        kiosk.save()
+        _kiosk, credential = Kiosk.redeem(code)
+    client.set_cookie("canteen_kiosk", credential)
+    return client
+
+
 def test_deeply_nested_json_is_a_400_not_a_500(sqlite_app):
     with sqlite_app.app_context(), database.connection_context():
         _row, secret = ApiToken.issue("scale", "manager")
     body = "[" * 1200 + "]" * 1200
     assert len(body) < 16 * 1024
-    client = sqlite_app.test_client()
+    client = paired_kiosk(sqlite_app, sqlite_app.test_client())
     headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
     for path in ("/api/v1/safety/storage", "/api/v1/ratings"):
         r = client.post(path, data=body, headers=headers)
@@ -370,8 +381,8 @@ def test_api_parameters_are_as_strict_as_the_document(sqlite_app):
     assert r.status_code == 400 and r.get_json()["field"] == "lang"
     r = client.get("/api/v1/safety/storage?to=", headers=token)
     assert r.status_code == 422 and r.get_json()["error"]
-    r = client.post("/api/v1/ratings", json={"dish_id": 1, "score": 5, "client_id": "abcdefgh"},
-                    headers={"X-Canteen-Kiosk": "k" * 65})
+    r = paired_kiosk(sqlite_app, sqlite_app.test_client()).post(
+        "/api/v1/ratings", json={"dish_id": 1, "score": 5, "client_id": "abcdefgh"}, headers={"X-Canteen-Kiosk": "k" * 65})
     assert r.status_code == 422 and r.get_json()["field"] == "X-Canteen-Kiosk"
     r = client.post("/api/v1/safety/storage/12520910584854143800621137920/amendments",
                     json={"entry": {}, "reason": "typo"}, headers=token)
