@@ -6,9 +6,17 @@ import time
 
 started = time.monotonic()
 
-from canteen import create_app  # noqa: E402
+import sys  # noqa: E402
 
-app = create_app()
+from canteen import create_app  # noqa: E402
+from canteen.config import ConfigError  # noqa: E402
+
+try:
+    app = create_app()
+except ConfigError as problem:  # a setting or the database that must be fixed first: say which
+    if __name__ != "__main__":
+        raise
+    sys.exit(f"canteen: {problem}")
 
 if __name__ == "__main__":
     from canteen.server import serve

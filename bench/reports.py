@@ -107,7 +107,7 @@ def page(client, url):
 
 def run(n, years, repeat):
     folder = tempfile.mkdtemp(prefix="canteen-bench-")
-    app = create_app({"DATABASE_URL": f"sqlite:///{folder}/bench.db", "DEMO": False, "SECRET_KEY": "bench",
+    app = create_app({"DATABASE_URL": f"sqlite:///{folder}/bench.db", "DEMO": False, "SECRET_KEY": "bench-only-secret-key",
                       "INSTANCE_PATH": folder, "TESTING": True, "WTF_CSRF_ENABLED": False})
     with app.app_context(), database.connection_context():
         seeded, rebuilt, rows, first = seed(n, years, random.Random(8))

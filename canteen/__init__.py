@@ -2,12 +2,13 @@
 import os
 from pathlib import Path
 
+import click
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import access, audit, checklists, cli, clock, db, demo, i18n, web
-from .config import DEFAULTS, ConfigError, coerce, instance_secret, reason_tags
+from . import access, audit, checklists, cli, clock, db, demo, i18n, ratelimits, web
+from .config import DEFAULTS, ConfigError, check_secret, coerce, instance_secret, reason_tags
 from .feedback import api as feedback_api
 from .feedback import kiosk, rollups
 from .jobs import views as jobs
@@ -27,6 +28,12 @@ def asset_folder(name):
     return str(installed if installed.is_dir() else HERE.parent / name)
 
 
+def serving():
+    """True unless a `flask …` command other than `flask run` is loading the app."""
+    ctx = click.get_current_context(silent=True)
+    return ctx is None or ctx.info_name == "run"
+
+
 def create_app(test_config=None):
     """Application factory: defaults, then CANTEEN_* environment, then `test_config`."""
     # CANTEEN_INSTANCE_PATH moves the database, secret key and photos out of ./instance.
@@ -39,10 +46,14 @@ def create_app(test_config=None):
     if test_config:
         app.config.from_mapping(test_config)
     coerce(app.config)
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    # Everything canteen writes (database, backups, photos, keys) is for its own user only.
+    os.umask(0o077)
+    Path(app.instance_path).mkdir(mode=0o700, parents=True, exist_ok=True)
+    Path(app.instance_path).chmod(0o700)
     app.config.setdefault("PHOTO_DIR", str(Path(app.instance_path) / "photos"))
-    if not app.config.get("SECRET_KEY"):
+    if app.config.get("SECRET_KEY") is None:
         app.config["SECRET_KEY"] = instance_secret(Path(app.instance_path) / "secret_key")
+    check_secret(app.config["SECRET_KEY"])
     app.extensions["canteen_reason_tags"] = reason_tags(app.config["REASON_TAGS"])
     if app.config["ONE_VOTE_PER"] not in ("day", "meal"):
         raise ConfigError("CANTEEN_ONE_VOTE_PER must be day or meal")
@@ -53,11 +64,12 @@ def create_app(test_config=None):
     db.init_app(app)
     audit.init_app(app)
     cli.init_app(app)
-    if app.config["DEMO"]:
-        demo.ensure_demo(app)
-
-
+    app.cli.add_command(demo.remove_demo_command)
+    if serving():  # CLI commands (create-user, remove-demo, …) never seed nor refuse
+        demo.ensure_demo(app) if app.config["DEMO"] else demo.ensure_real(app)
     auth.init_app(app)
+    ratelimits.init_app(app)
+    web.init_app(app)  # before the blueprints: their <int:…> rules take its id converter
     app.before_request(access.enforce)  # after db's hook: it may look up a token
     app.cli.add_command(rollups.rebuild_command)
     for blueprint in (kiosk.bp, feedback_api.bp, safety_api.bp, auth.bp, home.bp, catalog.bp, admin.bp,
@@ -70,5 +82,4 @@ def create_app(test_config=None):
     csrf.exempt(safety_api.bp)
     if app.config["PROXY_FIX"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
-    web.init_app(app)
     return app

@@ -4,6 +4,7 @@
 and CANTEEN_KIOSK_NAME=12 as a number; `coerce` turns every known key back into the type of
 its default so that the rest of the code can trust it.
 """
+import os
 import re
 import secrets
 
@@ -56,15 +57,20 @@ DEFAULTS = {
     # Phone ids (the canteen_phone cookie) the QR page hands out per address and minute.
     "PHONE_COOKIES_PER_MINUTE": 20,
     "DEFAULT_LOCALE": "zh_CN",
-    # Back office: a session lapses after this long without a request.
+    # Back office: a session lapses after this long without a request, and this long after
+    # signing in whatever happens (both checked on the server).
     "SESSION_IDLE_MINUTES": 30,
-    # Failed sign-ins allowed per 15 minutes, per account and per client address.
+    "SESSION_MAX_HOURS": 12,
+    # Failed sign-ins allowed per 15 minutes: for one account from one client address, and from
+    # one address in all (a guesser elsewhere never locks the owner out).
     "LOGIN_LIMIT_ACCOUNT": 5,
     "LOGIN_LIMIT_ADDRESS": 20,
     # Cookies always Secure (else: Secure whenever the request came over HTTPS).
     "SESSION_COOKIE_SECURE": False,
-    # Behind a reverse proxy: trust one X-Forwarded-For/-Proto hop.
+    # Behind a reverse proxy: trust one X-Forwarded-For/-Proto hop, from TRUSTED_PROXY only when
+    # waitress serves (`python app.py`); keep CANTEEN_HOST on loopback so nothing else reaches it.
     "PROXY_FIX": False,
+    "TRUSTED_PROXY": "127.0.0.1",
     "PHOTO_MAX_BYTES": 5 * 1024 * 1024,
     # Shown on printed cards and the phone page.
     "CANTEEN_NAME": "职工食堂",
@@ -89,6 +95,9 @@ DEFAULTS = {
     # (paired kiosks are exempt); 0 turns a limit off.
     "RATE_LIMIT_ADDRESS_PER_MINUTE": 600,
     "RATE_LIMIT_TOKEN_PER_MINUTE": 120,
+    # Where the counters live: empty means instance/ratelimits.db, shared by every process of this
+    # installation; redis://host:6379 shares them between machines (Flask-Limiter's storage URIs).
+    "RATELIMIT_STORAGE_URI": "",
     # A canteen's own checklist changes (tighter thresholds), e.g. instance/checklist-override.toml.
     "CHECKLIST_OVERRIDE": "",
     # The audit chain's HMAC key; empty: instance/audit_key (made once, mode 0600). Keep it
@@ -189,9 +198,27 @@ def reason_tags(spec):
     return tuple(dict.fromkeys(tags))
 
 
+MIN_SECRET = 16
+
+
 def instance_secret(path):
-    """A random key made once per installation and kept in instance/, never a constant."""
-    if not path.exists():
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
-    return path.read_text().strip()
+    """A random key made once per installation and kept in instance/, never a constant. The
+    file is created exclusively with mode 0600, so it is never readable by others, not even
+    for a moment, and two processes starting together cannot both write one."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    return check_secret(path.read_text().strip(), f"the key in {path}")
+
+
+def check_secret(secret, where="CANTEEN_SECRET_KEY"):
+    """Refuse an empty or short key: anyone could then sign QR tokens and session cookies."""
+    if len(secret or "") < MIN_SECRET:
+        raise ConfigError(f"{where} is empty or shorter than {MIN_SECRET} characters: sessions and QR codes "
+                          "signed with it could be forged. Delete the file (a new random key is made) "
+                          "or set a long random CANTEEN_SECRET_KEY.")
+    return secret

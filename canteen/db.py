@@ -53,14 +53,6 @@ def db_time(value):
     return str(value) if isinstance(database.obj, PooledSqliteDatabase) else value
 
 
-def sync_id_sequence(table):
-    """After rows were inserted with their ids given (the demo's votes), PostgreSQL's sequence
-    must move past them, or the next plain insert collides with one (SQLite needs nothing)."""
-    if isinstance(database.obj, PooledPostgresqlDatabase):
-        database.execute_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                             f"COALESCE((SELECT MAX(id) FROM {table}), 1))")
-
-
 def default_url(instance_path):
     return "sqlite:///" + os.path.join(instance_path, "canteen.db")
 
@@ -73,6 +65,9 @@ def open_database(url, pool_size=32):
     if scheme == "sqlite":
         if name not in ("", ":memory:"):
             Path(name).parent.mkdir(parents=True, exist_ok=True)
+            for existing in (Path(name), Path(name + "-wal"), Path(name + "-shm")):
+                if existing.exists():  # votes and accounts: for canteen's own user only
+                    existing.chmod(0o600)
         return PooledSqliteDatabase(name, pragmas=SQLITE_PRAGMAS, max_connections=pool_size,
                                     timeout=10, check_same_thread=False, **params)
     if scheme in ("postgres", "postgresql"):

@@ -1,19 +1,23 @@
 """A living demo canteen: northern-Shaanxi dishes, four meals a day, weeks of votes.
 
-Seeded once into an empty database (CANTEEN_DEMO=0 skips it). A demo database keeps its
-menus rolling forward, so the kiosk still has dishes when the demo is opened weeks later.
+Seeded once into an empty database when the app serves with CANTEEN_DEMO=1 (never by a CLI
+command other than `seed-demo`). The database remembers what it is (AppSetting "demo": "1" for
+a demo, "0" for a real installation), so a real database never receives the demo later. A
+demo database keeps its menus rolling forward, so the kiosk still has dishes weeks later.
 """
 import datetime as dt
 import random
 
-from peewee import fn
+import click
+from flask.cli import with_appcontext
+from peewee import PostgresqlDatabase, fn, sort_models
 
 from . import audit
 from .clock import clock
-from .db import sync_id_sequence
+from .config import ConfigError
 from .feedback import follow_up
 from .feedback.models import DishChange, Rating, RatingTag, TrialDecision
-from .models import AppSetting, Dish, MenuItem, database
+from .models import AppSetting, BaseModel, Dish, MenuItem, database
 from .office.accounts import User
 from .safety.models import Staff, StorageUnit, Supplier, Training
 
@@ -70,13 +74,79 @@ HIGH = ("tasty", "want_again")
 
 
 def ensure_demo(app):
-    """Seed an empty database, or roll an existing demo's menus forward to next week."""
+    """Seed an empty database, or roll an existing demo's menus forward to next week.
+    A database that has served as a real installation ("demo" = "0") is left alone."""
     with app.app_context(), database.connection_context():
         today = clock().today()
-        if not Dish.select().exists():
+        kind = AppSetting.read("demo")
+        if kind is None and not Dish.select().exists():
             seed(today, random.Random(2026))
-        elif AppSetting.read("demo") == "1":
+        elif kind == "1":
             plan_menus(today, today + dt.timedelta(days=DAYS_AHEAD), random.Random(today.toordinal()))
+
+
+def ensure_real(app):
+    """Serving with CANTEEN_DEMO=0: mark the database as a real installation, and refuse to
+    start while any account still signs in with the published demo password."""
+    with app.app_context(), database.connection_context():
+        if AppSetting.read("demo") is None:
+            AppSetting.write("demo", "0")
+        names = demo_password_accounts()
+    if names:
+        raise ConfigError(
+            f"CANTEEN_DEMO=0, but the account(s) {', '.join(names)} still sign in with the published "
+            f"demo password {DEMO_PASSWORD!r}. Run `flask --app app remove-demo` (it deletes them), "
+            "or give each a password of its own, then start again.")
+
+
+def demo_password_accounts():
+    """User names of the active accounts whose password is the published demo password."""
+    return [u.username for u in User.select().where(User.active).order_by(User.username)
+            if u.check_password(DEMO_PASSWORD)]
+
+
+# What a demo database's --data removal keeps: who may sign in, devices, the audit trail.
+KEEP_TABLES = {"user", "user_session", "login_attempt", "api_token", "kiosk", "audit_entry", "app_setting"}
+
+
+def demo_tables():
+    """Every model whose rows belong to the demo canteen, children before parents."""
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    models = sort_models(list(set(subclasses(BaseModel))))
+    return [m for m in reversed(models) if m._meta.table_name not in KEEP_TABLES]
+
+
+@click.command("remove-demo")
+@click.option("--data", is_flag=True, help="Also delete the demo canteen's dishes, menus, votes, registers "
+                                           "and logs (only in a database that the demo seeded).")
+@click.option("--yes", is_flag=True, help="Do not ask before deleting the data.")
+@with_appcontext
+def remove_demo_command(data, yes):
+    """Delete every account that signs in with the demo password; the database stops being a demo."""
+    if data and AppSetting.read("demo") != "1":
+        raise click.ClickException("This database was not seeded by the demo; --data deletes nothing here.")
+    if data and not yes:
+        click.confirm("Delete every dish, menu, vote, register entry and log of the demo?", abort=True)
+    names = demo_password_accounts()
+    with database.atomic():
+        for name in names:
+            user = User.by_username(name)
+            user.delete_instance()
+            audit.record("cli", "user.delete", "user", user.id, username=name, reason="demo password")
+        if data:
+            counts = {m._meta.table_name: m.delete().execute() for m in demo_tables()}
+            audit.record("cli", "demo.remove", "database", None, rows=counts)
+        AppSetting.write("demo", "0")
+    for name in names:
+        click.echo(f"Deleted account {name} (it signed in with the demo password).")
+    if data:
+        click.echo(f"Deleted the demo canteen's data ({sum(counts.values())} rows).")
+    click.echo("The database is no longer a demo: its menus stop rolling forward. "
+               "Create your own accounts with `flask --app app create-user`.")
 
 
 def seed(today, rng):
@@ -170,7 +240,7 @@ def seed_ratings(today, rng):
             next_id += 1
     for i in range(0, len(votes), 500):
         Rating.insert_many(votes[i:i + 500]).execute()
-    sync_id_sequence("rating")
+    move_sequence(Rating)
     for i in range(0, len(tags), 500):
         RatingTag.insert_many(tags[i:i + 500], fields=[RatingTag.rating, RatingTag.tag]).execute()
     if safety:
@@ -182,6 +252,15 @@ def seed_ratings(today, rng):
     TrialDecision.create(dish=chicken, decision="keep", suggested="keep", author="user:manager",
                                   note="职工代表建议保留 kept at the workers' request",
                                   decided_at=clock().local_to_utc(clock().now() - dt.timedelta(days=2)))
+
+
+def move_sequence(model):
+    """After inserting explicit ids, PostgreSQL's sequence must move past them, or the next
+    ordinary insert collides with a demo row (SQLite takes MAX(id) + 1 by itself)."""
+    if isinstance(database.obj, PostgresqlDatabase):
+        table = model._meta.table_name
+        database.execute_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                             f"(SELECT COALESCE(MAX(id), 1) FROM {table}))")
 
 
 def seed_registers(today):

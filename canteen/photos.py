@@ -11,7 +11,11 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 MAX_SIDE = 1200
 ALLOWED = {"JPEG", "PNG", "WEBP", "GIF"}
-Image.MAX_IMAGE_PIXELS = 40_000_000  # refuse decompression bombs
+# A phone photo has ~12 M pixels. Pillow only *warns* up to twice its own limit, so save_photo
+# checks the size in the header itself before anything is decoded (a 77 KB PNG can claim
+# 80 M pixels) and Pillow's check, which would only warn, is off.
+MAX_PIXELS = 40_000_000
+Image.MAX_IMAGE_PIXELS = None
 
 
 class PhotoError(ValueError):
@@ -27,6 +31,9 @@ def save_photo(data, folder, max_bytes):
     try:
         with Image.open(io.BytesIO(data)) as probe:
             kind = probe.format
+            width, height = probe.size
+            if width * height > MAX_PIXELS:
+                raise PhotoError("too_many_pixels")
             probe.verify()
         if kind not in ALLOWED:
             raise PhotoError("not_image")

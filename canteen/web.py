@@ -8,6 +8,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.routing import IntegerConverter
 
 from . import vocabulary
+from .access import PUBLIC, access_of
 
 # Our own pages need nothing from elsewhere (kiosks are offline) and no inline script.
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -49,10 +50,12 @@ def wants_json():
 
 
 def http_error(exc):
+    # werkzeug's own headers: Allow on a 405 (which methods would do), Retry-After, …
+    headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
     if wants_json():
-        return jsonify(error=exc.description, field="body" if exc.code == 413 else None), exc.code
+        return jsonify(error=exc.description, field="body" if exc.code == 413 else None), exc.code, headers
     # the page explains the common codes in the reader's language; werkzeug's names are English
-    return render_template("error.html", code=exc.code, name=None), exc.code
+    return render_template("error.html", code=exc.code, name=None), exc.code, headers
 
 
 def expired_form(exc):
@@ -70,6 +73,11 @@ def unexpected_error(exc):
 
 
 def security_headers(response):
+    if request.is_secure:  # browsers then refuse plain HTTP to this host for a year
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if request.endpoint != "static" and access_of(request.endpoint) != PUBLIC or request.path == "/login":
+        # signed-in pages, exports and the API's answers to tokens: never kept by any cache
+        response.headers.setdefault("Cache-Control", "no-store")
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")

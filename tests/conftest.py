@@ -80,7 +80,7 @@ def make_app(db_url, tmp_path, **config):
         "TESTING": True,
         "DATABASE_URL": db_url,
         "DEMO": False,
-        "SECRET_KEY": "tests-only",
+        "SECRET_KEY": "tests-only-secret-key",
         "INSTANCE_PATH": str(tmp_path / "instance"),
         # rate limits are a deployment setting; the tests about them turn them on
         "RATE_LIMIT_ADDRESS_PER_MINUTE": 0,

@@ -33,6 +33,7 @@ EXPECTED = {
     "safety.records": {"manager", "union", "admin"},
     "safety.new_record": {"manager"},
     "safety.record": {"manager", "union", "admin"},
+    "safety.photo": {"manager", "union", "admin"},
     "safety.amend": {"manager"},
     "safety.register": {"manager", "union", "admin"},
     "safety.toggle_register": {"manager"},

@@ -1,5 +1,6 @@
 """Configuration, schema migrations, demo data, languages and the kiosk page's promises."""
 import datetime as dt
+import json
 import re
 from pathlib import Path
 
@@ -157,13 +158,31 @@ def test_openapi_documents_every_api_route(sqlite_app):
     routes = {(rule.rule, method) for rule in sqlite_app.url_map.iter_rules()
               if rule.rule.startswith("/api/v1") for method in rule.methods - {"HEAD", "OPTIONS"}}
     routes = {(re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", path), m) for path, m in routes}
+    from canteen.safety.schema import KINDS
+    routes = {(path.replace("{kind_name}", kind), m) for path, m in routes for kind in KINDS}  # one path per kind
     assert routes == documented
 
 
 def test_openapi_log_kinds_follow_logs_toml(sqlite_app):
+    """The shipped document is what `python -m canteen.safety.openapi` makes from logs.toml."""
+    from canteen.safety.openapi import DOCUMENT, refresh
     from canteen.safety.schema import KINDS
+    shipped = json.loads(DOCUMENT.read_text(encoding="utf-8"))
+    assert refresh(shipped) == shipped
     schemas = sqlite_app.test_client().get("/api/v1/openapi.json").get_json()["components"]["schemas"]
     for name, kind in KINDS.items():
         documented = schemas[f"Safety_{name}"]
         assert set(documented["properties"]) == {f.name for f in kind.fields} | {"occurred_at"}, name
         assert set(documented["required"]) == {f.name for f in kind.fields if f.required}, name
+    procurement = schemas["Safety_procurement"]
+    assert {"if": {"properties": {"category": {"enum": ["meat", "poultry"]}}, "required": ["category"]},
+            "then": {"required": ["quarantine_checked"]}} in procurement["allOf"]
+    assert procurement["properties"]["item"]["minLength"] == 1
+
+
+def test_the_served_document_lists_this_installations_tags(tmp_path):
+    app = make_app(f"sqlite:///{tmp_path}/c.db", tmp_path, REASON_TAGS="cold,too_salty", REPLAY_MAX_DAYS=3)
+    rating = app.test_client().get("/api/v1/openapi.json").get_json()["components"]["schemas"]["RatingIn"]
+    assert rating["properties"]["tags"]["items"]["enum"] == ["cold", "too_salty"]
+    assert "CANTEEN_REPLAY_MAX_DAYS (3)" in rating["properties"]["voted_at"]["description"]
+    close_pool()

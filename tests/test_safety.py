@@ -163,7 +163,7 @@ def test_impossible_values_are_refused_naming_the_field(app, staff, kitchen, kin
 
 @pytest.mark.parametrize("data,content_type,status", [
     ("{broken", "application/json", 400), ("[]", "application/json", 400),
-    ("a=1", "application/x-www-form-urlencoded", 400),
+    ("a=1", "application/x-www-form-urlencoded", 415),
 ])
 def test_api_refuses_bodies_that_are_not_objects(app, staff, data, content_type, status):
     r = api(app).post("/api/v1/safety/storage", data=data, content_type=content_type)
@@ -375,10 +375,10 @@ def test_procurement_form_takes_a_photo_of_the_certificates(app, staff, kitchen)
                   dict(data, certificate_photo=(io.BytesIO(buffer.getvalue()), "cert.png")))
     assert r.status_code == 302
     name = in_db(app, lambda: SafetyRecord.get().values()["certificate_photo"])
-    photo = client.get(f"/photos/{name}")
+    photo = client.get(f"/safety/files/{name}")  # for signed-in roles only (tests/test_security.py)
     assert photo.status_code == 200 and photo.mimetype == "image/jpeg"
     photo.close()
-    assert f"/photos/{name}" in client.get(r.headers["Location"]).get_data(as_text=True)
+    assert f"/safety/files/{name}" in client.get(r.headers["Location"]).get_data(as_text=True)
 
 
 def test_a_tightened_threshold_changes_new_verdicts_not_old_ones(app, staff, kitchen, tmp_path, db_url):

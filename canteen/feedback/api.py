@@ -10,7 +10,7 @@ from flask import Response, current_app, jsonify, request, url_for
 from ..access import DEVICE_COOKIE, PHONE_COOKIE, allow, current_kiosk, public
 from ..clock import clock
 from ..i18n import current_language
-from ..jsonapi import blueprint, error, read_body
+from ..jsonapi import blueprint, described, error, read_body
 from ..models import Dish, utcnow
 from ..vocabulary import MEALS
 from . import follow_up, limits, qr, votes
@@ -42,8 +42,8 @@ def dish_json(dish, day, lang):
 @bp.get("/openapi.json")
 @public
 def openapi():
-    """The OpenAPI 3 description of this API."""
-    return Response(OPENAPI.read_bytes(), mimetype="application/json")
+    """The OpenAPI 3.1 description of this API, with this installation's settings in it."""
+    return Response(described(OPENAPI.read_text(encoding="utf-8")), mimetype="application/json")
 
 
 @bp.get("/menu/current")
@@ -73,6 +73,8 @@ def create_rating():
     payload, failure = read_body("rating", object_only=False)
     if failure:
         return failure
+    if len(request.headers.get("X-Canteen-Kiosk", "")) > 64:  # refused, never cut to fit
+        return error("X-Canteen-Kiosk names a kiosk in at most 64 characters.", "X-Canteen-Kiosk", 422)
     now = utcnow()
     try:
         vote = read_rating(payload, current_app.extensions["canteen_reason_tags"], now=now,

@@ -1,6 +1,7 @@
 """The miners' kiosk: a touch screen at the canteen exit (two taps, no typing)."""
 from flask import (
     Blueprint,
+    abort,
     current_app,
     redirect,
     render_template,
@@ -102,7 +103,9 @@ def pair(code):
 @bp.get("/photos/<path:name>")
 @public
 def photo(name):
-    """Dish photos stored under instance/photos."""
+    """Dish photos stored under instance/photos (other photos there are the back office's)."""
+    if not Dish.select().where(Dish.photo == name).exists():
+        abort(404)
     return send_from_directory(current_app.config["PHOTO_DIR"], name, max_age=ONE_YEAR)
 
 

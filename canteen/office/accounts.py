@@ -4,8 +4,10 @@ Secrets are never stored: passwords as scrypt hashes (werkzeug), device credenti
 codes and API tokens as SHA-256 of a long random value (a KDF adds nothing to 256 random bits).
 """
 import datetime as dt
+import functools
 import hashlib
 import secrets
+from pathlib import Path
 
 from flask_babel import gettext as _
 from flask_login import UserMixin
@@ -65,6 +67,54 @@ class LoginAttempt(BaseModel):
     username = CharField(max_length=40, index=True)
     address = CharField(max_length=64, index=True)
     at = DateTimeField(default=utcnow, index=True)
+
+
+class UserSession(BaseModel):
+    """A signed-in browser. The cookie holds a random id whose digest is kept here, so signing
+    out, idling past CANTEEN_SESSION_IDLE_MINUTES or CANTEEN_SESSION_MAX_HOURS end it for good."""
+    token_hash = CharField(max_length=64, unique=True)
+    user_id = IntegerField(index=True)
+    created_at = DateTimeField(default=utcnow)
+    last_seen_at = DateTimeField(default=utcnow)
+    ended_at = DateTimeField(null=True)
+
+    @classmethod
+    def start(cls, user):
+        """A new session for `user`; returns the secret for the cookie."""
+        secret = secrets.token_urlsafe(32)
+        cls.create(token_hash=digest(secret), user_id=user.id)
+        return secret
+
+    @classmethod
+    def live(cls, secret, user_id, idle, max_age, now=None):
+        """The session for `secret` if it belongs to `user_id` and has neither ended, idled
+        longer than `idle` nor lived longer than `max_age`; else None."""
+        if not secret or not isinstance(secret, str):
+            return None
+        now = now or utcnow()
+        row = cls.get_or_none((cls.token_hash == digest(secret)) & cls.ended_at.is_null())
+        if row is None or row.user_id != user_id:
+            return None
+        if now - row.last_seen_at > idle or now - row.created_at > max_age:
+            cls.end(secret)
+            return None
+        if (now - row.last_seen_at).total_seconds() > 60:  # written at most once a minute
+            cls.update(last_seen_at=now).where(cls.id == row.id).execute()
+        return row
+
+    @classmethod
+    def end(cls, secret):
+        if secret and isinstance(secret, str):
+            cls.update(ended_at=utcnow()).where((cls.token_hash == digest(secret))
+                                                & cls.ended_at.is_null()).execute()
+
+    @classmethod
+    def end_all(cls, user_id, keep=None):
+        """End every session of a user (a new password, a disabled account), except `keep`."""
+        query = cls.update(ended_at=utcnow()).where((cls.user_id == user_id) & cls.ended_at.is_null())
+        if keep:
+            query = query.where(cls.token_hash != digest(keep))
+        query.execute()
 
 
 class Kiosk(BaseModel):
@@ -135,10 +185,24 @@ class ApiToken(BaseModel):
         return cls.get_or_none(cls.token_hash == digest(secret))
 
 
+MIN_PASSWORD = 12
+COMMON_PASSWORDS = Path(__file__).resolve().parent.parent / "common-passwords.txt"
+
+
+@functools.lru_cache(maxsize=1)
+def common_passwords():
+    """Passwords that attackers try first (shipped with the package), lower-cased."""
+    return frozenset(line.strip().lower() for line in COMMON_PASSWORDS.read_text(encoding="utf-8").splitlines()
+                     if line.strip() and not line.startswith("#"))
+
+
 def validate_new_password(username, password):
     """Why this password will not do for this user, or None."""
-    if len(password) < 10:
-        return _("A password needs at least 10 characters.")
-    if password.strip().lower() == username.strip().lower():
+    if len(password) < MIN_PASSWORD:
+        return _("A password needs at least %(n)d characters.", n=MIN_PASSWORD)
+    lowered = password.strip().lower()
+    if lowered == username.strip().lower():
         return _("The password must not be the user name.")
+    if lowered in common_passwords() or len(set(lowered)) < 4:
+        return _("This password is too common or too easy to guess; choose another.")
     return None

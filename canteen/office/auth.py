@@ -1,9 +1,13 @@
 """Signing in and out, changing one's password, and the first-admin CLI.
 
-Sessions are Flask's signed cookie: HttpOnly, SameSite=Lax, Secure when the request came
-over HTTPS, and they lapse after CANTEEN_SESSION_IDLE_MINUTES without a request.
+Sessions are Flask's signed cookie (HttpOnly, SameSite=Lax, Secure when the request came over
+HTTPS) holding the id of a server-side UserSession: signing out ends it for good, and it lapses
+after CANTEEN_SESSION_IDLE_MINUTES without a request or CANTEEN_SESSION_MAX_HOURS after sign-in.
 """
 import datetime as dt
+import logging
+import secrets
+from urllib.parse import urlsplit
 
 import click
 from flask import (
@@ -20,19 +24,23 @@ from flask.cli import with_appcontext
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 from flask_login import LoginManager, current_user, login_user, logout_user
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import audit
 from ..access import allow, public
+from ..db import write_transaction
 from ..models import database, utcnow
-from .accounts import ROLES, ApiToken, LoginAttempt, User, validate_new_password
+from .accounts import ROLES, ApiToken, LoginAttempt, User, UserSession, validate_new_password
 from .forms import LoginForm, PasswordForm
 
 bp = Blueprint("auth", __name__)
+log = logging.getLogger(__name__)
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 login_manager.session_protection = "basic"
 
 THROTTLE_WINDOW = dt.timedelta(minutes=15)
+SESSION_KEY = "sid"  # the server-side session's secret, inside the signed cookie
 
 
 class SessionInterface(SecureCookieSessionInterface):
@@ -49,31 +57,72 @@ def load_user(user_id):
     user = User.get_or_none(User.id == int(uid))
     if user is None or user.session_version != int(version) or not user.active:
         return None
+    config = current_app.config
+    if UserSession.live(session.get(SESSION_KEY), user.id,
+                        idle=dt.timedelta(minutes=config["SESSION_IDLE_MINUTES"]),
+                        max_age=dt.timedelta(hours=config["SESSION_MAX_HOURS"])) is None:
+        return None  # signed out, idle too long or too old: like no sign-in at all
     return user
 
 
-def throttled(username, address):
-    """Minutes to wait, or 0: limits failures per account and per address."""
+# Checked against when the user name is unknown, so that refusing it takes as long as a wrong
+# password for a real account (scrypt, like every stored hash).
+UNKNOWN_USER_HASH = generate_password_hash(secrets.token_urlsafe(16))
+
+
+def failure_counts(username, address):
+    """Failures within the window: of this account from this address, and of this address."""
     since = utcnow() - THROTTLE_WINDOW
+    recent = LoginAttempt.at > since
+    pair = (LoginAttempt.select()
+            .where(recent & (LoginAttempt.username == username) & (LoginAttempt.address == address))
+            .count())
+    everyone = LoginAttempt.select().where(recent & (LoginAttempt.address == address)).count()
+    return pair, everyone
+
+
+def attempt(username, address):
+    """Claim one password check for `username` from `address`.
+
+    Returns (attempt row, 0) when the check may go ahead, or (None, minutes to wait). The
+    row is written before counting, so parallel guesses cannot all slip under the limit (at
+    most LOGIN_LIMIT_ACCOUNT of them see a count within it). Limits are per account *and*
+    address, and per address: an attacker's guesses from one address never lock the owner
+    out at another. The caller deletes the row when the password was right."""
     config = current_app.config
-    for column, value, limit in ((LoginAttempt.username, username, config["LOGIN_LIMIT_ACCOUNT"]),
-                                 (LoginAttempt.address, address, config["LOGIN_LIMIT_ADDRESS"])):
-        recent = (LoginAttempt.select(LoginAttempt.at)
-                  .where((column == value) & (LoginAttempt.at > since))
-                  .order_by(LoginAttempt.at.desc())
-                  .limit(limit))
-        times = [r.at for r in recent]
-        if len(times) >= limit:
-            wait = times[-1] + THROTTLE_WINDOW - utcnow()
-            return max(1, int(wait.total_seconds() // 60) + 1)
-    return 0
+    row = LoginAttempt.create(username=username, address=address)
+    pair, everyone = failure_counts(username, address)
+    if pair <= config["LOGIN_LIMIT_ACCOUNT"] and everyone <= config["LOGIN_LIMIT_ADDRESS"]:
+        return row, 0
+    row.delete_instance()  # a refused try checks nothing, so it does not count
+    return None, int(THROTTLE_WINDOW.total_seconds() // 60)
+
+
+def check_password(user, password):
+    """The password check, equally slow whether or not the account exists."""
+    if user is None:
+        check_password_hash(UNKNOWN_USER_HASH, password)
+        return False
+    return user.active and user.check_password(password)
+
+
+def record_sign_in(action, username, address, **detail):
+    with write_transaction():
+        audit.record(f"user:{username}", action, "user", None, address=address, **detail)
 
 
 def safe_next(target):
-    """Only local paths: a sign-in link must not bounce anyone to another site."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("office.home")
+    """Only a path on this site, judged as a browser would read it: no scheme, no host, no
+    backslashes or control characters that browsers strip (`/\t/evil` is `//evil`)."""
+    home = url_for("office.home")
+    if not target or not isinstance(target, str) or len(target) > 2000:
+        return home
+    if any(ord(c) < 0x20 or c in "\\\x7f" for c in target):
+        return home
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return home
+    return target
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -85,19 +134,25 @@ def login():
     if form.validate_on_submit():
         username = form.username.data.strip().lower()
         address = request.remote_addr or "?"
-        wait = throttled(username, address)
+        claim, wait = attempt(username, address)
         if wait:
             form.username.errors.append(
                 _("Too many failed sign-ins. Try again in %(n)d minutes.", n=wait))
+            # logged, not audited: refusals cost nothing, so a flood of them writes nothing either
+            log.warning("sign-in refused (throttled): %s from %s", username, address)
             status = 429
         else:
             user = User.by_username(username)
-            if user is not None and user.active and user.check_password(form.password.data):
+            if check_password(user, form.password.data):
+                claim.delete_instance()
+                session.clear()  # a fresh session: nothing from before signing in carries over
                 session.permanent = True
+                session[SESSION_KEY] = UserSession.start(user)
                 login_user(user)
                 User.update(last_login_at=utcnow()).where(User.id == user.id).execute()
+                record_sign_in("auth.sign_in", username, address)
                 return redirect(safe_next(request.args.get("next")))
-            LoginAttempt.create(username=username, address=address)
+            record_sign_in("auth.failed", username, address)
             form.password.errors.append(_("Wrong user name or password, or the account is disabled."))
             status = 401
     return render_template("office/auth/login.html", form=form), status
@@ -106,7 +161,11 @@ def login():
 @bp.post("/logout")
 @public
 def logout():
-    """Sign out (a POST with the CSRF token, so no link can sign anyone out)."""
+    """Sign out (a POST with the CSRF token, so no link can sign anyone out). The session
+    ends on the server too: a copy of the old cookie no longer signs anyone in."""
+    if current_user.is_authenticated:
+        record_sign_in("auth.sign_out", current_user.username, request.remote_addr or "?")
+    UserSession.end(session.get(SESSION_KEY))
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))
@@ -115,20 +174,31 @@ def logout():
 @bp.route("/account/password", methods=["GET", "POST"])
 @allow(*ROLES)
 def change_password():
-    """Change my own password; other sessions of this account end."""
+    """Change my own password; other sessions of this account end. The current-password
+    check is throttled like signing in."""
     form = PasswordForm()
+    status = 200
     if form.validate_on_submit():
-        if not current_user.check_password(form.current.data):
+        address = request.remote_addr or "?"
+        claim, wait = attempt(current_user.username, address)
+        if wait:
+            form.current.errors.append(
+                _("Too many failed sign-ins. Try again in %(n)d minutes.", n=wait))
+            status = 429
+        elif not current_user.check_password(form.current.data):
+            record_sign_in("auth.failed", current_user.username, address, page="password")
             form.current.errors.append(_("This is not your current password."))
         else:
+            claim.delete_instance()
             with database.atomic():
                 current_user.set_password(form.new.data)
                 current_user.save()
+                UserSession.end_all(current_user.id, keep=session.get(SESSION_KEY))
                 audit.record(f"user:{current_user.username}", "user.password", "user", current_user.id)
             login_user(current_user._get_current_object())  # this session continues
             flash(_("Your password has been changed."))
             return redirect(url_for("office.home"))
-    return render_template("office/auth/password.html", form=form)
+    return render_template("office/auth/password.html", form=form), status
 
 
 @click.command("create-user")

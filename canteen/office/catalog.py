@@ -33,6 +33,7 @@ PHOTO_ERRORS = {
     "too_large": _l("The photo is larger than 5 MB."),
     "not_image": _l("This file is not a JPEG, PNG, WebP or GIF picture."),
     "empty": _l("The file is empty."),
+    "too_many_pixels": _l("The picture has more than 40 million pixels; send a smaller one."),
 }
 
 

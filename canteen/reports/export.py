@@ -4,6 +4,7 @@ import io
 
 from flask import Response
 
+from ..cells import formula_safe
 from ..safety.report import as_text
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -19,7 +20,7 @@ def flat(value):
 
 def _safe(value):
     # a cell starting like a formula stays text: a spreadsheet must not run a miner's comment
-    return "'" + value if isinstance(value, str) and value[:1] in ("=", "+", "-", "@") else value
+    return formula_safe(value)
 
 
 def table_response(name, tables, fmt):

@@ -9,7 +9,7 @@ from ..clock import clock
 from ..i18n import current_language
 from ..jsonapi import blueprint, error, read_body
 from . import service
-from .schema import KINDS, EntryErrors
+from .schema import KINDS, EntryErrors, json_type_errors
 
 bp = blueprint("safety_api", __name__)
 
@@ -17,6 +17,13 @@ bp = blueprint("safety_api", __name__)
 def entry_errors(e):
     field, message = next(iter(e.errors.items()))
     return error(message, field, 422, errors=e.errors)
+
+
+def typed(kind_name, entry):
+    """The API takes JSON types as its schema says (the forms' text is read leniently)."""
+    errors = json_type_errors(KINDS[kind_name], entry)
+    if errors:
+        raise EntryErrors(errors)
 
 
 def safety_json(record):
@@ -44,6 +51,7 @@ def create_safety_record(kind_name):
     if failure:
         return failure
     try:
+        typed(kind_name, payload)
         record, verdict = service.create(kind_name, payload, actor())
     except EntryErrors as e:
         return entry_errors(e)
@@ -90,7 +98,10 @@ def amend_safety_record(kind_name, record_id):
     if failure:
         return failure
     try:
-        amendment, verdict = service.amend(record, payload.get("entry"), payload.get("reason"), actor())
+        if not isinstance(payload.get("entry"), dict):
+            raise EntryErrors({"entry": "entry must be the whole entry as a JSON object"})
+        typed(kind_name, payload["entry"])
+        amendment, verdict = service.amend(record, payload["entry"], payload.get("reason"), actor())
     except EntryErrors as e:
         return entry_errors(e)
     return jsonify(dict(safety_json(record), amendment=amendment.version, **verdict_json(verdict))), 201
@@ -102,9 +113,9 @@ def list_safety_records(kind_name):
     """Entries of one log, newest first (?from=&to= dates; default the last 30 days)."""
     if kind_name not in KINDS:
         return error(f"Unknown log kind {kind_name[:40]!r}.", "kind", 404)
-    try:
-        end = dt.date.fromisoformat(request.args.get("to") or clock().today().isoformat())
-        start = dt.date.fromisoformat(request.args.get("from") or (end - dt.timedelta(days=30)).isoformat())
+    try:  # absent means the default; present (even empty) must be a date
+        end = dt.date.fromisoformat(request.args.get("to", clock().today().isoformat()))
+        start = dt.date.fromisoformat(request.args.get("from", (end - dt.timedelta(days=30)).isoformat()))
     except (ValueError, OverflowError):
         return error("from and to must be dates like 2026-11-26.", "from")
     return jsonify(kind=kind_name, records=[safety_json(r) for r in service.between(kind_name, start, end)])

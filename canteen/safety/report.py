@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 
+from ..cells import looks_like_formula
 from ..checklists.rounds import ROUNDS
 from ..clock import clock
 from ..office.accounts import User
@@ -169,7 +170,7 @@ def as_text(sheet):
     someone typed into a log."""
     for row in sheet.iter_rows():
         for cell in row:
-            if isinstance(cell.value, str) and cell.value[:1] in ("=", "+", "-", "@"):
+            if looks_like_formula(cell.value):
                 cell.data_type = "s"
 
 

@@ -293,3 +293,112 @@ def validate(kind, data, refs, now_local, tz=None, lang="en", say=english):
     if errors:
         raise EntryErrors(errors)
     return clean
+
+
+# JSON types an entry sent to the API must use (forms send text and are read leniently above).
+JSON_TYPES = {"text": (str,), "choice": (str,), "date": (str,), "datetime": (str,), "photo": (str,), "meal": (str,),
+              "bool": (bool,), "number": (int, float), "integer": (int, float)}
+TYPE_PROBLEM = {"bool": "bool", "number": "number", "integer": "integer", "date": "date", "datetime": "datetime"}
+
+
+def json_type_errors(kind, data, lang="en", say=english):
+    """{field: message} for values of the wrong JSON type, as the API's schema describes them:
+    a number is a JSON number (not "3,5"), a yes/no is true/false, no value is null or blank
+    (a field without a value is left out; only text may be blank)."""
+    if not isinstance(data, dict):
+        return {}
+    errors = {}
+    for f in kind.fields:
+        if f.name not in data:
+            continue
+        value = data[f.name]
+        allowed = JSON_TYPES.get(f.type, (int, float))  # registers: ids
+        integral = f.type == "integer" or f.type in REF_TYPES
+        wrong = (not isinstance(value, allowed) or isinstance(value, bool) and bool not in allowed
+                 or integral and isinstance(value, float) and not value.is_integer()
+                 or f.type != "text" and isinstance(value, str) and not value.strip())  # leave it out instead
+        if wrong:
+            key = TYPE_PROBLEM.get(f.type, "ref" if f.type in REF_TYPES else "text")
+            errors[f.name] = say(key, label=f.label(lang))
+    if "occurred_at" in data and not isinstance(data["occurred_at"], str):
+        errors["occurred_at"] = "occurred_at must be a time like 2026-11-26T08:30"
+    return errors
+
+
+# --- the same rules as JSON Schema, for canteen/openapi.json -----------------------------
+
+def _field_schema(f):
+    label = f"{f.en} / {f.zh}"
+    if f.type == "text":
+        s = {"type": "string", "maxLength": f.max} if f.max else {"type": "string"}
+        if f.required:  # blank text counts as missing
+            s.update(minLength=1, pattern=r"\S")
+        return dict(s, description=label)
+    if f.type == "choice":
+        return {"type": "string", "enum": [c[0] for c in f.choices], "description": label}
+    if f.type in ("number", "integer"):
+        s = {"type": f.type}
+        s.update({k: v for k, v in (("minimum", f.min), ("maximum", f.max)) if v is not None})
+        return dict(s, description=label + (f" ({f.unit})" if f.unit else ""))
+    if f.type == "bool":
+        return {"type": "boolean", "description": label}
+    if f.type == "date":
+        return {"type": "string", "format": "date", "description": label}
+    if f.type == "datetime":
+        return {"type": "string", "description": f"local time, e.g. 2026-11-26T08:30 (or with an offset) {label}"}
+    if f.type == "photo":
+        return {"type": "string", "pattern": PHOTO_NAME.pattern,
+                "description": f"{label}: uploaded through the form; the API only carries the stored name"}
+    if f.type == "meal":
+        return {"type": "string", "enum": list(MEALS), "description": label}
+    return {"type": "integer", "minimum": 1, "maximum": MAX_ID, "description": f"id of a registered {f.type} {label}"}
+
+
+def _condition(rule):
+    """required_if as the `if` of JSON Schema (a list: any of its rules; `unless`: and not that);
+    None when a rule is about a referenced row."""
+    parts = []
+    for one in rule if isinstance(rule, list) else [rule]:
+        condition = _one_condition(one)
+        unless = _one_condition(one["unless"]) if one.get("unless") else None
+        if condition is None or (one.get("unless") and unless is None):
+            return None
+        parts.append({"allOf": [condition, {"not": unless}]} if unless else condition)
+    return parts[0] if len(parts) == 1 else {"anyOf": parts}
+
+
+def _one_condition(rule):
+    name = rule["field"]
+    if "." in name:
+        return None  # e.g. unit.kind: a fact of the register, not of the entry
+    if "in" in rule:
+        return {"properties": {name: {"enum": rule["in"]}}, "required": [name]}
+    if "above" in rule:
+        return {"properties": {name: {"type": "number", "exclusiveMinimum": rule["above"]}}, "required": [name]}
+    return {"required": [name]}
+
+
+def json_schema(kind):
+    """An entry of `kind` as JSON Schema (2020-12, as OpenAPI 3.1 uses it): what validate() checks
+    that a schema can say; required_if rules become if/then."""
+    properties = {f.name: _field_schema(f) for f in kind.fields}
+    properties["occurred_at"] = {"type": "string", "description": "When it happened, if earlier than now "
+                                 "(the entry is then marked late). Default: the server's time of entry."}
+    schema = {"type": "object", "description": f"{kind.en} / {kind.zh}", "additionalProperties": False,
+              "required": [f.name for f in kind.fields if f.required], "properties": properties}
+    conditions = []
+    for f in kind.fields:
+        condition = _condition(f.required_if) if f.required_if else None
+        if condition is not None:
+            then = {"required": [f.name]}
+            if f.type == "text":  # blank text counts as missing here too
+                then["properties"] = {f.name: {"minLength": 1, "pattern": r"\S"}}
+            conditions.append({"if": condition, "then": then})
+        elif f.required_if:
+            rule = f.required_if[0] if isinstance(f.required_if, list) else f.required_if
+            owner, _dot, attr = rule["field"].partition(".")
+            properties[f.name]["description"] += (f"; required when the {owner}'s {attr} is one of "
+                                                  + ", ".join(map(str, rule["in"])))
+    if conditions:
+        schema["allOf"] = conditions
+    return schema

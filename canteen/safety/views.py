@@ -11,6 +11,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_from_directory,
     url_for,
 )
 from flask_babel import gettext as _
@@ -119,7 +120,7 @@ def display(kind, values):
             value = value.replace("T", " ")
         elif f.type == "photo":
             value = Markup('<a href="{0}"><img class="thumb" src="{0}" alt=""></a>').format(
-                url_for("kiosk.photo", name=value))
+                url_for("safety.photo", name=value))
         rows.append((f.label(lang), value))
     if kind.name == "sample" and values.get("stored_at"):
         keep = dt.datetime.fromisoformat(values["stored_at"]) + dt.timedelta(hours=48)
@@ -160,6 +161,15 @@ def form_values(kind, previous=None):
         elif previous and previous.get(f.name):
             data[f.name] = previous[f.name]
     return data
+
+
+@bp.get("/files/<name>")
+@allow(*READ)
+def photo(name):
+    """A certificate or inspection photo: for signed-in roles only, never kept by a shared cache."""
+    response = send_from_directory(current_app.config["PHOTO_DIR"], name, max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.get("/")
