@@ -8,7 +8,14 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import access, audit, checklists, cli, clock, db, demo, i18n, ratelimits, web
-from .config import DEFAULTS, ConfigError, check_secret, coerce, instance_secret, reason_tags
+from .config import (
+    DEFAULTS,
+    ConfigError,
+    check_secret,
+    coerce,
+    instance_secret,
+    reason_tags,
+)
 from .feedback import api as feedback_api
 from .feedback import kiosk, rollups
 from .jobs import views as jobs

@@ -10,7 +10,7 @@ from flask import current_app, g, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .models import utcnow
+from .models import AppSetting, utcnow
 from .office.accounts import ApiToken, Kiosk
 
 PUBLIC = "public"
@@ -108,3 +108,14 @@ def enforce():
     if not roles & access:
         return denied(403, _("Your account may not use this page."))
     return None
+
+
+def demo_mode():
+    """Whether this installation is a demo (unpaired screens may vote, ?kiosk= names them):
+    CANTEEN_DEMO on and a database not marked as a real installation. Read once per process."""
+    from flask import current_app
+
+    if "canteen_demo_mode" not in current_app.extensions:
+        current_app.extensions["canteen_demo_mode"] = (bool(current_app.config["DEMO"])
+                                                        and AppSetting.read("demo") != "0")
+    return current_app.extensions["canteen_demo_mode"]

@@ -18,6 +18,7 @@ from flask_limiter.util import get_remote_address
 from limits import RateLimitItemPerMinute
 from limits.storage import Storage
 
+
 class SQLiteStorage(Storage):
     """Fixed-window counters in a SQLite file, one atomic statement per hit."""
 

@@ -8,7 +8,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.routing import IntegerConverter
 
 from . import vocabulary
-from .access import PUBLIC, access_of
+from .access import PUBLIC, access_of, demo_mode
 
 # Our own pages need nothing from elsewhere (kiosks are offline) and no inline script.
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -34,6 +34,7 @@ def init_app(app):
     app.register_error_handler(Exception, unexpected_error)
     app.after_request(security_headers)
     app.jinja_env.globals["local"] = lambda utc: app.extensions["canteen_clock"].to_local(utc)
+    app.jinja_env.globals["demo_mode"] = demo_mode
     app.jinja_env.globals.update(SEVERITY_NAMES=vocabulary.SEVERITY_NAMES, D_NAMES=vocabulary.D_NAMES,
                                  ACTION_STATUS=vocabulary.ACTION_STATUS, TRAINING_TOPICS=vocabulary.TRAINING_TOPICS,
                                  DISPOSITION_NAMES=vocabulary.DISPOSITION_NAMES, DECISION_NAMES=vocabulary.DECISION_NAMES,

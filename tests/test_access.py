@@ -4,6 +4,7 @@ EXPECTED is the access rule of every endpoint. A new route that is not listed he
 `test_every_route_has_a_rule`, so nothing becomes reachable by accident.
 """
 import datetime as dt
+import re
 
 import pytest
 
@@ -104,10 +105,7 @@ def routes(app):
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":
             continue
-        url = rule.rule
-        for arg in rule.arguments:
-            url = url.replace(f"<{arg}>", str(SAMPLE_ARGS[arg])).replace(f"<int:{arg}>", str(SAMPLE_ARGS[arg]))
-            url = url.replace(f"<path:{arg}>", str(SAMPLE_ARGS[arg]))
+        url = re.sub(r"<(?:[^>]*:)?(\w+)>", lambda m: str(SAMPLE_ARGS[m.group(1)]), rule.rule)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             yield rule.endpoint, method, url
 

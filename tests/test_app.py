@@ -175,7 +175,13 @@ def test_openapi_log_kinds_follow_logs_toml(sqlite_app):
         assert set(documented["properties"]) == {f.name for f in kind.fields} | {"occurred_at"}, name
         assert set(documented["required"]) == {f.name for f in kind.fields if f.required}, name
     procurement = schemas["Safety_procurement"]
-    assert {"if": {"properties": {"category": {"enum": ["meat", "poultry"]}}, "required": ["category"]},
+    # quarantine: for meat and poultry, or anything marked livestock/poultry, unless rejected
+    unless_rejected = {"not": {"properties": {"accepted": {"enum": [False]}}, "required": ["accepted"]}}
+    assert {"if": {"anyOf": [
+                {"allOf": [{"properties": {"category": {"enum": ["meat", "poultry"]}}, "required": ["category"]},
+                           unless_rejected]},
+                {"allOf": [{"properties": {"livestock_poultry": {"enum": [True]}}, "required": ["livestock_poultry"]},
+                           unless_rejected]}]},
             "then": {"required": ["quarantine_checked"]}} in procurement["allOf"]
     assert procurement["properties"]["item"]["minLength"] == 1
 

@@ -230,3 +230,20 @@ def test_a_made_up_phone_cookie_is_refused_before_anything_else(app, dishes):
     r = phone.post("/api/v1/ratings", json={"dish_id": dishes["rice"].id, "score": 1, "channel": "phone",
                                             "client_id": "fake-token-0001", "qr_token": "made-up"})
     assert (r.status_code, r.get_json()["field"]) == (403, "channel")
+
+
+def test_a_real_installation_started_with_the_demo_switch_on_stays_closed(tmp_path, db_url):
+    from canteen.models import AppSetting
+
+    from .conftest import add_dish, close_pool, make_app
+
+    app = make_app(db_url, tmp_path, DEMO=True)
+    try:
+        dish = in_db(app, lambda: add_dish("试菜", "Test dish", 900))
+        in_db(app, lambda: AppSetting.write("demo", "0"))  # it served once with CANTEEN_DEMO=0
+        r = app.test_client().post("/api/v1/ratings", json={"dish_id": dish.id, "score": 4, "channel": "kiosk",
+                                                             "client_id": "real-closed-01", "voted_at": at_lunch(app)})
+        assert (r.status_code, r.get_json()["field"]) == (403, "kiosk")
+        assert app.test_client().get("/kiosk/qr.svg").status_code == 403
+    finally:
+        close_pool()

@@ -7,7 +7,14 @@ from pathlib import Path
 
 from flask import Response, current_app, jsonify, request, url_for
 
-from ..access import DEVICE_COOKIE, PHONE_COOKIE, allow, current_kiosk, public
+from ..access import (
+    DEVICE_COOKIE,
+    PHONE_COOKIE,
+    allow,
+    current_kiosk,
+    demo_mode,
+    public,
+)
 from ..clock import clock
 from ..i18n import current_language
 from ..jsonapi import blueprint, described, error, read_body
@@ -127,7 +134,7 @@ def unknown_device():
     if request.cookies.get(DEVICE_COOKIE) and current_kiosk() is None:
         return error("This kiosk's pairing was revoked or replaced; ask the administrator to pair it again.",
                      "kiosk", 403)
-    if current_app.config["DEMO"] or current_kiosk() is not None:
+    if demo_mode() or current_kiosk() is not None:
         return None
     phone = request.cookies.get(PHONE_COOKIE)
     if phone and votes.phone_id(phone):
@@ -155,7 +162,7 @@ def sender():
         pass
     name = "".join(c for c in name if c.isprintable())[:64] or config["KIOSK_NAME"]
     return votes.Sender(kiosk=name, phone=votes.phone_id(request.cookies.get(PHONE_COOKIE)),
-                        card_reader=config["DEMO"] and config["KIOSK_CARD_READER"])
+                        card_reader=demo_mode() and config["KIOSK_CARD_READER"])
 
 
 @bp.get("/summary")

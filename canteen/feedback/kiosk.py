@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from .. import audit
-from ..access import DEVICE_COOKIE, PHONE_COOKIE, current_kiosk, public
+from ..access import DEVICE_COOKIE, PHONE_COOKIE, current_kiosk, demo_mode, public
 from ..clock import clock
 from ..i18n import current_language
 from ..models import Dish, database
@@ -42,7 +42,7 @@ def screen():
     """The full-screen voting page (?kiosk=NAME names an unpaired screen)."""
     config = current_app.config
     paired = current_kiosk()
-    if paired is None and not config["DEMO"]:
+    if paired is None and not demo_mode():
         # outside demo mode only a paired screen may take votes: say so and offer the pairing
         return render_template("feedback/pair.html", form=PairForm(), unpaired=True), 403
     praise = set(config["PRAISE_TAGS"].split(","))
@@ -123,7 +123,7 @@ def phone_url(token):
 def live_qr():
     """The kiosk's rotating QR for phones: a fresh token on every request, for paired kiosks
     only (in demo mode for any screen)."""
-    if current_kiosk() is None and not current_app.config["DEMO"]:
+    if current_kiosk() is None and not demo_mode():
         return current_app.response_class(status=403)
     token = qr.kiosk_token(kiosk_label())
     response = current_app.response_class(qr.svg(phone_url(token)), mimetype="image/svg+xml")

@@ -16,8 +16,9 @@ from typing import NamedTuple
 
 from flask import current_app
 from itsdangerous import BadSignature, Signer
-from peewee import IntegrityError, fn
+from peewee import IntegrityError, SqliteDatabase, fn
 
+from ..access import demo_mode
 from ..clock import clock
 from ..db import db_time, write_transaction
 from ..models import Dish, MenuItem, database, utcnow
@@ -203,7 +204,7 @@ def cast(vote, sender, source=None, now=None):
 def refusal(vote, sender):
     """Who may vote: outside demo mode a paired kiosk or a phone with the cookie the server
     issued; a staff card number only from a kiosk with a card reader. None when welcome."""
-    if vote.channel == "kiosk" and not sender.paired and not current_app.config["DEMO"]:
+    if vote.channel == "kiosk" and not sender.paired and not demo_mode():
         return refused("Votes come from a paired kiosk or a phone that scanned a QR code; "
                        "ask the administrator to pair this screen.", "kiosk", 403)
     if vote.channel == "phone" and not sender.phone:
@@ -238,6 +239,9 @@ def change(client_id, sender, change, now=None):
     if changed_at - voted_at > window or now - rating.created_at > window:
         return refused("A vote can be changed only in the first minutes after it was cast.", "changed_at", 409)
     with write_transaction():
+        if not isinstance(database.obj, SqliteDatabase):  # SQLite's writers already take turns
+            # two changes of one vote take turns, or each deletes what the other just added
+            Rating.select(Rating.id).where(Rating.id == rating.id).for_update().execute()
         if change.withdraw:
             withdraw(rating, now)
         else:
@@ -248,7 +252,7 @@ def change(client_id, sender, change, now=None):
 def cast_by(rating, sender):
     if rating.channel == "phone":
         return bool(sender.phone) and rating.voter_key == phone_key(sender.phone)
-    return (sender.paired or current_app.config["DEMO"]) and sender.kiosk == rating.kiosk
+    return (sender.paired or demo_mode()) and sender.kiosk == rating.kiosk
 
 
 def withdraw(rating, now):

@@ -10,7 +10,6 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-
 from peewee import SqliteDatabase
 
 from .. import audit

@@ -9,7 +9,6 @@ import datetime as dt
 from ..clock import clock
 from ..i18n import in_each_language
 from ..models import Dish, database, utcnow
-from ..vocabulary import MEALS
 from ..safety.models import (
     CorrectiveAction,
     InspectionRound,
@@ -20,6 +19,7 @@ from ..safety.models import (
     Supplier,
 )
 from ..safety.schema import KINDS
+from ..vocabulary import MEALS
 from .models import Alert, ExpectedLog, JobRun
 
 

@@ -30,7 +30,14 @@ from .. import audit
 from ..access import allow, public
 from ..db import write_transaction
 from ..models import database, utcnow
-from .accounts import ROLES, ApiToken, LoginAttempt, User, UserSession, validate_new_password
+from .accounts import (
+    ROLES,
+    ApiToken,
+    LoginAttempt,
+    User,
+    UserSession,
+    validate_new_password,
+)
 from .forms import LoginForm, PasswordForm
 
 bp = Blueprint("auth", __name__)

@@ -14,6 +14,11 @@ from .schema import KINDS, EntryErrors, json_type_errors
 bp = blueprint("safety_api", __name__)
 
 
+# Only the log kinds: /safety/stock is not a kind, so POST there is a 405 and its Allow says GET;
+# an unknown kind is a 404 from the routing.
+ANY_KIND = "<any(" + ", ".join(KINDS) + "):kind_name>"
+
+
 def entry_errors(e):
     field, message = next(iter(e.errors.items()))
     return error(message, field, 422, errors=e.errors)
@@ -41,7 +46,7 @@ def verdict_json(verdict):
             "warnings": [f"{f['message']} — {f['action']}" for f in findings]}
 
 
-@bp.post("/safety/<kind_name>")
+@bp.post(f"/safety/{ANY_KIND}")
 @allow("manager")
 def create_safety_record(kind_name):
     """Store one food-safety log entry (a thermometer, a scale or a script may post it)."""
@@ -58,7 +63,7 @@ def create_safety_record(kind_name):
     return jsonify(dict(safety_json(record), **verdict_json(verdict))), 201
 
 
-@bp.post("/safety/<kind_name>/check")
+@bp.post(f"/safety/{ANY_KIND}/check")
 @allow("manager")
 def check_safety_entry(kind_name):
     """Judge an entry as a save would (validation and the 4D checklist) and store nothing: the
@@ -69,6 +74,7 @@ def check_safety_entry(kind_name):
     if failure:
         return failure
     try:
+        typed(kind_name, payload)  # judged as strictly as a save
         verdict, clean = service.judge_entry(kind_name, payload)
     except EntryErrors as e:
         return entry_errors(e)
@@ -87,7 +93,7 @@ def stock():
                          for lot in service.lots_on_hand()])
 
 
-@bp.post("/safety/<kind_name>/<int:record_id>/amendments")
+@bp.post(f"/safety/{ANY_KIND}/<int:record_id>/amendments")
 @allow("manager")
 def amend_safety_record(kind_name, record_id):
     """Correct an entry: {"entry": {...the whole entry as it should read...}, "reason": "..."}."""
@@ -107,7 +113,7 @@ def amend_safety_record(kind_name, record_id):
     return jsonify(dict(safety_json(record), amendment=amendment.version, **verdict_json(verdict))), 201
 
 
-@bp.get("/safety/<kind_name>")
+@bp.get(f"/safety/{ANY_KIND}")
 @allow("manager", "union", "admin")
 def list_safety_records(kind_name):
     """Entries of one log, newest first (?from=&to= dates; default the last 30 days)."""
