@@ -222,7 +222,10 @@ def test_a_safety_comment_alerts_the_manager_and_links_the_meals_samples(app, st
         with app.test_request_context():
             return service.create("sample", {"meal": "lunch", "dish": dishes["noodles"].id, "weight_g": 150,
                                              "sealed": True, "fridge": fridge.id, "fridge_temp": 4, "operator": cook.id,
-                                             "stored_at": (noon - dt.timedelta(minutes=30)).isoformat(timespec="minutes")},
+                                             "stored_at": (noon - dt.timedelta(minutes=30)).isoformat(timespec="minutes"),
+                                             # logged at that lunch, whatever the hour the test runs at
+                                             "occurred_at": (dt.datetime.fromisoformat(voted[:-1])
+                                                             - dt.timedelta(minutes=30)).isoformat() + "Z"},
                                   "user:manager")
     stored = in_db(app, sample)
     record_id = stored[0].id if isinstance(stored, tuple) else stored.id
