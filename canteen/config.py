@@ -112,6 +112,8 @@ DEFAULTS = {
     "EXPIRY_HORIZON_DAYS": 30,
     "BACKUP_DAILY": 14,
     "BACKUP_WEEKLY": 8,
+    # Where backups go; empty: instance/backups. Another disk than the database's is safer.
+    "BACKUP_DIR": "",
     # Outbound delivery of alerts and digests: both off unless set (the intranet may have neither).
     "WEBHOOK_URL": "",
     "SMTP_HOST": "",
@@ -130,6 +132,9 @@ DEFAULTS = {
     # Whole-request cap; the JSON API applies its own much smaller one.
     "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
     "API_MAX_BODY_BYTES": 16 * 1024,
+    # While the database cannot take writes (disk full, PostgreSQL down) requests get a 503
+    # telling clients to come back after this many seconds (kiosks retry from their outbox).
+    "RETRY_AFTER_SECONDS": 5,
 }
 
 _TRUE = {"1", "true", "yes", "on"}

@@ -5,6 +5,7 @@ one of two started by mistake) do the work for that slot. Jobs take `now` (naive
 so tests drive them with any clock instead of sleeping.
 """
 import datetime as dt
+import logging
 
 from ..clock import clock
 from ..i18n import in_each_language
@@ -22,6 +23,8 @@ from ..safety.schema import KINDS
 from ..vocabulary import MEALS
 from .models import Alert, ExpectedLog, JobRun
 
+log = logging.getLogger(__name__)
+
 
 def claim(job, slot):
     """True for exactly one caller per (job, slot), however many schedulers race for it."""
@@ -33,6 +36,19 @@ def claim(job, slot):
 def finish(job, slot, outcome, detail=""):
     (JobRun.update(finished_at=utcnow(), outcome=outcome, detail=str(detail)[:2000])
      .where((JobRun.job == job) & (JobRun.slot == slot)).execute())
+
+
+def failed(job, slot, problem):
+    """Record a failed run and tell the administrator; the database itself may be what failed
+    (full disk), so each write is tried on its own and the log keeps the rest."""
+    for write in (lambda: finish(job, slot, "failed", repr(problem)),
+                  lambda: raise_alert(f"job:{job}:{slot}", "job_failed", "admin",
+                                      f"计划任务 {job}（{slot}）失败：{problem}",
+                                      f"Scheduled job {job} ({slot}) failed: {problem}")):
+        try:
+            write()
+        except Exception:
+            log.exception("could not record the failure of %s %s", job, slot)
 
 
 def raise_alert(key, kind, role, zh, en):
@@ -86,7 +102,7 @@ def run(job, slot, fn, *args):
         try:
             result = fn(*args)
         except Exception as e:  # the scheduler keeps going; the failure is recorded and shown
-            finish(job, slot, "failed", repr(e))
+            failed(job, slot, e)
             raise
         finish(job, slot, "ok", result)
         return result

@@ -92,6 +92,12 @@ class Server:
 
 def request(port, method, path, body=None, headers=None, timeout=10, connection=None):
     """(status, parsed JSON or text); reuses `connection` when given (keep-alive)."""
+    status, parsed, _headers = answer(port, method, path, body, headers, timeout, connection)
+    return status, parsed
+
+
+def answer(port, method, path, body=None, headers=None, timeout=10, connection=None):
+    """(status, parsed JSON or text, response headers)."""
     conn = connection or http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     data = json.dumps(body) if body is not None else None
     hdrs = {"Accept": "application/json", **({"Content-Type": "application/json"} if data else {}),
@@ -104,17 +110,51 @@ def request(port, method, path, body=None, headers=None, timeout=10, connection=
         if connection is None:
             conn.close()
     try:
-        return response.status, json.loads(raw)
+        parsed = json.loads(raw)
     except ValueError:
-        return response.status, raw.decode(errors="replace")
+        parsed = raw.decode(errors="replace")
+    return response.status, parsed, dict(response.getheaders())
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """mount(size) → a fresh tmpfs of that size (the tests run as root in CI); unmounted after."""
+    from ..conftest import require
+
+    mounted = []
+
+    def mount(size, name="disk"):
+        where = tmp_path / name
+        where.mkdir()
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(where)],
+                              capture_output=True, text=True)
+        require(done.returncode == 0, f"the disk-full tests mount a tmpfs and need root: {done.stderr.strip()}")
+        mounted.append(where)
+        return where
+
+    yield mount
+    for where in mounted:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def fill(folder):
+    """Write a file until the disk is full; returns it (delete it to free the space)."""
+    filler = Path(folder) / "filler"
+    with open(filler, "wb", buffering=0) as f:
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+        except OSError:
+            pass
+    return filler
 
 
 @pytest.fixture
 def server(tmp_path):
     made = []
 
-    def start(**env):
-        s = Server(tmp_path / f"instance{len(made)}", **env)
+    def start(instance=None, **env):
+        s = Server(instance or tmp_path / f"instance{len(made)}", **env)
         made.append(s)
         return s.start()
 
