@@ -108,6 +108,9 @@ DEFAULTS = {
     "ACTION_DUE_HOURS_MAJOR": 72,
     # Scheduled work (APScheduler): off with 0 in `python app.py` (run `flask scheduler` instead).
     "SCHEDULER": True,
+    # A job claim still "running" after this long is taken over by the next scheduler (a
+    # scheduler killed on this machine is noticed at once: its process is gone).
+    "JOB_LEASE_MINUTES": 120,
     "MEAL_LOG_GRACE_MINUTES": 60,
     "EXPIRY_HORIZON_DAYS": 30,
     "BACKUP_DAILY": 14,

@@ -38,7 +38,7 @@ def make_backup(now):
         return "skipped: PostgreSQL is backed up by the operator with pg_dump (see README)"
     folder = backup_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    for stale in folder.glob("canteen-*.part"):  # left by a run that was killed: never a backup
+    for stale in folder.glob("canteen-*.part*"):  # left by a run that was killed: never a backup
         stale.unlink()
     target = folder / f"canteen-{now:%Y%m%d-%H%M}.db"
     tmp = target.with_suffix(".part")
@@ -56,7 +56,7 @@ def make_backup(now):
         os.replace(head_tmp, head)
         tmp.replace(target)  # last: a backup file always has its head beside it
     except BaseException:  # disk full, I/O error, killed: no half file is left to be restored
-        for part in (tmp, tmp.with_suffix(".head.part")):
+        for part in (tmp, Path(f"{tmp}-journal"), tmp.with_suffix(".head.part")):
             part.unlink(missing_ok=True)
         if not target.exists():
             head.unlink(missing_ok=True)

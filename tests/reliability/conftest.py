@@ -6,6 +6,7 @@ the load last longer (e.g. 60 for the benchmark's run).
 import http.client
 import json
 import os
+import shutil
 import signal
 import socket
 import sqlite3
@@ -244,7 +245,8 @@ class Load:
 def sqlite_rows(db, sql, params=()):
     conn = sqlite3.connect(str(db), timeout=30)
     try:
-        return conn.execute(sql, params).fetchall()
+        with conn:  # commits a write
+            return conn.execute(sql, params).fetchall()
     finally:
         conn.close()
 
@@ -252,3 +254,63 @@ def sqlite_rows(db, sql, params=()):
 def load_ratings(db, prefix):
     """{client_id: id} of the ratings the load stored (the demo's own votes left out)."""
     return dict(sqlite_rows(db, "SELECT client_id, id FROM rating WHERE client_id LIKE ?", (prefix + "-%",)))
+
+
+PG_BIN = Path(os.environ.get("CANTEEN_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+class Cluster:
+    """A PostgreSQL cluster of the test's own (initdb in a temporary folder, a free port): the
+    tests stop and start it; the shared server is never touched."""
+
+    def __init__(self, folder):
+        self.data = Path(folder) / "pgdata"
+        self.log = Path(folder) / "postgres.log"
+        self.port = free_port()
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _as_postgres(self, *args, timeout=60):
+        # initdb refuses root; -l keeps pg_ctl from holding our pipes open
+        command = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        return subprocess.run([*command, *args], capture_output=True, text=True, timeout=timeout, check=True)
+
+    def init(self):
+        subprocess.run(["install", "-d", "-o", "postgres", "-g", "postgres", "-m", "700", str(self.data)],
+                       check=True) if os.geteuid() == 0 else self.data.mkdir(mode=0o700)
+        self._as_postgres(str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust",
+                          "-E", "UTF8", "--locale=C.UTF-8", "--no-sync")
+        self.log.touch()
+        if os.geteuid() == 0:
+            shutil.chown(self.log, "postgres", "postgres")
+        return self.start()
+
+    def start(self):
+        self._as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", "-o",
+                          f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
+        return self
+
+    def stop(self, mode="fast"):
+        self._as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
+
+
+@pytest.fixture
+def postgres():
+    import tempfile
+
+    from ..conftest import require
+
+    require((PG_BIN / "initdb").exists(),
+            f"the PostgreSQL outage tests start their own cluster with {PG_BIN}/initdb "
+            "(apt-get install postgresql, or set CANTEEN_PG_BIN)")
+    folder = Path(tempfile.mkdtemp(prefix="canteen-pg-"))  # pytest's own folders are root's alone
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres", "postgres")
+    try:
+        cluster = Cluster(folder).init()
+        yield cluster
+        try:
+            cluster.stop("immediate")
+        except subprocess.CalledProcessError:
+            pass  # already stopped by the test
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

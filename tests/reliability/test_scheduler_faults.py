@@ -1,0 +1,89 @@
+"""The scheduler process killed with SIGKILL in the middle of a backup and of a digest: on
+restart each job runs once, and no slot runs twice (even with two schedulers restarted at once)."""
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from .conftest import ROOT, sqlite_rows
+
+
+def noon_zone():
+    """A time zone where it is now about noon: every job of the day is due at catch-up."""
+    offset = 12 - dt.datetime.now(dt.timezone.utc).hour
+    return f"Etc/GMT{-offset:+d}" if offset else "UTC"
+
+
+def scheduler(instance, log, **env):
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("CANTEEN_")}
+    environment.update(PYTHONPATH=str(ROOT), CANTEEN_INSTANCE_PATH=str(instance), CANTEEN_DEMO="0",
+                       CANTEEN_TIMEZONE=noon_zone(), **env)
+    with open(log, "ab") as out:
+        return subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "scheduler"], cwd=ROOT,
+                                env=environment, stdout=out, stderr=subprocess.STDOUT)
+
+
+def wait_for(condition, seconds, step=0.002):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(step)
+    return None
+
+
+def finished(db, job):
+    try:
+        return sqlite_rows(db, "SELECT outcome FROM job_run WHERE job = ? AND finished_at IS NOT NULL", (job,))
+    except Exception:
+        return None
+
+
+@pytest.mark.timeout(120)
+def test_killed_during_a_backup_the_next_scheduler_backs_up_once(tmp_path):
+    instance = tmp_path / "instance"
+    db = instance / "canteen.db"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CANTEEN_")}
+    subprocess.run([sys.executable, "-m", "flask", "--app", "app", "init-db"], cwd=ROOT, check=True, timeout=60,
+                   env=dict(env, PYTHONPATH=str(ROOT), CANTEEN_INSTANCE_PATH=str(instance), CANTEEN_DEMO="0"),
+                   capture_output=True)
+    # ballast, so that the backup takes long enough to be killed in the middle of it
+    sqlite_rows(db, "CREATE TABLE ballast (b BLOB)")
+    sqlite_rows(db, "INSERT INTO ballast SELECT randomblob(4000) FROM (WITH RECURSIVE n(i) AS "
+                    "(SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 15000) SELECT i FROM n)")
+    backups = instance / "backups"
+
+    first = scheduler(instance, tmp_path / "first.log")
+    try:
+        part = wait_for(lambda: next(backups.glob("*.part"), None) if backups.exists() else None, 60)
+        assert part is not None, (tmp_path / "first.log").read_text()
+        first.send_signal(signal.SIGKILL)
+    finally:
+        first.kill()
+        first.wait(10)
+    assert sqlite_rows(db, "SELECT outcome FROM job_run WHERE job = 'backup'") == [("running",)]
+    assert ".part" in [p.suffix for p in backups.iterdir()]  # the half file the kill left
+
+    # two schedulers restarted at the same time: one takes the claim over, the other leaves it
+    again = [scheduler(instance, tmp_path / f"again{i}.log") for i in range(2)]
+    try:
+        assert wait_for(lambda: finished(db, "backup"), 60, step=0.1) == [("ok",)]
+        assert wait_for(lambda: finished(db, "deliver") and all(
+            "canteen scheduler running" in (tmp_path / f"again{i}.log").read_text() for i in range(2)), 60, 0.1)
+    finally:
+        for p in again:
+            p.terminate()
+            p.wait(10)
+    logs = [(tmp_path / f"again{i}.log").read_text() for i in range(2)]
+    assert sum("taking over the claim" in text and "job backup" in text for text in logs) == 1, logs
+    files = sorted(p.name for p in backups.iterdir())
+    assert len(files) == 2 and files[0].endswith(".db") and files[1] == files[0] + ".audit-head.json", files
+    assert sqlite_rows(backups / files[0], "PRAGMA integrity_check") == [("ok",)]
+    assert sqlite_rows(db, "SELECT job, count(*) FROM job_run GROUP BY job HAVING count(*) > 1 "
+                           "AND job NOT IN ('missed_logs', 'deliver')") == []
