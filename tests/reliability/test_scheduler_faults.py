@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -87,3 +88,64 @@ def test_killed_during_a_backup_the_next_scheduler_backs_up_once(tmp_path):
     assert sqlite_rows(backups / files[0], "PRAGMA integrity_check") == [("ok",)]
     assert sqlite_rows(db, "SELECT job, count(*) FROM job_run GROUP BY job HAVING count(*) > 1 "
                            "AND job NOT IN ('missed_logs', 'deliver')") == []
+
+
+@pytest.mark.timeout(120)
+def test_killed_during_a_digest_the_next_scheduler_stores_it_once(tmp_path, postgres):
+    import psycopg2
+
+    instance = tmp_path / "instance"
+    env = dict({k: v for k, v in os.environ.items() if not k.startswith("CANTEEN_")}, PYTHONPATH=str(ROOT),
+               CANTEEN_INSTANCE_PATH=str(instance), CANTEEN_DEMO="0", CANTEEN_DATABASE_URL=postgres.url)
+    subprocess.run([sys.executable, "-m", "flask", "--app", "app", "init-db"], cwd=ROOT, check=True, timeout=60,
+                   env=env, capture_output=True)
+    watch = psycopg2.connect(postgres.url)
+    watch.autocommit = True
+    lock = psycopg2.connect(postgres.url)
+
+    def rows(sql):
+        with watch.cursor() as cur:
+            cur.execute(sql)
+            return cur.fetchall()
+
+    def digest_waiting():
+        # the digest claimed its slot and now waits for the table we hold: it is in the middle
+        return rows("SELECT outcome FROM job_run WHERE job = 'daily_digest'") == [("running",)] and rows(
+            "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%digest%'")
+
+    try:
+        with lock.cursor() as cur:
+            cur.execute("LOCK TABLE digest IN ACCESS EXCLUSIVE MODE")
+        first = scheduler(instance, tmp_path / "first.log", CANTEEN_DATABASE_URL=postgres.url)
+        try:
+            assert wait_for(digest_waiting, 60, step=0.05), (tmp_path / "first.log").read_text()
+            first.send_signal(signal.SIGKILL)
+            first.wait(10)
+        finally:
+            first.kill()
+            first.wait(10)
+        # the killed scheduler's server process would finish its insert once the lock goes:
+        # end it as a dead client's connection is ended
+        rows("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+        lock.rollback()
+        assert rows("SELECT count(*) FROM digest") == [(0,)]
+        assert rows("SELECT outcome FROM job_run WHERE job = 'daily_digest'") == [("running",)]
+
+        again = [scheduler(instance, tmp_path / f"again{i}.log", CANTEEN_DATABASE_URL=postgres.url) for i in range(2)]
+        try:
+            assert wait_for(lambda: rows("SELECT outcome FROM job_run WHERE job IN ('daily_digest', 'backup') "
+                                         "AND finished_at IS NOT NULL") == [("ok",), ("ok",)], 60, 0.1)
+        finally:
+            for p in again:
+                p.terminate()
+                p.wait(10)
+        logs = [(tmp_path / f"again{i}.log").read_text() for i in range(2)]
+        assert sum("job daily_digest" in text and "taking over the claim" in text for text in logs) == 1, logs
+        monday = dt.datetime.now(ZoneInfo(noon_zone())).weekday() == 0  # the weekly one is due on Mondays
+        assert rows("SELECT kind, count(*) FROM digest GROUP BY kind ORDER BY kind") == \
+            [("daily", 1)] + [("weekly", 1)] * monday
+        period, body = rows("SELECT period, body FROM digest WHERE kind = 'daily'")[0]
+        assert json.loads(body)["day"] == period
+    finally:
+        lock.close()
+        watch.close()
