@@ -19,6 +19,14 @@ DEFAULTS = {
     "PORT": 5000,
     # waitress worker threads; measured in bench/load.py (see README).
     "THREADS": 8,
+    # Connections open at once (kiosks, phones, the office); more wait in the backlog.
+    "CONNECTION_LIMIT": 512,
+    # An idle keep-alive connection is closed after this many seconds of silence, and a request
+    # still arriving after REQUEST_READ_SECONDS (a client trickling bytes) is cut off.
+    "CHANNEL_TIMEOUT": 30,
+    "REQUEST_READ_SECONDS": 30,
+    # Request line plus headers (cookies included).
+    "MAX_REQUEST_HEADER_BYTES": 32 * 1024,
     "TIMEZONE": "Asia/Shanghai",
     # name=HH:MM-HH:MM, comma separated; a window may cross midnight (the night-shift meal).
     "MEALS": "breakfast=06:30-08:30,lunch=11:00-13:00,dinner=17:00-19:00,night=23:00-01:00",

@@ -184,6 +184,7 @@ class Load:
         self.port, self.dishes, self.clients, self.prefix, self.timeout = port, dishes, clients, prefix, timeout
         self.answers = {}  # client_id -> list of (status, body)
         self.sent = {}  # client_id -> (kiosk, body): what a kiosk's outbox would replay
+        self.durations = []  # seconds each answered vote took
         self.lock = threading.Lock()
         self.running = threading.Event()
         self.threads = []
@@ -200,8 +201,10 @@ class Load:
             i += 1
             try:
                 conn = conn or http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
+                began = time.monotonic()
                 answer = request(self.port, "POST", "/api/v1/ratings", body,
                                  {"X-Canteen-Kiosk": kiosk}, connection=conn)
+                self.durations.append(time.monotonic() - began)
             except (OSError, http.client.HTTPException) as e:
                 answer = (None, repr(e))  # not acknowledged: a kiosk keeps it queued
                 if conn:
