@@ -138,24 +138,44 @@ def small_disk(tmp_path):
         subprocess.run(["umount", "-l", str(where)], check=False)
 
 
-def fill(folder):
-    """Write a file until the disk is full; returns it (delete it to free the space)."""
+def fill(folder, database=None):
+    """Write a file until the disk is full; returns it (delete it to free the space). With
+    `database`, its WAL is emptied first, so that the next write needs space the disk lacks."""
+    if database is not None:
+        assert sqlite_rows(database, "PRAGMA wal_checkpoint(TRUNCATE)")[0][0] == 0  # not busy
     filler = Path(folder) / "filler"
     with open(filler, "wb", buffering=0) as f:
-        try:
-            while True:
-                f.write(b"\0" * 65536)
-        except OSError:
-            pass
+        for chunk in (65536, 4096, 512):
+            try:
+                while True:
+                    f.write(b"\0" * chunk)
+            except OSError:
+                pass
     return filler
 
 
+@pytest.fixture(scope="session")
+def demo_instance(tmp_path_factory):
+    """An instance folder with the demo canteen seeded once (seeding takes seconds); each
+    test's server starts from a copy of it."""
+    folder = tmp_path_factory.mktemp("demo") / "instance"
+    Server(folder).start(wait=60).stop()
+    for leftover in ("server.log", "canteen.pid"):
+        (folder / leftover).unlink(missing_ok=True)
+    return folder
+
+
 @pytest.fixture
-def server(tmp_path):
+def server(tmp_path, request):
+    """start(instance=None, **CANTEEN_ env) → a started Server: on SQLite from a copy of the
+    seeded demo instance, on CANTEEN_DATABASE_URL seeding its own."""
     made = []
 
     def start(instance=None, **env):
-        s = Server(instance or tmp_path / f"instance{len(made)}", **env)
+        instance = Path(instance or tmp_path / f"instance{len(made)}")
+        if "CANTEEN_DATABASE_URL" not in env:
+            shutil.copytree(request.getfixturevalue("demo_instance"), instance, dirs_exist_ok=True)
+        s = Server(instance, **env)
         made.append(s)
         return s.start()
 
@@ -174,6 +194,12 @@ def dish_ids(port):
 
 def new_client_id():
     return "rel-" + uuid.uuid4().hex
+
+
+def vote(port, dishes, n, kiosk="disk"):
+    """(body, answer) of the n-th vote of a kiosk: a different dish or face each time."""
+    body = {"dish_id": dishes[n % len(dishes)], "score": 1 + n // len(dishes) % 5, "client_id": new_client_id()}
+    return body, answer(port, "POST", "/api/v1/ratings", body, {"X-Canteen-Kiosk": kiosk})
 
 
 class Load:

@@ -11,12 +11,7 @@ from canteen.jobs.scheduler import run_job
 from canteen.models import database
 
 from ..conftest import close_pool, make_app
-from .conftest import answer, dish_ids, fill, load_ratings, new_client_id, request, sqlite_rows
-
-
-def vote(port, dishes, n, kiosk="disk"):
-    body = {"dish_id": dishes[n % len(dishes)], "score": 1 + n // len(dishes) % 5, "client_id": new_client_id()}
-    return body, answer(port, "POST", "/api/v1/ratings", body, {"X-Canteen-Kiosk": kiosk})
+from .conftest import answer, dish_ids, fill, load_ratings, request, sqlite_rows, vote
 
 
 @pytest.mark.timeout(120)
@@ -25,7 +20,7 @@ def test_a_full_disk_answers_503_and_service_resumes_when_space_is_freed(server,
     s = server(instance=disk)
     dishes = dish_ids(s.port)
     assert vote(s.port, dishes, 0)[1][0] == 201
-    filler = fill(disk)
+    filler = fill(disk, disk / "canteen.db")
 
     stored, queued, refusal = {}, [], None
     deadline = time.monotonic() + 60
