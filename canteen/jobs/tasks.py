@@ -44,7 +44,15 @@ def process_identity(pid):
     return f"{socket.gethostname()}:{pid}:{started}"
 
 
-OWNER = process_identity(os.getpid())
+_owner = {}
+
+
+def owner():
+    """This process's name in the claims it holds (made per pid: a forked child is another)."""
+    pid = os.getpid()
+    if pid not in _owner:
+        _owner[pid] = process_identity(pid)
+    return _owner[pid]
 
 
 def owner_is_gone(owner):
@@ -65,18 +73,19 @@ def claim(job, slot, now=None):
     from flask import current_app
 
     now = now or utcnow()
-    inserted = (JobRun.insert(job=job, slot=slot, started_at=now, owner=OWNER)
+    me = owner()
+    inserted = (JobRun.insert(job=job, slot=slot, started_at=now, owner=me)
                 .on_conflict_ignore().as_rowcount().execute())
     if inserted == 1:
         return True
     held = JobRun.get_or_none((JobRun.job == job) & (JobRun.slot == slot))
-    if held is None or held.outcome != "running" or held.owner == OWNER:
+    if held is None or held.outcome != "running" or held.owner == me:
         return False
     lease = dt.timedelta(minutes=current_app.config["JOB_LEASE_MINUTES"])
     if not (owner_is_gone(held.owner) or held.started_at < now - lease):
         return False
     log.warning("job %s %s: taking over the claim of %s (started %s)", job, slot, held.owner or "?", held.started_at)
-    taken = (JobRun.update(owner=OWNER, started_at=now, detail=f"taken over from {held.owner or '?'}")
+    taken = (JobRun.update(owner=me, started_at=now, detail=f"taken over from {held.owner or '?'}")
              .where((JobRun.id == held.id) & (JobRun.outcome == "running") & (JobRun.owner == held.owner))
              .execute())
     return taken == 1

@@ -21,11 +21,17 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SECONDS = float(os.environ.get("CANTEEN_RELIABILITY_SECONDS", "0") or 0)
+CLIENTS = int(os.environ.get("CANTEEN_RELIABILITY_CLIENTS", "0") or 0)
 
 
 def load_seconds(ci_default):
     """How long a load lasts: CANTEEN_RELIABILITY_SECONDS when set, else the short CI run."""
     return SECONDS or ci_default
+
+
+def clients(ci_default):
+    """How many kiosks vote at once: CANTEEN_RELIABILITY_CLIENTS (64 for the long run), else the CI number."""
+    return CLIENTS or ci_default
 
 
 def free_port():

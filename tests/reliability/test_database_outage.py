@@ -31,6 +31,7 @@ def test_postgresql_stopped_and_started_under_load(server, postgres):
     started = time.monotonic()
     status, body = request(s.port, "GET", "/api/v1/menu/current")
     assert (status, body["field"]) == (503, None) and time.monotonic() - started < 2, (status, body)
+    assert request(s.port, "GET", "/kiosk", headers={"Accept": "text/html"})[0] == 503  # pages too
     postgres.start()
     up = time.monotonic()
     recovered = None

@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from .conftest import Load, dish_ids, load_ratings, load_seconds, new_client_id, request, sqlite_rows
+from .conftest import Load, clients, dish_ids, load_ratings, load_seconds, new_client_id, request, sqlite_rows
 
 
 def check_stored(load, db, prefix):
@@ -18,12 +18,14 @@ def check_stored(load, db, prefix):
 @pytest.mark.timeout(120)
 def test_sustained_load_every_answer_is_a_row(server):
     s = server()
-    load = Load(s.port, dish_ids(s.port), clients=32, prefix="load").start()
+    load = Load(s.port, dish_ids(s.port), clients=clients(32), prefix="load").start()
     time.sleep(load_seconds(6))
     load.stop()
     statuses = load.statuses()
     assert set(statuses) == {201}, statuses  # no 5xx, no dropped connection, no debounce merge
     assert statuses[201] > 200  # it really was under load
+    durations = sorted(load.durations)
+    print(f"{statuses[201]} votes from {load.clients} kiosks, p99 {durations[int(len(durations) * 0.99)] * 1000:.0f} ms")
     stored, acknowledged = check_stored(load, s.instance / "canteen.db", "load")
     assert set(stored) == set(acknowledged)  # no row that nobody was told about
     assert "database is locked" not in s.output()
@@ -37,7 +39,7 @@ def test_kill_9_under_load_loses_nothing_acknowledged(server):
     token = s.flask("create-token", "thermometer", "--role", "manager").stdout.strip()
     unit, staff = sqlite_rows(db, "SELECT u.id, u.checker_id FROM storage_unit u WHERE u.kind = 'cold_room' "
                                   "ORDER BY u.id LIMIT 1")[0]
-    load = Load(s.port, dish_ids(s.port), clients=32, prefix="crash").start()
+    load = Load(s.port, dish_ids(s.port), clients=clients(32), prefix="crash").start()
     logs = []
     deadline = time.monotonic() + load_seconds(3)
     while time.monotonic() < deadline:  # a manager's storage readings between the votes

@@ -149,3 +149,36 @@ def test_killed_during_a_digest_the_next_scheduler_stores_it_once(tmp_path, post
     finally:
         lock.close()
         watch.close()
+
+
+@pytest.mark.timeout(30)
+def test_a_claim_is_taken_over_only_from_a_process_gone_or_past_its_lease(tmp_path):
+    import socket
+
+    from canteen.jobs import tasks
+    from canteen.jobs.models import JobRun
+    from canteen.models import database, utcnow
+
+    from ..conftest import close_pool, make_app
+
+    app = make_app(f"sqlite:///{tmp_path}/canteen.db", tmp_path, JOB_LEASE_MINUTES=120)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    host = socket.gethostname()
+    alive = tasks.process_identity(os.getppid())  # the shell or pytest's parent: running
+    now = utcnow()
+    with app.app_context(), database.connection_context():
+        for slot, holder, started in [("gone", f"{host}:{gone.stdout.strip()}:1", now),
+                                      ("alive", alive, now),
+                                      ("reused-pid", f"{host}:{os.getppid()}:not-its-start", now),
+                                      ("elsewhere", "other-host:1:1", now - dt.timedelta(minutes=119)),
+                                      ("elsewhere-lapsed", "other-host:1:1", now - dt.timedelta(minutes=121)),
+                                      ("finished", f"{host}:{gone.stdout.strip()}:1", now)]:
+            JobRun.create(job="backup", slot=slot, started_at=started, owner=holder,
+                          outcome="ok" if slot == "finished" else "running")
+        taken = {slot: tasks.claim("backup", slot, now) for slot in
+                 ("gone", "alive", "reused-pid", "elsewhere", "elsewhere-lapsed", "finished")}
+        assert taken == {"gone": True, "alive": False, "reused-pid": True, "elsewhere": False,
+                         "elsewhere-lapsed": True, "finished": False}
+        assert tasks.claim("backup", "gone", now) is False  # taken once: now held by this live process
+        assert JobRun.get(JobRun.slot == "gone").owner == tasks.owner()
+    close_pool()
