@@ -29,6 +29,11 @@ def load_seconds(ci_default):
     return SECONDS or ci_default
 
 
+def bound(ci_seconds):
+    """A test's time limit: its CI bound, plus room for the longer loads CANTEEN_RELIABILITY_SECONDS asks."""
+    return ci_seconds + 3 * SECONDS
+
+
 def clients(ci_default):
     """How many kiosks vote at once: CANTEEN_RELIABILITY_CLIENTS (64 for the long run), else the CI number."""
     return CLIENTS or ci_default

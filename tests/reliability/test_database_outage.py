@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from .conftest import Load, dish_ids, load_seconds, request
+from .conftest import Load, bound, dish_ids, load_seconds, request
 
 
 def stored(url, prefix):
@@ -19,7 +19,7 @@ def stored(url, prefix):
         conn.close()
 
 
-@pytest.mark.timeout(150)
+@pytest.mark.timeout(bound(150))
 def test_postgresql_stopped_and_started_under_load(server, postgres):
     s = server(CANTEEN_DATABASE_URL=postgres.url)
     load = Load(s.port, dish_ids(s.port), clients=16, prefix="pg", timeout=15).start()

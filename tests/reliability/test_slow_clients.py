@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from .conftest import Load, dish_ids, load_seconds
+from .conftest import Load, bound, dish_ids, load_seconds
 
 
 def trickle(port, head, body_size, results, stop):
@@ -34,7 +34,7 @@ def trickle(port, head, body_size, results, stop):
         sock.close()
 
 
-@pytest.mark.timeout(90)
+@pytest.mark.timeout(bound(90))
 def test_slow_clients_do_not_starve_the_kiosks(server):
     s = server(CANTEEN_REQUEST_READ_SECONDS="3", CANTEEN_CONNECTION_LIMIT="64")
     dishes = dish_ids(s.port)
