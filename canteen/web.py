@@ -73,11 +73,28 @@ def expired_form(exc):
                                   "Go back, reload the page and send it again.")), 400
 
 
+# SQLite reports its own mistakes ("no such column") as OperationalError too: those stay 500s.
+SQLITE_UNAVAILABLE = ("database or disk is full", "disk i/o error", "database is locked",
+                      "unable to open database", "readonly database", "disk image is malformed")
+
+
+def is_outage(exc):
+    """Whether a database error means "not now" (a resource or the server) rather than a bug."""
+    if not isinstance(exc, OperationalError):
+        return True  # InterfaceError (connection gone), MaxConnectionsExceeded (pool busy)
+    original = getattr(exc, "orig", None) or exc.__context__ or exc  # peewee keeps the driver's
+    if type(original).__module__.startswith("sqlite3"):
+        return any(text in str(original).lower() for text in SQLITE_UNAVAILABLE)
+    return True  # psycopg2's OperationalError: the connection, the server, a cancelled query
+
+
 def database_unavailable(exc):
     """The database cannot take the request now (disk full, I/O error, PostgreSQL down or
     restarting, every pooled connection busy): a 503 with Retry-After, never a 500 or a hang.
     Nothing was stored (the transaction rolled back), so the client may send it again: kiosks
     keep the vote in their outbox and retry, and the client_id makes the retry count once."""
+    if not is_outage(exc):
+        return unexpected_error(exc)
     log.warning("database unavailable on %s %s: %s", request.method, request.path, str(exc).strip()[:200])
     try:
         database.manual_close()  # a broken connection never goes back to the pool

@@ -82,3 +82,20 @@ def test_a_backup_that_fails_for_space_leaves_no_half_file_and_raises_an_alert(t
     assert written == str(backups / "canteen-20261201-0300.db")
     assert sqlite_rows(written, "PRAGMA integrity_check") == [("ok",)]
     close_pool()
+
+
+@pytest.mark.timeout(30)
+def test_a_mistake_in_sql_is_not_taken_for_an_outage(tmp_path):
+    from peewee import OperationalError, SqliteDatabase
+
+    from canteen.web import is_outage
+
+    def failure(db, sql):
+        try:
+            db.execute_sql(sql)
+        except OperationalError as e:
+            return e
+        raise AssertionError("no error")
+
+    assert is_outage(failure(SqliteDatabase(":memory:"), "SELECT nope FROM nothing")) is False  # a bug: 500
+    assert is_outage(failure(SqliteDatabase(str(tmp_path / "gone" / "x.db")), "SELECT 1")) is True
