@@ -82,10 +82,13 @@ def is_outage(exc):
     """Whether a database error means "not now" (a resource or the server) rather than a bug."""
     if not isinstance(exc, OperationalError):
         return True  # InterfaceError (connection gone), MaxConnectionsExceeded (pool busy)
-    original = getattr(exc, "orig", None) or exc.__context__ or exc  # peewee keeps the driver's
-    if type(original).__module__.startswith("sqlite3"):
-        return any(text in str(original).lower() for text in SQLITE_UNAVAILABLE)
-    return True  # psycopg2's OperationalError: the connection, the server, a cancelled query
+    chain = []
+    while exc is not None and len(chain) < 10:  # a failed COMMIT shows as the ROLLBACK after it
+        chain.append(exc)
+        exc = exc.__context__
+    if not any(type(e).__module__.startswith("sqlite3") for e in chain):
+        return True  # psycopg2's OperationalError: the connection, the server, a cancelled query
+    return any(text in str(e).lower() for e in chain for text in SQLITE_UNAVAILABLE)
 
 
 def database_unavailable(exc):
