@@ -19,6 +19,14 @@ DEFAULTS = {
     "PORT": 5000,
     # waitress worker threads; measured in bench/load.py (see README).
     "THREADS": 8,
+    # Connections open at once (kiosks, phones, the office); more wait in the backlog.
+    "CONNECTION_LIMIT": 512,
+    # An idle keep-alive connection is closed after this many seconds of silence, and a request
+    # still arriving after REQUEST_READ_SECONDS (a client trickling bytes) is cut off.
+    "CHANNEL_TIMEOUT": 30,
+    "REQUEST_READ_SECONDS": 30,
+    # Request line plus headers (cookies included).
+    "MAX_REQUEST_HEADER_BYTES": 32 * 1024,
     "TIMEZONE": "Asia/Shanghai",
     # name=HH:MM-HH:MM, comma separated; a window may cross midnight (the night-shift meal).
     "MEALS": "breakfast=06:30-08:30,lunch=11:00-13:00,dinner=17:00-19:00,night=23:00-01:00",
@@ -108,10 +116,15 @@ DEFAULTS = {
     "ACTION_DUE_HOURS_MAJOR": 72,
     # Scheduled work (APScheduler): off with 0 in `python app.py` (run `flask scheduler` instead).
     "SCHEDULER": True,
+    # A job claim still "running" after this long is taken over by the next scheduler (a
+    # scheduler killed on this machine is noticed at once: its process is gone).
+    "JOB_LEASE_MINUTES": 120,
     "MEAL_LOG_GRACE_MINUTES": 60,
     "EXPIRY_HORIZON_DAYS": 30,
     "BACKUP_DAILY": 14,
     "BACKUP_WEEKLY": 8,
+    # Where backups go; empty: instance/backups. Another disk than the database's is safer.
+    "BACKUP_DIR": "",
     # Outbound delivery of alerts and digests: both off unless set (the intranet may have neither).
     "WEBHOOK_URL": "",
     "SMTP_HOST": "",
@@ -130,6 +143,9 @@ DEFAULTS = {
     # Whole-request cap; the JSON API applies its own much smaller one.
     "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
     "API_MAX_BODY_BYTES": 16 * 1024,
+    # While the database cannot take writes (disk full, PostgreSQL down) requests get a 503
+    # telling clients to come back after this many seconds (kiosks retry from their outbox).
+    "RETRY_AFTER_SECONDS": 5,
 }
 
 _TRUE = {"1", "true", "yes", "on"}

@@ -71,6 +71,9 @@ def open_database(url, pool_size=32):
         return PooledSqliteDatabase(name, pragmas=SQLITE_PRAGMAS, max_connections=pool_size,
                                     timeout=10, check_same_thread=False, **params)
     if scheme in ("postgres", "postgresql"):
+        # a server that does not answer (network gone) fails the request in seconds (a 503),
+        # instead of waiting for TCP to give up; ?connect_timeout= in the URL overrides it
+        params.setdefault("connect_timeout", 5)
         return PooledPostgresqlDatabase(name, max_connections=pool_size, timeout=10,
                                         **params)
     raise ValueError(f"unsupported database URL scheme {scheme!r}: use sqlite:/// or postgresql://")

@@ -2,13 +2,16 @@
 and the template helpers every page uses."""
 import logging
 
-from flask import jsonify, render_template, request
+from flask import Response, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
+from peewee import InterfaceError, OperationalError
+from playhouse.pool import MaxConnectionsExceeded
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.routing import IntegerConverter
 
 from . import vocabulary
 from .access import PUBLIC, access_of, demo_mode
+from .models import database
 
 # Our own pages need nothing from elsewhere (kiosks are offline) and no inline script.
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -31,6 +34,8 @@ def init_app(app):
     app.url_map.converters["int"] = DatabaseIdConverter
     app.register_error_handler(CSRFError, expired_form)
     app.register_error_handler(HTTPException, http_error)
+    for failure in (OperationalError, InterfaceError, MaxConnectionsExceeded):
+        app.register_error_handler(failure, database_unavailable)
     app.register_error_handler(Exception, unexpected_error)
     app.after_request(security_headers)
     app.jinja_env.globals["local"] = lambda utc: app.extensions["canteen_clock"].to_local(utc)
@@ -66,6 +71,47 @@ def expired_form(exc):
     return render_template("error.html", code=400,
                            name=_("This form has expired or did not come from this site. "
                                   "Go back, reload the page and send it again.")), 400
+
+
+# SQLite reports its own mistakes ("no such column") as OperationalError too: those stay 500s.
+SQLITE_UNAVAILABLE = ("database or disk is full", "disk i/o error", "database is locked",
+                      "unable to open database", "readonly database", "disk image is malformed")
+
+
+def is_outage(exc):
+    """Whether a database error means "not now" (a resource or the server) rather than a bug."""
+    if not isinstance(exc, OperationalError):
+        return True  # InterfaceError (connection gone), MaxConnectionsExceeded (pool busy)
+    chain = []
+    while exc is not None and len(chain) < 10:  # a failed COMMIT shows as the ROLLBACK after it
+        chain.append(exc)
+        exc = exc.__context__
+    if not any(type(e).__module__.startswith("sqlite3") for e in chain):
+        return True  # psycopg2's OperationalError: the connection, the server, a cancelled query
+    return any(text in str(e).lower() for e in chain for text in SQLITE_UNAVAILABLE)
+
+
+def database_unavailable(exc):
+    """The database cannot take the request now (disk full, I/O error, PostgreSQL down or
+    restarting, every pooled connection busy): a 503 with Retry-After, never a 500 or a hang.
+    Nothing was stored (the transaction rolled back), so the client may send it again: kiosks
+    keep the vote in their outbox and retry, and the client_id makes the retry count once."""
+    if not is_outage(exc):
+        return unexpected_error(exc)
+    log.warning("database unavailable on %s %s: %s", request.method, request.path, str(exc).strip()[:200])
+    try:
+        database.manual_close()  # a broken connection never goes back to the pool
+    except Exception:  # already gone with the server
+        log.debug("closing the failed connection", exc_info=True)
+    headers = {"Retry-After": str(current_app.config["RETRY_AFTER_SECONDS"])}
+    if wants_json():
+        return jsonify(error="The database is unavailable (full disk or outage); nothing was stored. "
+                             "Send it again in a few seconds.", field=None), 503, headers
+    try:
+        return render_template("error.html", code=503, name=None), 503, headers
+    except Exception:  # the page itself needs the database (the signed-in user, …)
+        return Response(_("Something went wrong on our side. Please try again."), 503, headers,
+                        mimetype="text/plain")
 
 
 def unexpected_error(exc):

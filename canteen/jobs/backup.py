@@ -26,7 +26,8 @@ def sqlite_path():
 
 
 def backup_dir():
-    return Path(current_app.instance_path) / "backups"
+    """CANTEEN_BACKUP_DIR, else instance/backups (better on another disk than the database's)."""
+    return Path(current_app.config["BACKUP_DIR"] or Path(current_app.instance_path) / "backups")
 
 
 def make_backup(now):
@@ -37,17 +38,29 @@ def make_backup(now):
         return "skipped: PostgreSQL is backed up by the operator with pg_dump (see README)"
     folder = backup_dir()
     folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("canteen-*.part*"):  # left by a run that was killed: never a backup
+        stale.unlink()
     target = folder / f"canteen-{now:%Y%m%d-%H%M}.db"
     tmp = target.with_suffix(".part")
-    src = sqlite3.connect(str(source))
-    dst = sqlite3.connect(str(tmp))
+    head = head_file(target)
     try:
-        src.backup(dst)  # page by page, consistent even while the app writes
-    finally:
-        dst.close()
-        src.close()
-    tmp.replace(target)
-    head_file(target).write_text(json.dumps(audit.signed_head(copy_head(target))))  # the copy's own head
+        src = sqlite3.connect(str(source))
+        dst = sqlite3.connect(str(tmp))
+        try:
+            src.backup(dst)  # page by page, consistent even while the app writes
+        finally:
+            dst.close()
+            src.close()
+        head_tmp = tmp.with_suffix(".head.part")
+        head_tmp.write_text(json.dumps(audit.signed_head(copy_head(tmp))))  # the copy's own head
+        os.replace(head_tmp, head)
+        tmp.replace(target)  # last: a backup file always has its head beside it
+    except BaseException:  # disk full, I/O error, killed: no half file is left to be restored
+        for part in (tmp, Path(f"{tmp}-journal"), tmp.with_suffix(".head.part")):
+            part.unlink(missing_ok=True)
+        if not target.exists():
+            head.unlink(missing_ok=True)
+        raise
     prune(folder, current_app.config["BACKUP_DAILY"], current_app.config["BACKUP_WEEKLY"])
     return str(target)
 

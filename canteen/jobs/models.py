@@ -13,6 +13,8 @@ class JobRun(BaseModel):
     finished_at = DateTimeField(null=True)
     outcome = CharField(max_length=16, default="running")  # running | ok | failed
     detail = TextField(default="")
+    # host:pid:process start of the scheduler running it ("" for claims made before 0017)
+    owner = CharField(max_length=120, default="")
 
     class Meta:
         indexes = ((("job", "slot"), True),)

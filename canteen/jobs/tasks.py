@@ -5,6 +5,9 @@ one of two started by mistake) do the work for that slot. Jobs take `now` (naive
 so tests drive them with any clock instead of sleeping.
 """
 import datetime as dt
+import logging
+import os
+import socket
 
 from ..clock import clock
 from ..i18n import in_each_language
@@ -22,17 +25,88 @@ from ..safety.schema import KINDS
 from ..vocabulary import MEALS
 from .models import Alert, ExpectedLog, JobRun
 
+log = logging.getLogger(__name__)
 
-def claim(job, slot):
-    """True for exactly one caller per (job, slot), however many schedulers race for it."""
-    inserted = (JobRun.insert(job=job, slot=slot, started_at=utcnow())
+
+def process_identity(pid):
+    """host:pid:start time of a process (the start time tells a reused pid apart); None if gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            started = f.read().rsplit(")", 1)[1].split()[19]
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            pass
+        started = "?"  # no /proc: the pid alone
+    return f"{socket.gethostname()}:{pid}:{started}"
+
+
+_owner = {}
+
+
+def owner():
+    """This process's name in the claims it holds (made per pid: a forked child is another)."""
+    pid = os.getpid()
+    if pid not in _owner:
+        _owner[pid] = process_identity(pid)
+    return _owner[pid]
+
+
+def owner_is_gone(owner):
+    """True when `owner` is a process of this host that no longer runs. Another host's
+    claim is never judged from here: it waits for the lease."""
+    host, _sep, rest = owner.partition(":")
+    pid, _sep, _started = rest.partition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    return process_identity(int(pid)) != owner
+
+
+def claim(job, slot, now=None):
+    """True for exactly one caller per (job, slot), however many schedulers race for it.
+    A claim still "running" whose scheduler was killed (its process is gone, or it is older
+    than CANTEEN_JOB_LEASE_MINUTES) is taken over by exactly one caller: the slot runs again
+    once, never twice at the same time."""
+    from flask import current_app
+
+    now = now or utcnow()
+    me = owner()
+    inserted = (JobRun.insert(job=job, slot=slot, started_at=now, owner=me)
                 .on_conflict_ignore().as_rowcount().execute())
-    return inserted == 1
+    if inserted == 1:
+        return True
+    held = JobRun.get_or_none((JobRun.job == job) & (JobRun.slot == slot))
+    if held is None or held.outcome != "running" or held.owner == me:
+        return False
+    lease = dt.timedelta(minutes=current_app.config["JOB_LEASE_MINUTES"])
+    if not (owner_is_gone(held.owner) or held.started_at < now - lease):
+        return False
+    log.warning("job %s %s: taking over the claim of %s (started %s)", job, slot, held.owner or "?", held.started_at)
+    taken = (JobRun.update(owner=me, started_at=now, detail=f"taken over from {held.owner or '?'}")
+             .where((JobRun.id == held.id) & (JobRun.outcome == "running") & (JobRun.owner == held.owner))
+             .execute())
+    return taken == 1
 
 
 def finish(job, slot, outcome, detail=""):
     (JobRun.update(finished_at=utcnow(), outcome=outcome, detail=str(detail)[:2000])
      .where((JobRun.job == job) & (JobRun.slot == slot)).execute())
+
+
+def failed(job, slot, problem):
+    """Record a failed run and tell the administrator; the database itself may be what failed
+    (full disk), so each write is tried on its own and the log keeps the rest."""
+    for write in (lambda: finish(job, slot, "failed", repr(problem)),
+                  lambda: raise_alert(f"job:{job}:{slot}", "job_failed", "admin",
+                                      f"计划任务 {job}（{slot}）失败：{problem}",
+                                      f"Scheduled job {job} ({slot}) failed: {problem}")):
+        try:
+            write()
+        except Exception:
+            log.exception("could not record the failure of %s %s", job, slot)
 
 
 def raise_alert(key, kind, role, zh, en):
@@ -86,7 +160,7 @@ def run(job, slot, fn, *args):
         try:
             result = fn(*args)
         except Exception as e:  # the scheduler keeps going; the failure is recorded and shown
-            finish(job, slot, "failed", repr(e))
+            failed(job, slot, e)
             raise
         finish(job, slot, "ok", result)
         return result

@@ -1,0 +1,184 @@
+"""The scheduler process killed with SIGKILL in the middle of a backup and of a digest: on
+restart each job runs once, and no slot runs twice (even with two schedulers restarted at once)."""
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from .conftest import ROOT, sqlite_rows
+
+
+def noon_zone():
+    """A time zone where it is now about noon: every job of the day is due at catch-up."""
+    offset = 12 - dt.datetime.now(dt.timezone.utc).hour
+    return f"Etc/GMT{-offset:+d}" if offset else "UTC"
+
+
+def scheduler(instance, log, **env):
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("CANTEEN_")}
+    environment.update(PYTHONPATH=str(ROOT), CANTEEN_INSTANCE_PATH=str(instance), CANTEEN_DEMO="0",
+                       CANTEEN_TIMEZONE=noon_zone(), **env)
+    with open(log, "ab") as out:
+        return subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "scheduler"], cwd=ROOT,
+                                env=environment, stdout=out, stderr=subprocess.STDOUT)
+
+
+def wait_for(condition, seconds, step=0.002):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(step)
+    return None
+
+
+def finished(db, job):
+    try:
+        return sqlite_rows(db, "SELECT outcome FROM job_run WHERE job = ? AND finished_at IS NOT NULL", (job,))
+    except Exception:
+        return None
+
+
+@pytest.mark.timeout(120)
+def test_killed_during_a_backup_the_next_scheduler_backs_up_once(tmp_path):
+    instance = tmp_path / "instance"
+    db = instance / "canteen.db"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CANTEEN_")}
+    subprocess.run([sys.executable, "-m", "flask", "--app", "app", "init-db"], cwd=ROOT, check=True, timeout=60,
+                   env=dict(env, PYTHONPATH=str(ROOT), CANTEEN_INSTANCE_PATH=str(instance), CANTEEN_DEMO="0"),
+                   capture_output=True)
+    # ballast, so that the backup takes long enough to be killed in the middle of it
+    sqlite_rows(db, "CREATE TABLE ballast (b BLOB)")
+    sqlite_rows(db, "INSERT INTO ballast SELECT randomblob(4000) FROM (WITH RECURSIVE n(i) AS "
+                    "(SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 15000) SELECT i FROM n)")
+    backups = instance / "backups"
+
+    first = scheduler(instance, tmp_path / "first.log")
+    try:
+        part = wait_for(lambda: next(backups.glob("*.part"), None) if backups.exists() else None, 60)
+        assert part is not None, (tmp_path / "first.log").read_text()
+        first.send_signal(signal.SIGKILL)
+    finally:
+        first.kill()
+        first.wait(10)
+    assert sqlite_rows(db, "SELECT outcome FROM job_run WHERE job = 'backup'") == [("running",)]
+    assert ".part" in [p.suffix for p in backups.iterdir()]  # the half file the kill left
+
+    # two schedulers restarted at the same time: one takes the claim over, the other leaves it
+    again = [scheduler(instance, tmp_path / f"again{i}.log") for i in range(2)]
+    try:
+        assert wait_for(lambda: finished(db, "backup"), 60, step=0.1) == [("ok",)]
+        assert wait_for(lambda: finished(db, "deliver") and all(
+            "canteen scheduler running" in (tmp_path / f"again{i}.log").read_text() for i in range(2)), 60, 0.1)
+    finally:
+        for p in again:
+            p.terminate()
+            p.wait(10)
+    logs = [(tmp_path / f"again{i}.log").read_text() for i in range(2)]
+    assert sum("taking over the claim" in text and "job backup" in text for text in logs) == 1, logs
+    files = sorted(p.name for p in backups.iterdir())
+    assert len(files) == 2 and files[0].endswith(".db") and files[1] == files[0] + ".audit-head.json", files
+    assert sqlite_rows(backups / files[0], "PRAGMA integrity_check") == [("ok",)]
+    assert sqlite_rows(db, "SELECT job, count(*) FROM job_run GROUP BY job HAVING count(*) > 1 "
+                           "AND job NOT IN ('missed_logs', 'deliver')") == []
+
+
+@pytest.mark.timeout(120)
+def test_killed_during_a_digest_the_next_scheduler_stores_it_once(tmp_path, postgres):
+    import psycopg2
+
+    instance = tmp_path / "instance"
+    env = dict({k: v for k, v in os.environ.items() if not k.startswith("CANTEEN_")}, PYTHONPATH=str(ROOT),
+               CANTEEN_INSTANCE_PATH=str(instance), CANTEEN_DEMO="0", CANTEEN_DATABASE_URL=postgres.url)
+    subprocess.run([sys.executable, "-m", "flask", "--app", "app", "init-db"], cwd=ROOT, check=True, timeout=60,
+                   env=env, capture_output=True)
+    watch = psycopg2.connect(postgres.url)
+    watch.autocommit = True
+    lock = psycopg2.connect(postgres.url)
+
+    def rows(sql):
+        with watch.cursor() as cur:
+            cur.execute(sql)
+            return cur.fetchall()
+
+    def digest_waiting():
+        # the digest claimed its slot and now waits for the table we hold: it is in the middle
+        return rows("SELECT outcome FROM job_run WHERE job = 'daily_digest'") == [("running",)] and rows(
+            "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%digest%'")
+
+    try:
+        with lock.cursor() as cur:
+            cur.execute("LOCK TABLE digest IN ACCESS EXCLUSIVE MODE")
+        first = scheduler(instance, tmp_path / "first.log", CANTEEN_DATABASE_URL=postgres.url)
+        try:
+            assert wait_for(digest_waiting, 60, step=0.05), (tmp_path / "first.log").read_text()
+            first.send_signal(signal.SIGKILL)
+            first.wait(10)
+        finally:
+            first.kill()
+            first.wait(10)
+        # the killed scheduler's server process would finish its insert once the lock goes:
+        # end it as a dead client's connection is ended
+        rows("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+        lock.rollback()
+        assert rows("SELECT count(*) FROM digest") == [(0,)]
+        assert rows("SELECT outcome FROM job_run WHERE job = 'daily_digest'") == [("running",)]
+
+        again = [scheduler(instance, tmp_path / f"again{i}.log", CANTEEN_DATABASE_URL=postgres.url) for i in range(2)]
+        try:
+            assert wait_for(lambda: rows("SELECT outcome FROM job_run WHERE job IN ('daily_digest', 'backup') "
+                                         "AND finished_at IS NOT NULL") == [("ok",), ("ok",)], 60, 0.1)
+        finally:
+            for p in again:
+                p.terminate()
+                p.wait(10)
+        logs = [(tmp_path / f"again{i}.log").read_text() for i in range(2)]
+        assert sum("job daily_digest" in text and "taking over the claim" in text for text in logs) == 1, logs
+        monday = dt.datetime.now(ZoneInfo(noon_zone())).weekday() == 0  # the weekly one is due on Mondays
+        assert rows("SELECT kind, count(*) FROM digest GROUP BY kind ORDER BY kind") == \
+            [("daily", 1)] + [("weekly", 1)] * monday
+        period, body = rows("SELECT period, body FROM digest WHERE kind = 'daily'")[0]
+        assert json.loads(body)["day"] == period
+    finally:
+        lock.close()
+        watch.close()
+
+
+@pytest.mark.timeout(30)
+def test_a_claim_is_taken_over_only_from_a_process_gone_or_past_its_lease(tmp_path):
+    import socket
+
+    from canteen.jobs import tasks
+    from canteen.jobs.models import JobRun
+    from canteen.models import database, utcnow
+
+    from ..conftest import close_pool, make_app
+
+    app = make_app(f"sqlite:///{tmp_path}/canteen.db", tmp_path, JOB_LEASE_MINUTES=120)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    host = socket.gethostname()
+    alive = tasks.process_identity(os.getppid())  # the shell or pytest's parent: running
+    now = utcnow()
+    with app.app_context(), database.connection_context():
+        for slot, holder, started in [("gone", f"{host}:{gone.stdout.strip()}:1", now),
+                                      ("alive", alive, now),
+                                      ("reused-pid", f"{host}:{os.getppid()}:not-its-start", now),
+                                      ("elsewhere", "other-host:1:1", now - dt.timedelta(minutes=119)),
+                                      ("elsewhere-lapsed", "other-host:1:1", now - dt.timedelta(minutes=121)),
+                                      ("finished", f"{host}:{gone.stdout.strip()}:1", now)]:
+            JobRun.create(job="backup", slot=slot, started_at=started, owner=holder,
+                          outcome="ok" if slot == "finished" else "running")
+        taken = {slot: tasks.claim("backup", slot, now) for slot in
+                 ("gone", "alive", "reused-pid", "elsewhere", "elsewhere-lapsed", "finished")}
+        assert taken == {"gone": True, "alive": False, "reused-pid": True, "elsewhere": False,
+                         "elsewhere-lapsed": True, "finished": False}
+        assert tasks.claim("backup", "gone", now) is False  # taken once: now held by this live process
+        assert JobRun.get(JobRun.slot == "gone").owner == tasks.owner()
+    close_pool()
