@@ -262,23 +262,29 @@ ANSWERS = {"accepted": _l("Accept"), "declined": _l("Decline"), "done": _l("Mark
 
 
 class AnswerForm(FlaskForm):
-    answer = SelectField(_l("Answer"), choices=list(ANSWERS.items()))
+    answer = SelectField(_l("Answer"), choices=[])
     plan = CleanTextField(_l("What will be done (or what was done)"), validators=[Optional(), Length(max=1000)])
     due = DateField(_l("By when"), validators=[Optional()])
     reason = CleanTextField(_l("Why not (the representatives read this)"), validators=[Optional(), Length(max=1000)])
 
-    def validate_plan(self, field):
-        if self.answer.data == "accepted" and not field.data:
-            raise ValidationError(_l("Say what will be done."))
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.answer.choices = list(ANSWERS.items())
 
     def validate_due(self, field):
-        if self.answer.data == "accepted" and not field.data:
-            raise ValidationError(_l("Give the day by which it will be done."))
         _reasonable_day(field, ahead_days=366)
 
-    def validate_reason(self, field):
-        if self.answer.data == "declined" and not field.data:
-            raise ValidationError(_l("Give the reason the representatives will read."))
+    def validate(self, extra_validators=None):
+        # what each answer needs (Optional() stops a field's own chain when it is empty)
+        ok = super().validate(extra_validators)
+        needs = {"accepted": [(self.plan, _l("Say what will be done.")),
+                              (self.due, _l("Give the day by which it will be done."))],
+                 "declined": [(self.reason, _l("Give the reason the representatives will read."))]}
+        for field, message in needs.get(self.answer.data, []):
+            if not field.data and not field.errors:
+                field.errors = [*field.errors, message]
+                ok = False
+        return ok
 
 
 class LinkForm(FlaskForm):

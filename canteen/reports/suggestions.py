@@ -222,7 +222,7 @@ def suggestion_page(s, forms=None, status=200):
                            outcome=outcome(s, today, lang), forms=forms, lang=lang,
                            can_back="union" in roles and s.status in OPEN,
                            can_answer="manager" in roles and s.status != "done",
-                           can_link="manager" in roles and s.status in ("accepted", "done"),
+                           can_link="manager" in roles and (s.status in ("accepted", "done") or forms["link"].errors),
                            overdue=s.status == "open" and s.created_at < overdue_before()), status
 
 
