@@ -107,3 +107,18 @@ def test_a_suggestion_from_the_committee_to_the_weekly_report_and_the_kiosk(brow
     first = changes.locator("li").first.inner_text()
     assert first.startswith("大盘鸡") and "综采一队、掘进二队、机电队提的建议：已留在菜单上" in first
     context.close()
+
+    # the register and the suggestion's page fit every screen, in both languages
+    for width, height in ((1920, 1080), (1366, 768), (1280, 800), (390, 844)):
+        context, page = sign_in_page(browser, live, "li", viewport=(width, height))
+        for lang in ("zh_CN", "en"):
+            context.add_cookies([{"name": "lang", "value": lang, "url": live.url}])
+            for path in ("/reports/suggestions", "/reports/suggestions/1"):
+                page.goto(live.url + path)
+                if path == "/reports/suggestions":
+                    page.locator("#new-suggestion summary").click()
+                    buttons = page.locator("#new-suggestion button, #new-suggestion select, #new-suggestion input:visible")
+                    assert buttons.count() >= 7
+                    assert all(b.bounding_box()["height"] >= 44 for b in buttons.all()), (width, lang)
+                assert page.evaluate("() => document.documentElement.scrollWidth <= innerWidth"), (width, lang, path)
+        context.close()
