@@ -37,13 +37,13 @@ def test_a_suggestion_from_the_committee_to_the_weekly_report_and_the_kiosk(brow
     page.get_by_label("The suggestion").fill("想吃大盘鸡，夜班也要有")
     page.get_by_label("Other teams backing it (separate with commas)").fill("掘进二队，机电队")
     page.get_by_label("Where it was raised").select_option("committee")
-    page.get_by_role("button", name="Record", exact=True).click()
+    page.get_by_role("button", name="Record the suggestion").click()
     error = page.locator("#team-error")
     assert error.inner_text() == "Name the team, shift or place that asked."
     assert page.get_by_label("From whom: team, shift or place").get_attribute("aria-invalid") == "true"
     assert page.get_by_label("The suggestion").input_value() == "想吃大盘鸡，夜班也要有"  # kept
     page.get_by_label("From whom: team, shift or place").fill("综采一队")
-    page.get_by_role("button", name="Record", exact=True).click()
+    page.get_by_role("button", name="Record the suggestion").click()
     page.wait_for_url("**/reports/suggestions/*")
     assert page.locator("#backers").inner_text() == "3 teams: 综采一队, 掘进二队, 机电队"
     union.close()
