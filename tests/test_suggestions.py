@@ -249,8 +249,10 @@ def test_the_weekly_report_has_a_section_on_suggestions(app, staff):
     rows = list(book["suggestions"].iter_rows(values_only=True))
     assert rows[0][:5] == ("group", "id", "raised_on", "kind", "suggestion")
     assert [(r[0], r[1]) for r in rows[1:]] == [("new", first.id), ("new", second.id), ("answered", first.id)]
-    # a weekly digest stored before suggestions existed still opens
-    from canteen.reports.weekly import weekly_report
+    from canteen.reports.weekly import email_text, weekly_report
+    mail = in_db(app, lambda: email_text(weekly_report(dt.date.fromisocalendar(*map(int, week.split("-W")), 1))))
+    assert "职工代表建议 representatives' suggestions: 新 new 2, 已答复 answered 1, 超期 overdue 0, 已完成 done 0" in mail
+    # a past week's report has an empty section
     data = in_db(app, lambda: json.loads(json.dumps(weekly_report(dt.date(2026, 10, 5)), default=str)))
     assert data["suggestions"]["new"] == []
 
@@ -267,6 +269,12 @@ def test_bad_input_never_fails_the_server(app, staff):
     assert s.text == "ok"
     assert answer(manager, s.id, answer="maybe").status_code == 422
     assert answer(manager, s.id, answer="accepted", plan="x", due="31-12-2026").status_code == 422
+    assert answer(manager, s.id, answer="declined", reason="no room in the kitchen").status_code == 302
+    assert answer(manager, s.id, answer="accepted", plan="after all", due="2026-12-31").status_code == 302
+    again = in_db(app, lambda: Suggestion.get_by_id(s.id))
+    assert (again.status, again.reason, again.plan) == ("accepted", "", "after all")
+    assert in_db(app, lambda: [st.note for st in again.steps.order_by(SuggestionStep.id)]) == [
+        "", "no room in the kitchen", "after all"]
     r = union.post(f"{REGISTER}/{s.id}/backers", data={"csrf_token": csrf_token(union, REGISTER), "team": ""})
     assert r.status_code == 422 and 'role="alert">Name the team.' in text(r)
     assert in_db(app, lambda: SuggestionBacker.select().count()) == 0

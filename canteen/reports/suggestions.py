@@ -272,8 +272,8 @@ def answer_suggestion(suggestion_id):
     with database.atomic():
         s.status = answer
         s.answered_at = s.answered_at or now
-        if answer == "accepted":
-            s.plan, s.due = form.plan.data, form.due.data
+        if answer == "accepted":  # a declined one taken up again: its old reason stays in the steps
+            s.plan, s.due, s.reason = form.plan.data, form.due.data, ""
         elif answer == "declined":
             s.reason = form.reason.data
         else:
