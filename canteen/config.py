@@ -48,6 +48,9 @@ DEFAULTS = {
     "TRIAL_DROP_HIGH_PERCENT": 40,
     # The kiosk's "you asked, we changed" shows decisions and changes of this many days.
     "ANNOUNCE_DAYS": 30,
+    # A representatives' suggestion still unanswered this many days after it was recorded is
+    # overdue: the union's tile counts it and the manager gets one alert.
+    "SUGGESTION_ANSWER_DAYS": 14,
     # Kiosk timings, in seconds. The face tap stores the vote; the screen that shows what was
     # recorded (with Change and the reason chips) returns to the dishes after THANKS seconds
     # without a touch (with the ghost-tap guard: the next miner votes within 2 s of the face

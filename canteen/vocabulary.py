@@ -19,6 +19,20 @@ DECISION_NAMES = {"keep": _l("Keep"), "improve": _l("Improve"), "drop": _l("Drop
                   "not_enough": _l("Not enough votes yet"), "running": _l("Trial running")}
 CHANGE_KIND_NAMES = {"recipe": _l("Recipe changed"), "price": _l("Price changed"),
                      "portion": _l("Portion changed"), "other": _l("Other change")}
+# The workers' representatives' suggestions (canteen/reports/suggestions.py).
+SUGGESTION_KINDS = {"new_dish": _l("A new dish"), "taste": _l("A dish's taste"),
+                    "portion": _l("A dish's portion"), "price": _l("A dish's price"),
+                    "menu": _l("The menu of a meal or shift"), "service": _l("Service")}
+SUGGESTION_VENUES = {"committee": _l("Canteen committee (伙委会)"), "congress": _l("Workers' congress (职代会)"),
+                     "teams": _l("Gathered from the teams")}
+SUGGESTION_STATUS = {"open": _l("Waiting for an answer"), "accepted": _l("Accepted"),
+                     "declined": _l("Declined"), "done": _l("Done")}
+SUGGESTION_STEPS = {"recorded": _l("Recorded"), "backed": _l("Backed by another team"), "accepted": _l("Accepted"),
+                    "declined": _l("Declined"), "done": _l("Done"), "linked": _l("Linked to what it produced")}
+SUGGESTION_OUTCOMES = {"kept": _l("Kept on the menu"), "dropped": _l("Dropped after its trial"),
+                       "improve": _l("To be improved"), "better": _l("Scored better after the change"),
+                       "worse": _l("Scored worse after the change"), "same": _l("Scored the same"),
+                       "pending": _l("Too early to tell"), "none": _l("Nothing linked yet")}
 
 # Score → label; the face's accessible name is "<score> <label>", e.g. "5 很好".
 FACES = {

@@ -44,7 +44,12 @@ def init_app(app):
                                  ACTION_STATUS=vocabulary.ACTION_STATUS, TRAINING_TOPICS=vocabulary.TRAINING_TOPICS,
                                  DISPOSITION_NAMES=vocabulary.DISPOSITION_NAMES, DECISION_NAMES=vocabulary.DECISION_NAMES,
                                  CHANGE_KIND_NAMES=vocabulary.CHANGE_KIND_NAMES, SHIFT_NAMES=vocabulary.SHIFT_NAMES,
-                                 REASONS=vocabulary.REASONS, MEALS=vocabulary.MEALS)
+                                 REASONS=vocabulary.REASONS, MEALS=vocabulary.MEALS,
+                                 SUGGESTION_KINDS=vocabulary.SUGGESTION_KINDS,
+                                 SUGGESTION_VENUES=vocabulary.SUGGESTION_VENUES,
+                                 SUGGESTION_STATUS=vocabulary.SUGGESTION_STATUS,
+                                 SUGGESTION_OUTCOMES=vocabulary.SUGGESTION_OUTCOMES,
+                                 SUGGESTION_STEPS=vocabulary.SUGGESTION_STEPS)
     # scores always with two decimals on pages (4.20 beside 4.21, not 4.2); exports keep numbers
     app.jinja_env.filters["score"] = lambda v: "" if v is None else f"{v:.2f}"
     # "user:wang" in records → "wang" on pages

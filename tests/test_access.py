@@ -62,6 +62,12 @@ EXPECTED = {
     "reports.comment": {"union", "manager", "admin"},
     "reports.reply": {"manager"},
     "reports.weekly": {"union", "manager", "admin"},
+    "reports.suggestions": {"union", "manager", "admin"},
+    "reports.record_suggestion": {"union"},
+    "reports.suggestion": {"union", "manager", "admin"},
+    "reports.back_suggestion": {"union"},
+    "reports.answer_suggestion": {"manager"},
+    "reports.link_suggestion": {"manager"},
     "safety.action": {"manager", "union", "admin"},
     "kitchen.cards": {"manager"},
     "kitchen.print_cards": {"manager"},
@@ -97,7 +103,7 @@ EXPECTED = {
 SAMPLE_ARGS = {"dish_id": 1, "user_id": 1, "kiosk_id": 1, "token_id": 1, "day": "2026-11-27",
                "meal": "lunch", "name": "none.jpg", "code": "ABCDEFGH", "token": "not-a-token",
                "card_id": 1, "kind_name": "storage", "record_id": 1, "staff_id": 1, "row_id": 1, "action_id": 1, "area_name": "cold_room", "round_id": 1, "digest_id": 1,
-               "rating_id": 1, "client_id": "k-sample-0001"}
+               "rating_id": 1, "client_id": "k-sample-0001", "suggestion_id": 1}
 CALLERS = ["anonymous", "kiosk", "union", "manager", "admin", "token-manager", "revoked-token"]
 
 

@@ -193,7 +193,7 @@ def test_catch_up_runs_todays_due_jobs_once(app):
 def test_scheduler_knows_every_job():
     from canteen.jobs import scheduler
     assert set(scheduler.JOBS) == {"missed_logs", "escalate_overdue", "expiry_warnings", "daily_digest",
-                                   "weekly_digest", "backup", "deliver"}
+                                   "weekly_digest", "backup", "deliver", "suggestion_overdue"}
 
 
 def test_a_sample_kept_48_hours_is_due_for_discarding_once(app):

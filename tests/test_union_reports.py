@@ -312,7 +312,7 @@ def test_the_weekly_report_prints_the_same_numbers_as_the_scoreboard(app, staff,
     assert "too few to show" in weekly and "Dinner" in weekly
     assert "2026-10-05 – 2026-10-11" in weekly
     book = load_workbook(io.BytesIO(union.get("/reports/weekly?week=2026-W41&format=xlsx").data))
-    assert book.sheetnames == ["dishes", "meals", "shifts", "places", "trials", "reasons", "comments"]
+    assert book.sheetnames == ["dishes", "meals", "shifts", "places", "trials", "reasons", "comments", "suggestions"]
     dishes_sheet = list(book["dishes"].iter_rows(values_only=True))
     assert dishes_sheet[1][0] == "Braised pork belly" and f"{dishes_sheet[1][4]:.2f}" == fair
 

@@ -66,8 +66,19 @@ def current_menu():
         date=slot.day.isoformat(),
         serving=slot.serving,
         dishes=[dish_json(d, slot.day, lang) for d in dishes],
-        announcements=follow_up.announcements(lang, clock().today(), current_app.config["ANNOUNCE_DAYS"]),
+        announcements=announcements(lang),
     )
+
+
+def announcements(lang):
+    """"You asked, we changed": the representatives' suggestions that came true first, then the
+    canteen's other decisions and changes (a dish named by a suggestion appears once)."""
+    from ..reports.suggestions import kiosk_items
+
+    today, days = clock().today(), current_app.config["ANNOUNCE_DAYS"]
+    asked = kiosk_items(lang, today, days)
+    named = {a["dish_id"] for a in asked}
+    return (asked + [a for a in follow_up.announcements(lang, today, days) if a["dish_id"] not in named])[:6]
 
 
 @bp.post("/ratings")

@@ -24,11 +24,19 @@ def _every_minute(now):
     return tasks.missed_logs(now), tasks.meal_logs(now)
 
 
+def _suggestion_overdue(now):
+    from ..reports.suggestions import overdue_alerts
+
+    return overdue_alerts(now)
+
+
 # name: (function of now, slot of now, schedule for APScheduler, first local time of the day it may run)
 JOBS = {
     "missed_logs": (_every_minute, _minute, {"trigger": "cron", "minute": "*"}, dt.time(0, 0)),
     "escalate_overdue": (tasks.escalate_overdue, lambda n: n.strftime("%Y-%m-%dT%H"),
                          {"trigger": "cron", "minute": 5}, dt.time(0, 5)),
+    "suggestion_overdue": (_suggestion_overdue, lambda n: n.strftime("%Y-%m-%dT%H"),
+                           {"trigger": "cron", "minute": 10}, dt.time(0, 10)),
     "expiry_warnings": (tasks.expiry_warnings, lambda n: n.date().isoformat(),
                         {"trigger": "cron", "hour": 6, "minute": 0}, dt.time(6, 0)),
     "daily_digest": (digests.daily, lambda n: n.date().isoformat(),

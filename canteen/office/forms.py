@@ -12,6 +12,7 @@ from wtforms import (
     SelectField,
     SelectMultipleField,
     StringField,
+    TextAreaField,
 )
 from wtforms.validators import (
     DataRequired,
@@ -26,7 +27,14 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..clock import clock
-from ..vocabulary import CATEGORIES, CHANGE_KIND_NAMES, DECISION_NAMES, ROLE_NAMES
+from ..vocabulary import (
+    CATEGORIES,
+    CHANGE_KIND_NAMES,
+    DECISION_NAMES,
+    ROLE_NAMES,
+    SUGGESTION_KINDS,
+    SUGGESTION_VENUES,
+)
 from .accounts import ROLES, validate_new_password
 
 
@@ -187,3 +195,107 @@ class DishChangeForm(FlaskForm):
 class CommentReplyForm(FlaskForm):
     reply = CleanStringField(_l("Reply"), validators=[Optional(), Length(max=500)])
     handled = BooleanField(_l("Handled"))
+
+
+class CleanTextField(TextAreaField):
+    """Several lines of text, each without control characters."""
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if isinstance(self.data, str):
+            self.data = "\n".join(printable(line) for line in self.data.splitlines()).strip()
+
+
+def _reasonable_day(field, ahead_days=0):
+    import datetime as dt
+
+    if field.data and not 2000 <= field.data.year <= 2100:
+        raise ValidationError(_l("Give a date between 2000 and 2100."))
+    if field.data and ahead_days == 0 and field.data > clock().today():
+        raise ValidationError(_l("This day has not come yet."))
+    if field.data and ahead_days and field.data > clock().today() + dt.timedelta(days=ahead_days):
+        raise ValidationError(_l("At most a year ahead."))
+
+
+DISH_KINDS = ("taste", "portion", "price")  # suggestions about one dish name it
+
+
+class SuggestionForm(FlaskForm):
+    kind = SelectField(_l("What it is about"), choices=[])
+    dish = SelectField(_l("Dish (for taste, portion or price)"), coerce=int, choices=[])
+    text = CleanTextField(_l("The suggestion"), validators=[DataRequired(message=_l("Write the suggestion.")),
+                                                            Length(max=1000)])
+    team = CleanStringField(_l("From whom: team, shift or place"),
+                            validators=[DataRequired(message=_l("Name the team, shift or place that asked.")),
+                                        Length(max=80)])
+    person = CleanStringField(_l("A person's name (only if they asked to be named)"),
+                              validators=[Optional(), Length(max=80)])
+    backers = CleanStringField(_l("Other teams backing it (separate with commas)"),
+                               validators=[Optional(), Length(max=400)])
+    venue = SelectField(_l("Where it was raised"), choices=[])
+    raised_on = DateField(_l("When it was raised"), validators=[InputRequired(message=_l("Give the day."))])
+
+    def __init__(self, *args, dishes=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind.choices = list(SUGGESTION_KINDS.items())
+        self.venue.choices = list(SUGGESTION_VENUES.items())
+        self.dish.choices = [(0, "—")] + list(dishes)
+
+    def validate_dish(self, field):
+        if self.kind.data in DISH_KINDS and not field.data:
+            raise ValidationError(_l("Choose the dish this is about."))
+
+    def validate_raised_on(self, field):
+        _reasonable_day(field)
+
+    def backer_teams(self):
+        """The backing teams as written, each once, without the asking team."""
+        names = [printable(t)[:80] for t in (self.backers.data or "").replace("，", ",").replace("、", ",").split(",")]
+        return list(dict.fromkeys(t for t in names if t and t != self.team.data))
+
+
+class BackerForm(FlaskForm):
+    team = CleanStringField(_l("Team, shift or place backing it"),
+                            validators=[DataRequired(message=_l("Name the team.")), Length(max=80)])
+
+
+ANSWERS = {"accepted": _l("Accept"), "declined": _l("Decline"), "done": _l("Mark as done")}
+
+
+class AnswerForm(FlaskForm):
+    answer = SelectField(_l("Answer"), choices=[])
+    plan = CleanTextField(_l("What will be done (or what was done)"), validators=[Optional(), Length(max=1000)])
+    due = DateField(_l("By when"), validators=[Optional()])
+    reason = CleanTextField(_l("Why not (the representatives read this)"), validators=[Optional(), Length(max=1000)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.answer.choices = list(ANSWERS.items())
+
+    def validate_due(self, field):
+        _reasonable_day(field, ahead_days=366)
+
+    def validate(self, extra_validators=None):
+        # what each answer needs (Optional() stops a field's own chain when it is empty)
+        ok = super().validate(extra_validators)
+        needs = {"accepted": [(self.plan, _l("Say what will be done.")),
+                              (self.due, _l("Give the day by which it will be done."))],
+                 "declined": [(self.reason, _l("Give the reason the representatives will read."))]}
+        for field, message in needs.get(self.answer.data, []):
+            if not field.data and not field.errors:
+                field.errors = [*field.errors, message]
+                ok = False
+        return ok
+
+
+class LinkForm(FlaskForm):
+    trial_dish = SelectField(_l("A dish put on trial"), coerce=int, choices=[])
+    change = SelectField(_l("A recipe, price or portion change"), coerce=int, choices=[])
+
+    def __init__(self, *args, trial_dishes=(), changes=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.trial_dish.choices = [(0, "—")] + list(trial_dishes)
+        self.change.choices = [(0, "—")] + list(changes)
+
+    def validate_change(self, field):
+        if bool(field.data) == bool(self.trial_dish.data):
+            raise ValidationError(_l("Choose either a dish on trial or a change, one of them."))

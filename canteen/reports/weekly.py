@@ -18,6 +18,7 @@ from .export import table_response
 from .figures import by_week, dish_rows, hidden_groups, stats, sums_by
 from .filters import Filters, iso_week
 from .scoring import suppressed
+from .suggestions import weekly_section, weekly_table
 from .trials import trial_row
 
 TREND_WEEKS = 8
@@ -102,6 +103,7 @@ def weekly_report(monday):
             _sum_tags(per_tag).items(), key=lambda kv: -kv[1])] if not suppressed(overall.n, k) else [],
         "comments": {"total": comments.count(), "safety": safety, "handled": handled, "latest": latest},
         "changes": changes, "decisions": decisions,
+        "suggestions": weekly_section(monday, sunday, week_start_utc, week_end_utc),
     }
 
 
@@ -146,7 +148,7 @@ def as_tables(data, lang):
         ("comments", ("day", "meal", "dish", "score", "comment", "safety", "reply", "handled"),
          [[c["day"], group_label("meal", c["meal"]), c[name], c["score"], c["text"], c["safety"], c["reply"],
            c["handled"]] for c in data["comments"]["latest"]]),
-    ]
+    ] + ([weekly_table(data["suggestions"])] if data.get("suggestions") else [])
 
 
 @bp.get("/weekly")
@@ -191,6 +193,10 @@ def email_text(data):
     lines += [f"  {name(t)}: {t['verdict']}" + (f" → {t['decision']}" if t["decision"] else "")
               for t in data["trials"]] or ["  —"]
     c = data["comments"]
+    sug = data.get("suggestions")
+    if sug:
+        lines.append(f"职工代表建议 representatives' suggestions: 新 new {len(sug['new'])}, 已答复 answered "
+                     f"{len(sug['answered'])}, 超期 overdue {len(sug['overdue'])}, 已完成 done {len(sug['done'])}")
     lines += [f"留言 comments: {c['total']}, 食品安全 food safety: {c['safety']}, 已处理 handled: {c['handled']}", "",
               f"少于{data['min_group']}人的分组不显示。Groups of fewer than {data['min_group']} voters are not shown."]
     return "\n".join(lines)
