@@ -30,6 +30,10 @@ EXPECTED = {
     "safety_api.list_safety_records": {"manager", "union", "admin"},
     "safety_api.check_safety_entry": {"manager"},
     "safety_api.stock": {"manager", "union"},
+    "safety_api.list_register": {"manager", "union", "admin"},
+    "safety_api.add_to_register": {"manager"},
+    "safety_api.list_trainings": {"manager", "union", "admin"},
+    "safety_api.add_training": {"manager"},
     "safety.today": {"manager", "union", "admin"},
     "safety.records": {"manager", "union", "admin"},
     "safety.new_record": {"manager"},
@@ -101,7 +105,8 @@ EXPECTED = {
 SAMPLE_ARGS = {"dish_id": 1, "user_id": 1, "kiosk_id": 1, "token_id": 1, "day": "2026-11-27",
                "meal": "lunch", "name": "none.jpg", "code": "ABCDEFGH", "token": "not-a-token",
                "card_id": 1, "kind_name": "storage", "record_id": 1, "staff_id": 1, "row_id": 1, "action_id": 1, "area_name": "cold_room", "round_id": 1, "digest_id": 1,
-               "rating_id": 1, "client_id": "k-sample-0001"}
+               "rating_id": 1, "client_id": "k-sample-0001",
+               "register_name": "suppliers"}
 CALLERS = ["anonymous", "kiosk", "union", "manager", "admin", "token-manager", "revoked-token"]
 
 
