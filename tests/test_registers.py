@@ -86,6 +86,8 @@ def test_who_reads_and_who_writes(app, staff, caller, get, post):
     ("suppliers", {"name": "某厂", "licence_expiry": "1999-06-30"}, "licence_expiry", "must be a date"),
     ("suppliers", {"name": "某厂", "colour": "red"}, "colour", "not a field of this register"),
     ("suppliers", {"name": 12}, "name", "must be text"),
+    ("suppliers", {"name": "某厂", "contact": None}, "contact", "must be text"),
+    ("staff", {"name": "张", "health_cert_expiry": ""}, "health_cert_expiry", "must be a date"),
     ("units", {"name": "冰柜", "kind": "cupboard"}, "kind", "choose one of"),
     ("units", {"name": "冰柜", "kind": "freezer", "owner": 999}, "owner", "no such entry"),
     ("units", {"name": "冰柜", "kind": "freezer", "owner": "1"}, "owner", "no such entry"),
@@ -160,7 +162,7 @@ def test_the_command_line_adds_and_lists(app):
 def test_the_command_line_validates_the_same_way(app):
     r = cli(app, "register", "add", "units", "--name", "冰柜", "--kind", "cupboard", "--job", "x")
     assert r.exit_code == 1
-    assert "kind:" in r.output and "job: job is not a field of this register" in r.output
+    assert "kind:" in r.output and "job: job 不是本台账的字段" in r.output  # in the default language
     r = cli(app, "register", "add", "trainings", "--topic", "4d", "--day", "2026-11-01")
     assert r.exit_code == 2 and "--staff" in r.output
     assert in_db(app, lambda: StorageUnit.select().count() + Training.select().count()) == 0

@@ -4,7 +4,7 @@ import datetime as dt
 
 from flask import jsonify, request
 
-from ..access import actor, allow
+from ..access import actor, allow, current_roles
 from ..clock import clock
 from ..i18n import current_language
 from ..jsonapi import blueprint, error, read_body
@@ -159,27 +159,20 @@ def add_to_register(register_name):
     return jsonify(registers.as_json(register_name, row)), 201
 
 
-def staff_or_404(staff_id):
-    return Staff.get_or_none(Staff.id == staff_id)
-
-
-@bp.get("/safety/registers/staff/<int:staff_id>/trainings")
+# One rule for both methods: with two, an id beyond the converter's range answers POST with a
+# 405 (werkzeug reports the other rule's method) instead of the 404 a bad id deserves.
+@bp.route("/safety/registers/staff/<int:staff_id>/trainings", methods=["GET", "POST"])
 @allow("manager", "union", "admin")
-def list_trainings(staff_id):
-    """The trainings one staff member received, newest first."""
-    person = staff_or_404(staff_id)
+def staff_trainings(staff_id):
+    """A staff member's trainings, newest first (GET; union and admin read), or record one
+    (POST, managers: topic, day, trainer)."""
+    person = Staff.get_or_none(Staff.id == staff_id)
+    if request.method == "POST" and "manager" not in current_roles():
+        return error("Only a manager may record trainings.", None, 403)
     if person is None:
         return error("There is no such staff member.", "staff_id", 404)
-    return jsonify(items=[registers.as_json("trainings", t) for t in registers.trainings_of(person)])
-
-
-@bp.post("/safety/registers/staff/<int:staff_id>/trainings")
-@allow("manager")
-def add_training(staff_id):
-    """Record a training a staff member received (topic, day, trainer)."""
-    person = staff_or_404(staff_id)
-    if person is None:
-        return error("There is no such staff member.", "staff_id", 404)
+    if request.method == "GET":
+        return jsonify(items=[registers.as_json("trainings", t) for t in registers.trainings_of(person)])
     payload, failure = read_body("training")
     if failure:
         return failure

@@ -56,8 +56,12 @@ def clean(model, fields, raw, strict=False):
                 errors[name] = _("%(name)s is not a field of this register", name=str(name)[:40])
     for field, kind, label in fields:
         raw_value = raw.get(field)
-        if strict and raw_value is not None and kind != "staff" and not isinstance(raw_value, str):
+        if strict and field in raw and kind != "staff" and not isinstance(raw_value, str) \
+                and not (kind == "date" and raw_value is None):  # JSON null: no date
             errors[field] = _("%(label)s: must be text", label=label)
+            continue
+        if strict and kind in ("date", "past_date") and raw_value == "":
+            errors[field] = _("%(label)s: must be a date like 2026-11-26", label=label)
             continue
         text = printable(raw_value if isinstance(raw_value, str) else "") or ""
         if field in REQUIRED and not text and kind != "staff":
