@@ -166,3 +166,12 @@ def test_records_and_verification_name_who_really_did_it(app, deputy, kitchen): 
     assert record["author"] == "user:deputy"
     verified = in_db(app, lambda: AuditEntry.select().where(AuditEntry.action == "action.verified").get())
     assert verified.actor == "user:deputy"
+
+
+def test_signing_out_while_switched_ends_the_device_sign_in(app, deputy):
+    assert switch(deputy, "deputy", PIN).status_code == 302
+    r = deputy.post("/logout", data={"csrf_token": csrf_token(deputy, "/office/")})
+    assert r.status_code == 302
+    assert deputy.get("/office/").status_code == 302  # to the sign-in page: nobody is left signed in
+    entry = in_db(app, lambda: AuditEntry.select().where(AuditEntry.action == "auth.sign_out").get())
+    assert entry.actor == "user:deputy" and '"device_user": "manager"' in entry.detail

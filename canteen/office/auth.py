@@ -175,8 +175,9 @@ def login():
 def logout():
     """Sign out (a POST with the CSRF token, so no link can sign anyone out). The session
     ends on the server too: a copy of the old cookie no longer signs anyone in."""
-    if current_user.is_authenticated:
-        record_sign_in("auth.sign_out", current_user.username, request.remote_addr or "?")
+    if current_user.is_authenticated:  # a switched-in person signs the whole device out
+        extra = {"device_user": switch.device_user().username} if switch.switched() else {}
+        record_sign_in("auth.sign_out", current_user.username, request.remote_addr or "?", **extra)
     UserSession.end(session.get(SESSION_KEY))
     logout_user()
     session.clear()
