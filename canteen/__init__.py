@@ -19,7 +19,7 @@ from .config import (
 from .feedback import api as feedback_api
 from .feedback import kiosk, rollups
 from .jobs import views as jobs
-from .office import admin, auth, catalog, home
+from .office import admin, auth, catalog, home, switch
 from .reports.routes import bp as reports
 from .safety import api as safety_api
 from .safety import standing
@@ -79,8 +79,8 @@ def create_app(test_config=None):
     web.init_app(app)  # before the blueprints: their <int:…> rules take its id converter
     app.before_request(access.enforce)  # after db's hook: it may look up a token
     app.cli.add_command(rollups.rebuild_command)
-    for blueprint in (kiosk.bp, feedback_api.bp, safety_api.bp, auth.bp, home.bp, catalog.bp, admin.bp,
-                      safety.bp, standing.bp, jobs.bp, reports):
+    for blueprint in (kiosk.bp, feedback_api.bp, safety_api.bp, auth.bp, switch.bp, home.bp, catalog.bp,
+                      admin.bp, safety.bp, standing.bp, jobs.bp, reports):
         app.register_blueprint(blueprint)
     # The JSON API takes no form posts: browsers cannot send application/json across sites
     # without a CORS preflight we never grant, so CSRF tokens would add nothing there.

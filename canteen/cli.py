@@ -1,12 +1,17 @@
-"""Command line for dishes and menus until the back office has pages for them.
+"""Command line for dishes, menus and the food-safety registers.
 
     flask --app app dish add 土豆丝 "Potato strips" 4.00 --category vegetable
     flask --app app dish list
     flask --app app menu plan 2026-11-27 lunch 3 5 8
     flask --app app menu show 2026-11-27
+    flask --app app register add suppliers --name 肉联厂 --licence-no SC1 --licence-expiry 2027-06-30
+    flask --app app register list units --json
+    flask --app app register add trainings --staff 3 --topic tableware --day 2026-11-20
 """
 import datetime as dt
+import json
 import random
+import unicodedata
 from decimal import Decimal, InvalidOperation
 
 import click
@@ -21,11 +26,14 @@ from .jobs.backup import restore_command
 from .jobs.scheduler import scheduler_command
 from .models import Dish, MenuItem, database
 from .office.forms import printable
+from .safety import registers
 from .safety.service import purge_command
 from .vocabulary import CATEGORIES
 
 dish_cli = AppGroup("dish", help="Add, list and retire dishes.")
 menu_cli = AppGroup("menu", help="Plan and show menus.")
+register_cli = AppGroup("register", help="List and add suppliers, storage units, staff and trainings.")
+REGISTER_KINDS = [*registers.REGISTERS, "trainings"]
 
 
 def price_to_fen(text):
@@ -136,6 +144,79 @@ def show_menu(day):
         click.echo(f"{day} {meal:<9} {'、'.join(names) if names else '(nothing planned)'}")
 
 
+def register_rows(kind, staff_id):
+    if kind != "trainings":
+        return list(registers.entries(kind))
+    if staff_id is None:
+        raise click.BadParameter("trainings are listed per person: give --staff ID", param_hint="--staff")
+    return list(registers.trainings_of(staff_of(staff_id)))
+
+
+def staff_of(staff_id):
+    from .safety.models import Staff
+
+    person = Staff.get_or_none(Staff.id == staff_id)
+    if person is None:
+        raise click.ClickException(f"There is no staff member {staff_id}.")
+    return person
+
+
+@register_cli.command("list")
+@click.argument("kind", type=click.Choice(REGISTER_KINDS))
+@click.option("--staff", "staff_id", type=int, help="Whose trainings (for KIND trainings).")
+@click.option("--json", "as_json", is_flag=True, help='Print {"items": [...]} as the API answers.')
+def list_register(kind, staff_id, as_json):
+    """List a register (with ids, which log entries and the API name)."""
+    items = [registers.as_json(kind, row) for row in register_rows(kind, staff_id)]
+    if as_json:
+        click.echo(json.dumps({"items": items}, ensure_ascii=False, indent=2))
+        return
+    if not items:
+        click.echo("(empty)")
+        return
+    columns = list(items[0])
+    cells = [[("—" if item[c] is None else str(item[c])) for c in columns] for item in items]
+    widths = [max(shown_width(c), *(shown_width(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    for row in [columns, *cells]:
+        click.echo("  ".join(cell + " " * (w - shown_width(cell)) for cell, w in zip(row, widths)).rstrip())
+
+
+def shown_width(text):
+    """Columns a terminal gives `text`: Chinese characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def register_options(command):
+    """One --option per field of any register (a field KIND does not have is refused)."""
+    names = dict.fromkeys(f for _model, fields in registers.REGISTERS.values() for f, _t, _l in fields)
+    names.update(dict.fromkeys(f for f, _t, _l in registers.TRAINING_FIELDS))
+    for name in reversed(names):
+        command = click.option(f"--{name.replace('_', '-')}", name, default=None)(command)
+    return command
+
+
+@register_cli.command("add")
+@click.argument("register_kind", metavar="KIND", type=click.Choice(REGISTER_KINDS))
+@click.option("--staff", "staff_id", type=int, help="Whose training (for KIND trainings).")
+@register_options
+def add_to_register(register_kind, staff_id, **fields):
+    """Add an entry to a register, validated and audited as the back-office form does."""
+    kind = register_kind  # --kind is a storage unit's type
+    types = dict((f, t) for _m, fs in registers.REGISTERS.values() for f, t, _l in fs)
+    given = {name: (int(value) if types.get(name) == "staff" and value.isdigit() else value)
+             for name, value in fields.items() if value is not None}
+    try:
+        if kind == "trainings":
+            if staff_id is None:
+                raise click.BadParameter("a training is someone's: give --staff ID", param_hint="--staff")
+            row = registers.add_training(staff_of(staff_id), given, "cli", strict=True)
+        else:
+            row = registers.add(kind, given, "cli", strict=True)
+    except registers.RegisterErrors as e:
+        raise click.ClickException("; ".join(f"{field}: {message}" for field, message in e.errors.items())) from None
+    click.echo(json.dumps(registers.as_json(kind, row), ensure_ascii=False))
+
+
 @click.command("seed-demo")
 @with_appcontext
 def seed_demo():
@@ -147,6 +228,6 @@ def seed_demo():
 
 
 def init_app(app):
-    for command in (dish_cli, menu_cli, seed_demo, verify_audit_command, purge_command, restore_command,
+    for command in (dish_cli, menu_cli, register_cli, seed_demo, verify_audit_command, purge_command, restore_command,
                     scheduler_command):
         app.cli.add_command(command)

@@ -72,6 +72,9 @@ DEFAULTS = {
     # signing in whatever happens (both checked on the server).
     "SESSION_IDLE_MINUTES": 30,
     "SESSION_MAX_HOURS": 12,
+    # Quick switch on a shared tablet: the person switched in acts until this long without a
+    # request (then the device's own sign-in is back).
+    "SWITCH_IDLE_MINUTES": 5,
     # Failed sign-ins allowed per 15 minutes: for one account from one client address, and from
     # one address in all (a guesser elsewhere never locks the owner out).
     "LOGIN_LIMIT_ACCOUNT": 5,

@@ -160,6 +160,8 @@ def test_openapi_documents_every_api_route(sqlite_app):
     routes = {(re.sub(r"<(?:[^>]*:)?(\w+)>", r"{\1}", path), m) for path, m in routes}
     from canteen.safety.schema import KINDS
     routes = {(path.replace("{kind_name}", kind), m) for path, m in routes for kind in KINDS}  # one path per kind
+    from canteen.safety.registers import REGISTERS
+    routes = {(path.replace("{register_name}", name), m) for path, m in routes for name in REGISTERS}  # and register
     assert routes == documented
 
 

@@ -115,11 +115,11 @@ def raise_alert(key, kind, role, zh, en):
             .on_conflict_ignore().as_rowcount().execute()) == 1
 
 
-def missed_logs(now):
-    """Raise one alert per expected entry whose time plus grace has passed unlogged, and
-    resolve alerts whose entry has since been logged (late). Returns (raised, resolved)."""
-
-    raised = resolved = 0
+def expected_slots(now):
+    """Every slot the active schedules expect on `now`'s day, as (expected log, due time,
+    state): "done" (an entry belongs to it), "missing" (its grace has passed without one) or
+    "due" (still to come). Local times."""
+    out = []
     day = now.date()
     early = dt.timedelta(hours=2)  # a reading up to 2 h before its time counts for it
     for expected in ExpectedLog.select().where(ExpectedLog.active):
@@ -131,24 +131,38 @@ def missed_logs(now):
                 if expected.unit is None or r.values().get("unit") == expected.unit]
         slots = sorted(expected.slots(day))
         for i, due in enumerate(slots):
-            if due + dt.timedelta(minutes=expected.grace_minutes) > now:
-                continue
-            key = f"missed:{expected.id}:{due:%Y-%m-%dT%H:%M}"
             # each entry belongs to one slot: from 2 h before it until 2 h before the next
             until = slots[i + 1] - early if i + 1 < len(slots) else dt.datetime.combine(day, dt.time.max)
-            found = any(due - early <= when < until for when in logged)
-            if found:
-                resolved += (Alert.update(resolved_at=utcnow(), resolved_by="late entry")
-                             .where((Alert.key == key) & Alert.resolved_at.is_null()).execute())
-                continue
-            unit = StorageUnit.get_or_none(StorageUnit.id == expected.unit) if expected.unit else None
-            label = KINDS[expected.kind] if expected.kind in KINDS else None
-            name_zh = label.zh if label else "4D 巡查"
-            name_en = label.en if label else "4D inspection round"
-            where = f"{unit.name} " if unit else ""
-            raised += raise_alert(key, "missed_log", "manager",
-                                  f"{where}{name_zh}未按时记录（应于 {due:%H:%M}）",
-                                  f"{where}{name_en} not logged (due {due:%H:%M})")
+            if any(due - early <= when < until for when in logged):
+                state = "done"
+            elif due + dt.timedelta(minutes=expected.grace_minutes) > now:
+                state = "due"
+            else:
+                state = "missing"
+            out.append((expected, due, state))
+    return out
+
+
+def missed_logs(now):
+    """Raise one alert per expected entry whose time plus grace has passed unlogged, and
+    resolve alerts whose entry has since been logged (late). Returns (raised, resolved)."""
+    raised = resolved = 0
+    for expected, due, state in expected_slots(now):
+        if state == "due" or due + dt.timedelta(minutes=expected.grace_minutes) > now:
+            continue
+        key = f"missed:{expected.id}:{due:%Y-%m-%dT%H:%M}"
+        if state == "done":
+            resolved += (Alert.update(resolved_at=utcnow(), resolved_by="late entry")
+                         .where((Alert.key == key) & Alert.resolved_at.is_null()).execute())
+            continue
+        unit = StorageUnit.get_or_none(StorageUnit.id == expected.unit) if expected.unit else None
+        label = KINDS[expected.kind] if expected.kind in KINDS else None
+        name_zh = label.zh if label else "4D 巡查"
+        name_en = label.en if label else "4D inspection round"
+        where = f"{unit.name} " if unit else ""
+        raised += raise_alert(key, "missed_log", "manager",
+                              f"{where}{name_zh}未按时记录（应于 {due:%H:%M}）",
+                              f"{where}{name_en} not logged (due {due:%H:%M})")
     return raised, resolved
 
 

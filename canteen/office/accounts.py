@@ -35,6 +35,7 @@ class User(UserMixin, BaseModel):
     session_version = IntegerField(default=0)
     created_at = DateTimeField(default=utcnow)
     last_login_at = DateTimeField(null=True)
+    pin_hash = CharField(max_length=255, null=True)  # for the quick switch on a shared tablet
 
     @property
     def is_active(self):
@@ -57,6 +58,13 @@ class User(UserMixin, BaseModel):
     def check_password(self, password):
         return check_password_hash(self.password_hash, password)
 
+    def set_pin(self, pin):
+        """A PIN is hashed like a password (scrypt); None removes it."""
+        self.pin_hash = generate_password_hash(pin) if pin else None
+
+    def check_pin(self, pin):
+        return bool(self.pin_hash) and check_password_hash(self.pin_hash, pin)
+
     @classmethod
     def by_username(cls, username):
         return cls.get_or_none(cls.username == username.strip().lower())
@@ -77,6 +85,10 @@ class UserSession(BaseModel):
     created_at = DateTimeField(default=utcnow)
     last_seen_at = DateTimeField(default=utcnow)
     ended_at = DateTimeField(null=True)
+    # The quick switch: someone else acts within this sign-in for a while (see office/switch.py).
+    acting_user_id = IntegerField(null=True)
+    acting_version = IntegerField(null=True)  # their session_version: a new password ends it
+    acting_since = DateTimeField(null=True)
 
     @classmethod
     def start(cls, user):
@@ -205,4 +217,35 @@ def validate_new_password(username, password):
         return _("The password must not be the user name.")
     if lowered in common_passwords() or len(set(lowered)) < 4:
         return _("This password is too common or too easy to guess; choose another.")
+    return None
+
+
+PIN_LENGTHS = range(4, 7)
+
+
+def trivial_pin(pin):
+    """Whether a PIN is one that anybody would try first: one digit repeated, a run up or down
+    (1234, 987654), two digits alternating (1212), or a PIN from the common list."""
+    digits = [int(c) for c in pin]
+    steps = {b - a for a, b in zip(digits, digits[1:])}
+    if len(steps) == 1 and steps <= {-1, 0, 1}:
+        return True
+    if len(set(pin)) <= 2 and pin == (pin[:2] * 3)[:len(pin)]:
+        return True
+    return pin in COMMON_PINS
+
+
+# Years and dates people pick, and keypad patterns (2580 is the keypad's middle column).
+COMMON_PINS = frozenset({"2580", "0852", "1004", "2000", "1122", "1313", "6969", "1984", "1990",
+                         "2001", "5683", "4321", "1100", "1010", "2468", "13579", "112233",
+                         "121212", "123123", "111222", "520520", "5201314", "147258", "159753",
+                         "123321", "654321", "696969", "000000", "888888", "666666"})
+
+
+def validate_new_pin(pin):
+    """Why this PIN will not do, or None."""
+    if not pin.isascii() or not pin.isdigit() or len(pin) not in PIN_LENGTHS:
+        return _("A PIN has 4 to 6 digits.")
+    if trivial_pin(pin):
+        return _("This PIN is too easy to guess (like 1234 or 0000); choose another.")
     return None

@@ -6,8 +6,9 @@ from flask_login import current_user
 from .. import audit
 from ..access import actor, allow
 from ..audit import AuditEntry
-from ..models import database, utcnow
+from ..models import AppSetting, database, utcnow
 from ..vocabulary import ROLE_NAMES
+from . import switch
 from .accounts import ApiToken, Kiosk, User
 from .catalog import phone_reach
 from .forms import ConfirmForm, KioskForm, TokenForm, UserForm
@@ -20,7 +21,20 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 def users():
     """Everyone who can sign in, with their roles."""
     return render_template("office/admin/users.html", users=User.select().order_by(User.username),
-                           role_names=ROLE_NAMES)
+                           role_names=ROLE_NAMES, passwords_only=switch.passwords_only())
+
+
+@bp.post("/settings/switch")
+@allow("admin")
+def switch_setting():
+    """Require full passwords for the quick switch on shared tablets, or accept PINs again."""
+    password_only = request.form.get("password_only") == "1"
+    with database.atomic():
+        AppSetting.write(switch.PASSWORD_ONLY, "1" if password_only else "0")
+        audit.record(actor(), "settings.switch", "setting", None, password_only=password_only)
+    flash(_("Switching person takes the full password now.") if password_only
+          else _("Switching person accepts PINs now."))
+    return redirect(url_for("admin.users"))
 
 
 @bp.route("/users/new", methods=["GET", "POST"])

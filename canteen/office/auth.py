@@ -14,6 +14,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -38,6 +39,7 @@ from .accounts import (
     UserSession,
     validate_new_password,
 )
+from . import switch
 from .forms import LoginForm, PasswordForm
 
 bp = Blueprint("auth", __name__)
@@ -65,11 +67,14 @@ def load_user(user_id):
     if user is None or user.session_version != int(version) or not user.active:
         return None
     config = current_app.config
-    if UserSession.live(session.get(SESSION_KEY), user.id,
-                        idle=dt.timedelta(minutes=config["SESSION_IDLE_MINUTES"]),
-                        max_age=dt.timedelta(hours=config["SESSION_MAX_HOURS"])) is None:
+    row = UserSession.live(session.get(SESSION_KEY), user.id,
+                           idle=dt.timedelta(minutes=config["SESSION_IDLE_MINUTES"]),
+                           max_age=dt.timedelta(hours=config["SESSION_MAX_HOURS"]))
+    if row is None:
         return None  # signed out, idle too long or too old: like no sign-in at all
-    return user
+    g.device_user = user
+    # Someone switched in on this shared tablet acts (and is named) instead, for a while.
+    return switch.acting_user(row) or user
 
 
 # Checked against when the user name is unknown, so that refusing it takes as long as a wrong
@@ -170,8 +175,9 @@ def login():
 def logout():
     """Sign out (a POST with the CSRF token, so no link can sign anyone out). The session
     ends on the server too: a copy of the old cookie no longer signs anyone in."""
-    if current_user.is_authenticated:
-        record_sign_in("auth.sign_out", current_user.username, request.remote_addr or "?")
+    if current_user.is_authenticated:  # a switched-in person signs the whole device out
+        extra = {"device_user": switch.device_user().username} if switch.switched() else {}
+        record_sign_in("auth.sign_out", current_user.username, request.remote_addr or "?", **extra)
     UserSession.end(session.get(SESSION_KEY))
     logout_user()
     session.clear()
@@ -202,7 +208,8 @@ def change_password():
                 current_user.save()
                 UserSession.end_all(current_user.id, keep=session.get(SESSION_KEY))
                 audit.record(f"user:{current_user.username}", "user.password", "user", current_user.id)
-            login_user(current_user._get_current_object())  # this session continues
+            if not switch.switched():  # the device's own sign-in continues; a switched-in
+                login_user(current_user._get_current_object())  # person's switch ends
             flash(_("Your password has been changed."))
             return redirect(url_for("office.home"))
     return render_template("office/auth/password.html", form=form), status

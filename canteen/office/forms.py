@@ -80,6 +80,17 @@ class PasswordForm(FlaskForm):
                             validators=[DataRequired(), EqualTo("new", message=_l("The two passwords differ."))])
 
 
+class SwitchForm(FlaskForm):
+    username = SelectField(_l("Who are you?"), choices=[], validators=[DataRequired()])
+    secret = PasswordField(_l("PIN or password"), validators=[DataRequired(), Length(max=200)])
+
+
+class PinForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=200)])
+    pin = PasswordField(_l("New PIN (4 to 6 digits; leave empty to remove your PIN)"),
+                        validators=[Optional(), Length(max=6)])
+
+
 class DishForm(FlaskForm):
     name_zh = CleanStringField(_l("Chinese name"), validators=[DataRequired(), Length(max=60)])
     name_en = CleanStringField(_l("English name"), validators=[DataRequired(), Length(max=80)])

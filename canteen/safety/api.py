@@ -4,11 +4,12 @@ import datetime as dt
 
 from flask import jsonify, request
 
-from ..access import actor, allow
+from ..access import actor, allow, current_roles
 from ..clock import clock
 from ..i18n import current_language
 from ..jsonapi import blueprint, error, read_body
-from . import service
+from . import registers, service
+from .models import Staff
 from .schema import KINDS, EntryErrors, json_type_errors
 
 bp = blueprint("safety_api", __name__)
@@ -125,3 +126,58 @@ def list_safety_records(kind_name):
     except (ValueError, OverflowError):
         return error("from and to must be dates like 2026-11-26.", "from")
     return jsonify(kind=kind_name, records=[safety_json(r) for r in service.between(kind_name, start, end)])
+
+
+# --- registers: a script learns the ids the log entries name, and adds to them ---------------
+
+ANY_REGISTER = "<any(" + ", ".join(registers.REGISTERS) + "):register_name>"
+
+
+def register_errors(e):
+    field, message = next(iter(e.errors.items()))
+    return error(message, field, 422, errors=e.errors)
+
+
+@bp.get(f"/safety/registers/{ANY_REGISTER}")
+@allow("manager", "union", "admin")
+def list_register(register_name):
+    """Every entry of a register (suppliers, units or staff), in or out of use, by name."""
+    return jsonify(items=[registers.as_json(register_name, row) for row in registers.entries(register_name)])
+
+
+@bp.post(f"/safety/registers/{ANY_REGISTER}")
+@allow("manager")
+def add_to_register(register_name):
+    """Add an entry to a register, validated and audited as the back-office form does."""
+    payload, failure = read_body("entry")
+    if failure:
+        return failure
+    try:
+        row = registers.add(register_name, payload, actor(), strict=True)
+    except registers.RegisterErrors as e:
+        return register_errors(e)
+    return jsonify(registers.as_json(register_name, row)), 201
+
+
+# One rule for both methods: with two, an id beyond the converter's range answers POST with a
+# 405 (werkzeug reports the other rule's method) instead of the 404 a bad id deserves.
+@bp.route("/safety/registers/staff/<int:staff_id>/trainings", methods=["GET", "POST"])
+@allow("manager", "union", "admin")
+def staff_trainings(staff_id):
+    """A staff member's trainings, newest first (GET; union and admin read), or record one
+    (POST, managers: topic, day, trainer)."""
+    person = Staff.get_or_none(Staff.id == staff_id)
+    if request.method == "POST" and "manager" not in current_roles():
+        return error("Only a manager may record trainings.", None, 403)
+    if person is None:
+        return error("There is no such staff member.", "staff_id", 404)
+    if request.method == "GET":
+        return jsonify(items=[registers.as_json("trainings", t) for t in registers.trainings_of(person)])
+    payload, failure = read_body("training")
+    if failure:
+        return failure
+    try:
+        training = registers.add_training(person, payload, actor(), strict=True)
+    except registers.RegisterErrors as e:
+        return register_errors(e)
+    return jsonify(registers.as_json("trainings", training)), 201

@@ -24,13 +24,13 @@ from ..clock import clock
 from ..i18n import current_language
 from ..models import Dish, database, utcnow
 from ..office.catalog import PHOTO_ERRORS
-from ..office.forms import ConfirmForm, printable
+from ..office.forms import ConfirmForm
 from ..photos import PhotoError, save_photo
-from ..vocabulary import MEALS, TRAINING_TOPICS
+from ..vocabulary import MEALS
+from . import registers as registers_rules
 from . import service
 from .models import (
     DISPOSITIONS,
-    UNIT_KINDS,
     CorrectiveAction,
     SafetyAmendment,
     SafetyRecord,
@@ -355,46 +355,10 @@ def amend(kind_name, record_id):
 
 # --- registers ------------------------------------------------------------------
 
-REGISTER_FIELDS = {
-    "suppliers": (Supplier, [("name", "text", _l("Name")), ("licence_no", "text", _l("Licence number")),
-                             ("licence_expiry", "date", _l("Licence valid until")), ("contact", "text", _l("Contact"))]),
-    "units": (StorageUnit, [("name", "text", _l("Name")), ("kind", "unit_kind", _l("Type")),
-                            ("owner", "staff", _l("Owner (4D responsibility)")), ("checker", "staff", _l("Checker"))]),
-    "staff": (Staff, [("name", "text", _l("Name")), ("job", "text", _l("Job")),
-                      ("health_cert_no", "text", _l("Health certificate number")),
-                      ("health_cert_expiry", "date", _l("Health certificate valid until"))]),
-}
-
-
 def register_or_404(name):
-    if name not in REGISTER_FIELDS:
+    if name not in registers_rules.REGISTERS:
         abort(404)
-    return REGISTER_FIELDS[name]
-
-
-def read_register_form(name, fields):
-    """Clean values or {field: error} for a register entry."""
-    values, errors = {}, {}
-    for field, kind, label in fields:
-        raw = printable(request.form.get(field) or "")
-        if kind == "text":
-            if field == "name" and not raw:
-                errors[field] = _("%(label)s is required", label=label)
-            elif len(raw) > 80:
-                errors[field] = _("%(label)s: at most 80 characters", label=label)
-            values[field] = raw
-        elif kind == "date":
-            try:
-                values[field] = dt.date.fromisoformat(raw) if raw else None
-            except ValueError:
-                errors[field] = _("%(label)s: must be a date like 2026-11-26", label=label)
-        elif kind == "unit_kind":
-            if raw not in UNIT_KINDS:
-                errors[field] = _("%(label)s is required", label=label)
-            values[field] = raw
-        elif kind == "staff":
-            values[field] = int(raw) if raw.isdigit() and Staff.get_or_none(Staff.id == int(raw)) else None
-    return values, errors
+    return registers_rules.REGISTERS[name]
 
 
 @bp.route("/registers/<name>", methods=["GET", "POST"])
@@ -408,16 +372,13 @@ def register(name):
             abort(403)
         if not ConfirmForm().validate_on_submit():
             abort(400)
-        values, errors = read_register_form(name, fields)
-        if not errors and "name" in values and model.select().where(model.name == values["name"]).exists() \
-                and model is not Staff:
-            errors["name"] = _("This name is already in the register.")
-        if not errors:
-            with database.atomic():
-                row = model.create(**values)
-                audit.record(actor(), f"register.{name}.create", name, row.id, rows=[row],
-                             **{k: v for k, v in values.items()})
-            flash(_("Added %(name)s.", name=values["name"]))
+        values = request.form.to_dict()
+        try:
+            row = registers_rules.add(name, values, actor())
+        except registers_rules.RegisterErrors as e:
+            errors = e.errors
+        else:
+            flash(_("Added %(name)s.", name=row.name))
             return redirect(url_for("safety.register", name=name))
     rows = model.select().order_by(model.name)
     return render_template("safety/register.html", name=name, fields=fields, rows=rows, errors=errors,
@@ -448,20 +409,11 @@ def add_training(staff_id):
     person = Staff.get_or_none(Staff.id == staff_id) or abort(404)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    topic = request.form.get("topic") or ""
     try:
-        day = dt.date.fromisoformat(request.form.get("day") or "")
-    except ValueError:
-        day = None
-    if topic not in TRAINING_TOPICS or day is None or day > clock().today():
+        registers_rules.add_training(person, request.form.to_dict(), actor())
+    except registers_rules.RegisterErrors:
         flash(_("A training needs a topic and a date that is not in the future."), "warning")
     else:
-        with database.atomic():
-            training = Training.create(staff=person, topic=topic, day=day,
-                                       trainer=(request.form.get("trainer") or "").strip()[:60])
-            audit.record(actor(), "register.training.create", "training", training.id, rows=[training],
-                         staff=person.id,
-                         topic=topic, day=day)
         flash(_("Training recorded for %(name)s.", name=person.name))
     return redirect(url_for("safety.register", name="staff"))
 
