@@ -2,7 +2,8 @@
    - "All normal" fills the yes/no checks a routine entry has (never an answer already given).
    - Fields whose required_if rule does not hold are moot: hidden, and not posted.
    - The 4D findings are shown before Save (POST /api/v1/safety/<kind>/check stores nothing).
-   - Procurement: the supplier's earlier items are suggested, and a known item fills in how it came.
+   - Earlier items are suggested (a supplier's, for a delivery), and a known item fills in how it
+     came or was handled last time (service.KNOWN_THINGS); measured values are always typed.
    - The shift health check: a symptom that bars food work sends the person off; a count.
    Everything works without this script; it only saves taps. */
 (function () {
@@ -23,7 +24,10 @@
 
   function entryForm(form) {
     var types = JSON.parse(form.getAttribute("data-types") || "{}");
-    var delivered = JSON.parse(form.getAttribute("data-delivered") || "{}");
+    var known = JSON.parse(form.getAttribute("data-known") || "{}");
+    var key = form.getAttribute("data-known-key"), group = form.getAttribute("data-known-group");
+
+    function things() { return known[group ? raw(form, group) || "" : ""] || {}; }
     var ruled = form.querySelectorAll("[data-rule]");
 
     function typed(name) {
@@ -84,7 +88,7 @@
     function suggestItems() {
       var list = document.getElementById("item-suggestions");
       if (!list) return;
-      var items = delivered[raw(form, "supplier") || ""] || {};
+      var items = things();
       list.innerHTML = "";
       Object.keys(items).forEach(function (name) {
         var option = document.createElement("option");
@@ -94,7 +98,7 @@
     }
 
     function knownItem() {
-      var items = delivered[raw(form, "supplier") || ""] || {}, how = items[raw(form, "item") || ""];
+      var how = things()[raw(form, key) || ""];
       if (!how) return;
       Object.keys(how).forEach(function (name) {
         var el = field(form, name);
@@ -156,8 +160,8 @@
     }
 
     function changed(event) {
-      if (event && event.target && event.target.name === "supplier") suggestItems();
-      if (event && event.target && event.target.name === "item") knownItem();
+      if (event && event.target && group && event.target.name === group) suggestItems();
+      if (event && event.target && key && event.target.name === key) knownItem();
       collapse();
       clearTimeout(timer);
       timer = setTimeout(check, 350);
@@ -165,7 +169,7 @@
 
     form.addEventListener("change", changed);
     form.addEventListener("input", function (event) {
-      if (event.target.name === "item") knownItem();
+      if (key && event.target.name === key) { knownItem(); collapse(); }
     });
     var button = form.querySelector("[data-normal]");
     if (button) button.addEventListener("click", function () { fillNormal(button); });

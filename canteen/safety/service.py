@@ -334,17 +334,29 @@ def remembered(kind_name, author):
     return kept
 
 
-def delivered_items(limit=400):
-    """{supplier id: {item: what it came as last time (category, unit, storage)}} from the
-    latest deliveries: the form suggests a supplier's items and fills in how they come."""
+# What an earlier entry of the same thing tells a new one: (the field naming the thing, the
+# register it is grouped by, the fields it fills in) — never a measured value.
+KNOWN_THINGS = {
+    "procurement": ("item", "supplier", ("category", "qty_unit", "storage_class", "labelled_storage_temp")),
+    "produce_wash": ("item", None, ("raw_eaten", "disinfectant")),
+    "cooking": ("dish", None, ("holding",)),
+}
+
+
+def known_things(kind_name, limit=400):
+    """{group id or "": {thing: {field: value last time}}} from the latest entries of the log:
+    the form suggests a supplier's items and fills in how a known item came (or was washed,
+    or a dish was held)."""
+    if kind_name not in KNOWN_THINGS:
+        return {}
+    key, group, fills = KNOWN_THINGS[kind_name]
     known = {}
-    for record in (SafetyRecord.select().where(SafetyRecord.kind == "procurement")
+    for record in (SafetyRecord.select().where(SafetyRecord.kind == kind_name)
                    .order_by(SafetyRecord.id.desc()).limit(limit)):
         values = record.values()
-        items = known.setdefault(values.get("supplier"), {})
-        if values.get("item") and values["item"] not in items:
-            items[values["item"]] = {k: values[k] for k in ("category", "qty_unit", "storage_class",
-                                                            "labelled_storage_temp") if k in values}
+        things = known.setdefault(str(values.get(group, "")) if group else "", {})
+        if values.get(key) is not None and str(values[key]) not in things:
+            things[str(values[key])] = {k: values[k] for k in fills if k in values}
     return known
 
 

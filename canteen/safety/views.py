@@ -312,7 +312,8 @@ def form_aids(kind, values):
     types = {f.name: f.type for f in kind.fields}
     return {"normal": normal, "menu": menu, "rules": rules, "types": types,
             "occurred_default": request.form.get("occurred_default") or local_minute(),
-            "delivered": service.delivered_items() if kind.name == "procurement" else {},
+            "known": service.known_things(kind.name),
+            "known_key": service.KNOWN_THINGS.get(kind.name, ("", None))[:2],
             "unit_kinds": {u.id: u.kind for u in StorageUnit.select()}}
 
 
