@@ -63,6 +63,7 @@ EXPECTED = {
     "reports.reply": {"manager"},
     "reports.weekly": {"union", "manager", "admin"},
     "safety.action": {"manager", "union", "admin"},
+    "safety.health_shift": {"manager"},
     "kitchen.cards": {"manager"},
     "kitchen.print_cards": {"manager"},
     "kitchen.card_svg": {"manager"},

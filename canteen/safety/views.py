@@ -70,6 +70,20 @@ UNIT_NAMES = {"dry": _l("Dry store"), "cold_room": _l("Cold room"), "fridge": _l
               "freezer": _l("Freezer"), "sample_fridge": _l("Sample fridge")}
 
 
+# The time of the event is checked by the service in English (the API's words); the forms say it
+# in the reader's language.
+TIME_SAY = {
+    "occurred_at must be a time like 2026-11-26T08:30": _l("The time must be like 2026-11-26 08:30"),
+    "occurred_at cannot be in the future": _l("The time cannot be in the future"),
+    "occurred_at is more than a year ago": _l("The time is more than a year ago"),
+}
+
+
+def said(errors):
+    """The errors of an entry, the time's in the reader's language."""
+    return {k: str(TIME_SAY.get(v, v)) if k == "occurred_at" else v for k, v in errors.items()}
+
+
 def say(key, **params):
     return str(SAY[key]).format(**params).replace("  ", " ").strip()
 
@@ -268,7 +282,7 @@ def new_record(kind_name):
             if ask is None:
                 record, verdict = service.create(kind_name, values, actor(), current_language(), say)
         except EntryErrors as e:
-            errors = e.errors
+            errors = said(e.errors)
         else:
             if ask is not None:
                 return render_template("safety/form.html", kind=kind, form=form, values=values, errors={},
@@ -346,7 +360,7 @@ def health_shift():
                                             current_language(), say)
             except service.BatchErrors as e:
                 for position, problems in e.errors.items():
-                    for name, message in problems.items():
+                    for name, message in said(problems).items():
                         if name in shift_check.SHARED:
                             errors[name] = message
                         else:
@@ -368,7 +382,7 @@ def health_shift():
                            checked_today=checked_today()), 422 if (errors or rows_errors) else 200
 
 
-EXCEPTION_NAMES = {"hair_covered": _l("Hair not covered"), "no_jewellery": _l("Rings or nail polish")}
+EXCEPTION_NAMES = {"hair_covered": _l("Hair uncovered"), "no_jewellery": _l("Rings / polish")}
 
 
 def exception_label(field):
