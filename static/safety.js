@@ -151,7 +151,9 @@
           if (mine !== asked) return;  // a later check is on its way
           var status = answer[0], data = answer[1], msg = preview.dataset;
           if (status === 200 && data.verdict === "pass") show(msg.pass, [], false);
-          else if (status === 200) show(msg.fail, data.warnings, true);
+          else if (status === 200) {
+            show(msg.fail, data.findings.map(function (f) { return f.item + " · " + f.message + " — " + f.action; }), true);
+          }
           else if (status === 422 && data.errors) {
             show(msg.todo, Object.keys(data.errors).map(function (k) { return data.errors[k]; }), false);
           }
