@@ -213,11 +213,15 @@ def save(person, expect="**/safety/**"):
 
 
 def run_kind(person, base, kind, entry):
+    """One routine entry; returns the height of the filled form (what there is to scroll through)."""
     person.page.goto(f"{base}/safety/{kind}/new")
     fill_entry(person, entry)
+    person.page.wait_for_timeout(500)  # the findings preview, where there is one
+    height = person.page.evaluate("document.documentElement.scrollHeight")
     save(person)
     if person.page.locator(".ask-reject").count():
         raise SystemExit(f"{kind}: the routine entry fails the 4D check: {person.page.locator('.ask-reject').inner_text()}")
+    return height
 
 
 def run_health_shift(person, base, ids):
@@ -335,10 +339,8 @@ def main():
                 note = run_action(person, base, app, ids)
                 sign_in_as(Person(page, 0, 0), base, "zhang")
             else:
-                run_kind(person, base, name, entry)
-                page.goto(f"{base}/safety/{name}/new")
-                height = page.evaluate("document.documentElement.scrollHeight")
-                note = f"form {height} px tall"
+                height = run_kind(person, base, name, entry)
+                note = f"filled form {height} px tall"
             seconds = time.monotonic() - started
             rows.append((name, person.taps, person.keys, seconds, note))
             print(f"{name:14} {person.taps:4d} taps {person.keys:4d} keys {seconds:7.1f} s  {note}", flush=True)

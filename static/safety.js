@@ -141,6 +141,12 @@
       preview.appendChild(ul);
     }
 
+    function labelOf(name) {  // the field's own label, in the page's language
+      var box = form.querySelector("[data-field='" + name + "']");
+      var label = box && box.querySelector("legend, label");
+      return label ? label.textContent.replace(/[*·].*$/, "").trim() : null;
+    }
+
     function check() {
       var url = form.getAttribute("data-check-url"), mine = ++asked;
       if (!url || !preview) return;
@@ -155,7 +161,7 @@
             show(msg.fail, data.findings.map(function (f) { return f.item + " · " + f.message + " — " + f.action; }), true);
           }
           else if (status === 422 && data.errors) {
-            show(msg.todo, Object.keys(data.errors).map(function (k) { return data.errors[k]; }), false);
+            show(msg.todo, Object.keys(data.errors).map(function (k) { return labelOf(k) || data.errors[k]; }), false);
           }
         })
         .catch(function () { preview.hidden = true; });

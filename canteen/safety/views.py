@@ -277,7 +277,7 @@ def new_record(kind_name):
         try:
             values = form_values(kind, kept_photos(kind))
             if values.get("occurred_at") == request.form.get("occurred_default"):
-                values.pop("occurred_at")  # left as the page put it: the server's time of entry
+                values.pop("occurred_at", None)  # left as the page put it: the server's time of entry
             ask = ask_reject(kind_name, values)
             if ask is None:
                 record, verdict = service.create(kind_name, values, actor(), current_language(), say)
@@ -350,7 +350,7 @@ def health_shift():
         shared = {name: (request.form.get(name) or "").strip() or None for name in shift_check.SHARED}
         given = dict(shared)
         if given["occurred_at"] == request.form.get("occurred_default"):
-            given.pop("occurred_at")  # left as the page put it: the server's time of entry
+            given.pop("occurred_at", None)  # left as the page put it: the server's time of entry
         batch = shift_check.entries([p.id for p in roster], request.form, given)
         if not batch:
             errors["roster"] = _("Nobody is marked on duty: tick the people of this shift.")
