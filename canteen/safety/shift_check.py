@@ -7,6 +7,9 @@ Pure: no Flask, no database. The form posts, for each person on the roster:
   <id>-<field>       present when that answer is the exception (fever: yes; hair covered: no)
   <id>-unfit         present when the person is sent off food work
 """
+import datetime as dt
+
+from ..meals import shift_at
 from .schema import KINDS
 
 KIND = KINDS["health_check"]
@@ -39,10 +42,6 @@ def entries(roster, form, shared):
 def default_shift(local_now, shifts, choices):
     """The shift about to start or running an hour from now (the check is made before it
     starts), if the canteen's shift names are the log's; else the first."""
-    import datetime as dt
-
-    from ..meals import shift_at
-
     codes = [c[0] for c in choices]
     name = shift_at(local_now + dt.timedelta(hours=1), shifts)
     return name if name in codes else codes[0]
