@@ -78,16 +78,19 @@ def seed(app):
             for position, dish in enumerate(dishes[:8]):
                 MenuItem.create(day=day, meal=slot.meal, dish=dish, position=position)
         yesterday = (clock().now() - dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
-        for kind, entry in routine(ids := dict(lead=lead.id, crew=[c.id for c in crew], meat=meat.id,
-                                              fridge=fridge.id, samples=samples.id, dish=dishes[0].id,
-                                              meal=slot.meal), yesterday).items():
+        from canteen.meals import shift_at
+
+        shift = shift_at(clock().now() + dt.timedelta(hours=1), clock().shifts)  # the one about to start
+        ids = dict(lead=lead.id, crew=[c.id for c in crew], meat=meat.id, fridge=fridge.id, samples=samples.id,
+                   dish=dishes[0].id, meal=slot.meal, shift=shift if shift in ("early", "middle", "night") else "early")
+        for kind, entry in routine(ids).items():
             before = (clock().now() - dt.timedelta(days=1, hours=1)).strftime("%Y-%m-%dT%H:%M")
             entry = {k: (yesterday if v is NOW else before if v == "DEPARTED" else v) for k, v in entry.items()}
             service.create(kind, dict(entry, occurred_at=yesterday), "user:zhang")
     return ids
 
 
-def routine(ids, day_ago=None):
+def routine(ids):
     """A routine entry of each log (what a careful manager fills in), passing the 4D checks."""
     today = dt.date.today()
     return {
@@ -114,7 +117,7 @@ def routine(ids, day_ago=None):
                     "operator": ids["lead"]},
         "sample": {"meal": ids["meal"], "dish": ids["dish"], "weight_g": 150, "sealed": "true",
                    "fridge": ids["samples"], "fridge_temp": 4, "stored_at": NOW, "operator": ids["lead"]},
-        "health_check": {"staff": ids["crew"][0], "shift": "early", "fever": "false", "diarrhoea": "false",
+        "health_check": {"staff": ids["crew"][0], "shift": ids["shift"], "fever": "false", "diarrhoea": "false",
                          "vomiting": "false", "sore_throat": "false", "hand_wound": "false",
                          "hair_covered": "true", "no_jewellery": "true", "fit_for_work": "true",
                          "checked_by": ids["lead"]},

@@ -211,3 +211,11 @@ def test_a_time_left_as_prefilled_is_the_time_of_entry_an_edited_one_is_kept(app
     assert r.status_code == 302
     late = in_db(app, lambda: [r.late_by is not None for r in SafetyRecord.select().order_by(SafetyRecord.id)])
     assert late == [False, True]
+
+
+def test_the_single_health_form_starts_with_the_shift_about_to_start(app, shift):
+    from canteen.safety.shift_check import default_shift
+
+    html = signed_in(app, "zhang").get("/safety/health_check/new").get_data(as_text=True)
+    expected = in_db(app, lambda: default_shift(clock().now(), clock().shifts, KINDS["health_check"].field("shift").choices))
+    assert re.findall(r'name="shift" value="(\w+)" checked', html) == [expected]

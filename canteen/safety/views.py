@@ -306,11 +306,14 @@ NOW_FIELDS = {("transport", "arrived_at"), ("sample", "stored_at")}
 
 
 def starting_values(kind):
-    """A new entry's defaults: the meal being served, the time of the event (now), and the
-    supplier, storage unit and people of this user's last entry of the same log."""
+    """A new entry's defaults: the meal being served, the shift about to start, the time of the
+    event (now), and the supplier, storage unit and people of this user's last entry of the
+    same log."""
     now = local_minute()
     values = {"meal": clock().slot().meal, "occurred_at": now}
     values.update({name: now for k, name in NOW_FIELDS if k == kind.name})
+    if kind.name == "health_check":
+        values["shift"] = shift_check.default_shift(clock().now(), clock().shifts, kind.field("shift").choices)
     values.update(service.remembered(kind.name, actor()))
     return values
 
