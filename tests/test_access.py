@@ -73,6 +73,7 @@ EXPECTED = {
     "reports.answer_suggestion": {"manager"},
     "reports.link_suggestion": {"manager"},
     "safety.action": {"manager", "union", "admin"},
+    "safety.health_shift": {"manager"},
     "kitchen.cards": {"manager"},
     "kitchen.print_cards": {"manager"},
     "kitchen.card_svg": {"manager"},

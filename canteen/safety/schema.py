@@ -35,6 +35,7 @@ class Field(Bilingual):
     unit: str = ""
     past: bool = False
     after: str = None
+    normal: object = None  # a routine entry's value: the "all normal" preset, the shift check's default
 
     def choice_label(self, value, lang):
         for code, zh, en in self.choices or ():

@@ -259,24 +259,105 @@ def between(kind_name, start, end, limit=1000):
             .limit(limit))
 
 
-def create(kind_name, data, author, lang="en", say=None):
-    """Validate, store and judge one entry; returns (record, verdict). Raises EntryErrors."""
+def prepare(kind_name, data, lang="en", say=None):
+    """(when it happened, the clean entry) for an entry about to be stored. Raises EntryErrors."""
     data = dict(data) if isinstance(data, dict) else data
     occurred = occurred_at_from(data.pop("occurred_at", None) if isinstance(data, dict) else None, utcnow())
-    clean = check(kind_name, data, lang, say)
+    return occurred, check(kind_name, data, lang, say)
+
+
+def store(kind_name, occurred, clean, author):
+    """Store and judge one prepared entry, inside the caller's transaction; (record, verdict)."""
     now = utcnow()
     text = json.dumps(clean, ensure_ascii=False, sort_keys=True)
-    with write_transaction():
-        record = SafetyRecord.create(kind=kind_name, data=text, current=text, recorded_at=now,
-                                     occurred_at=occurred, author=author,
-                                     day=clock().to_local(occurred).date())
-        verdict, written = judge(record, clean)
-        if kind_name == "procurement":
-            written += sync_lot(record, clean, verdict, author, now)
-        audit_record(author, f"safety.{kind_name}.create", "safety_record", record.id, rows=[record, *written],
-                     entry=clean, occurred_at=occurred.isoformat(), late=record.late_by is not None,
-                     verdict=verdict.verdict, checklist=verdict.version)
+    record = SafetyRecord.create(kind=kind_name, data=text, current=text, recorded_at=now,
+                                 occurred_at=occurred, author=author,
+                                 day=clock().to_local(occurred).date())
+    verdict, written = judge(record, clean)
+    if kind_name == "procurement":
+        written += sync_lot(record, clean, verdict, author, now)
+    audit_record(author, f"safety.{kind_name}.create", "safety_record", record.id, rows=[record, *written],
+                 entry=clean, occurred_at=occurred.isoformat(), late=record.late_by is not None,
+                 verdict=verdict.verdict, checklist=verdict.version)
     return record, verdict
+
+
+def create(kind_name, data, author, lang="en", say=None):
+    """Validate, store and judge one entry; returns (record, verdict). Raises EntryErrors."""
+    occurred, clean = prepare(kind_name, data, lang, say)
+    with write_transaction():
+        return store(kind_name, occurred, clean, author)
+
+
+class BatchErrors(ValueError):
+    """{position in the batch: {field: message}} — nothing of the batch was stored."""
+
+    def __init__(self, errors):
+        self.errors = errors
+        super().__init__(f"{len(errors)} entries have errors")
+
+
+def create_many(kind_name, entries, author, lang="en", say=None):
+    """Several entries of one log (a shift's health checks), all or nothing: each validated,
+    judged and audited as create() does, stored in one transaction. Returns [(record, verdict)];
+    raises BatchErrors naming every entry at fault before anything is written."""
+    prepared, errors = [], {}
+    for position, data in enumerate(entries):
+        try:
+            prepared.append(prepare(kind_name, data, lang, say))
+        except EntryErrors as e:
+            errors[position] = e.errors
+    if errors:
+        raise BatchErrors(errors)
+    with write_transaction():
+        return [store(kind_name, occurred, clean, author) for occurred, clean in prepared]
+
+
+REMEMBERED = ("supplier", "unit", "staff")  # who checked, from whom, where: the same as last time, mostly
+NOT_REMEMBERED = {("health_check", "staff"), ("sample", "discarded_by")}  # a different person each time
+
+
+def remembered(kind_name, author):
+    """The register fields (supplier, storage unit, checker) of `author`'s last entry of this
+    log, still active: the form starts from them."""
+    last = (SafetyRecord.select().where((SafetyRecord.kind == kind_name) & (SafetyRecord.author == author))
+            .order_by(SafetyRecord.id.desc()).first())
+    if last is None:
+        return {}
+    values = last.values()
+    kept = {}
+    for f in KINDS[kind_name].fields:
+        if f.type in REMEMBERED and (kind_name, f.name) not in NOT_REMEMBERED and values.get(f.name):
+            row = lookup(f.type, values[f.name])
+            if row is not None and row.active:
+                kept[f.name] = values[f.name]
+    return kept
+
+
+# What an earlier entry of the same thing tells a new one: (the field naming the thing, the
+# register it is grouped by, the fields it fills in) — never a measured value.
+KNOWN_THINGS = {
+    "procurement": ("item", "supplier", ("category", "qty_unit", "storage_class", "labelled_storage_temp")),
+    "produce_wash": ("item", None, ("raw_eaten", "disinfectant")),
+    "cooking": ("dish", None, ("holding",)),
+}
+
+
+def known_things(kind_name, limit=400):
+    """{group id or "": {thing: {field: value last time}}} from the latest entries of the log:
+    the form suggests a supplier's items and fills in how a known item came (or was washed,
+    or a dish was held)."""
+    if kind_name not in KNOWN_THINGS:
+        return {}
+    key, group, fills = KNOWN_THINGS[kind_name]
+    known = {}
+    for record in (SafetyRecord.select().where(SafetyRecord.kind == kind_name)
+                   .order_by(SafetyRecord.id.desc()).limit(limit)):
+        values = record.values()
+        things = known.setdefault(str(values.get(group, "")) if group else "", {})
+        if values.get(key) is not None and str(values[key]) not in things:
+            things[str(values[key])] = {k: values[k] for k in fills if k in values}
+    return known
 
 
 def amend(record, data, reason, author, lang="en", say=None):

@@ -28,7 +28,7 @@ from ..office.forms import ConfirmForm
 from ..photos import PhotoError, save_photo
 from ..vocabulary import MEALS
 from . import registers as registers_rules
-from . import service
+from . import service, shift_check
 from .models import (
     DISPOSITIONS,
     CorrectiveAction,
@@ -68,6 +68,20 @@ STOCK_STATUS = {"usable": _l("usable"), "near_expiry": _l("use soon"), "expired"
                 "on_hold": _l("on hold")}
 UNIT_NAMES = {"dry": _l("Dry store"), "cold_room": _l("Cold room"), "fridge": _l("Fridge"),
               "freezer": _l("Freezer"), "sample_fridge": _l("Sample fridge")}
+
+
+# The time of the event is checked by the service in English (the API's words); the forms say it
+# in the reader's language.
+TIME_SAY = {
+    "occurred_at must be a time like 2026-11-26T08:30": _l("The time must be like 2026-11-26 08:30"),
+    "occurred_at cannot be in the future": _l("The time cannot be in the future"),
+    "occurred_at is more than a year ago": _l("The time is more than a year ago"),
+}
+
+
+def said(errors):
+    """The errors of an entry, the time's in the reader's language."""
+    return {k: str(TIME_SAY.get(v, v)) if k == "occurred_at" else v for k, v in errors.items()}
 
 
 def say(key, **params):
@@ -143,7 +157,7 @@ def form_values(kind, previous=None):
     previous one). Raises EntryErrors for an upload that is not a picture."""
     data = {}
     for key in request.form:
-        if key in ("csrf_token", "reason", "decision"):
+        if key in ("csrf_token", "reason", "decision", "occurred_default"):
             continue
         value = request.form.get(key, "").strip()
         data[key] = value if value != "" else None
@@ -255,27 +269,134 @@ def new_record(kind_name):
     """A log entry on a kitchen tablet: big targets, numeric keypads, server time stamp."""
     kind = kind_or_404(kind_name)
     form = ConfirmForm()
-    errors, values = {}, {"meal": clock().slot().meal}
+    errors, values = {}, starting_values(kind)
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
         values = dict(request.form)
         try:
             values = form_values(kind, kept_photos(kind))
+            if values.get("occurred_at") == request.form.get("occurred_default"):
+                values.pop("occurred_at", None)  # left as the page put it: the server's time of entry
             ask = ask_reject(kind_name, values)
             if ask is None:
                 record, verdict = service.create(kind_name, values, actor(), current_language(), say)
         except EntryErrors as e:
-            errors = e.errors
+            errors = said(e.errors)
         else:
             if ask is not None:
                 return render_template("safety/form.html", kind=kind, form=form, values=values, errors={},
-                                       choices=registers(), lang=current_language(), record=None, ask=ask)
+                                       choices=registers(), lang=current_language(), record=None, ask=ask,
+                                       **form_aids(kind, values))
             flash(_("Saved: %(kind)s.", kind=kind.label(current_language())))
             flash_findings(verdict)
             return redirect(url_for("safety.record", kind_name=kind_name, record_id=record.id))
     return render_template("safety/form.html", kind=kind, form=form, values=values, errors=errors,
-                           choices=registers(), lang=current_language(), record=None), 422 if errors else 200
+                           choices=registers(), lang=current_language(), record=None,
+                           **form_aids(kind, values)), 422 if errors else 200
+
+
+def local_minute(when=None):
+    """A local time as a datetime-local input shows it (to the minute)."""
+    return (when or clock().now()).strftime("%Y-%m-%dT%H:%M")
+
+
+# Times of the event a new entry starts with: now (editable).
+NOW_FIELDS = {("transport", "arrived_at"), ("sample", "stored_at")}
+
+
+def starting_values(kind):
+    """A new entry's defaults: the meal being served, the shift about to start, the time of the
+    event (now), and the supplier, storage unit and people of this user's last entry of the
+    same log."""
+    now = local_minute()
+    values = {"meal": clock().slot().meal, "occurred_at": now}
+    values.update({name: now for k, name in NOW_FIELDS if k == kind.name})
+    if kind.name == "health_check":
+        values["shift"] = shift_check.default_shift(clock().now(), clock().shifts, kind.field("shift").choices)
+    values.update(service.remembered(kind.name, actor()))
+    return values
+
+
+def form_aids(kind, values):
+    """What a new entry's form offers beside the fields: the "all normal" preset, the dishes
+    of the meal being served, the supplier's earlier items, the time it was pre-filled with."""
+    normal = {f.name: ("true" if f.normal is True else "false" if f.normal is False else f.normal)
+              for f in kind.fields if f.normal is not None}
+    slot = clock().slot()
+    menu = [d.id for d in Dish.served_on(slot.day, values.get("meal") or slot.meal)]
+    rules = {f.name: f.required_if for f in kind.fields if f.required_if}
+    types = {f.name: f.type for f in kind.fields}
+    return {"normal": normal, "menu": menu, "rules": rules, "types": types,
+            "occurred_default": request.form.get("occurred_default") or local_minute(),
+            "known": service.known_things(kind.name),
+            "known_key": service.KNOWN_THINGS.get(kind.name, ("", None))[:2],
+            "unit_kinds": {u.id: u.kind for u in StorageUnit.select()}}
+
+
+@bp.route("/health/shift", methods=["GET", "POST"])
+@allow("manager")
+def health_shift():
+    """The morning health check of a whole shift on one screen: everyone starts fit, the
+    manager taps only the exceptions, one save stores one record per person (all or nothing)."""
+    kind = KINDS["health_check"]
+    form = ConfirmForm()
+    roster = list(Staff.select().where(Staff.active).order_by(Staff.name))
+    now = local_minute()
+    shared = {"shift": shift_check.default_shift(clock().now(), clock().shifts, kind.field("shift").choices),
+              "checked_by": service.remembered("health_check", actor()).get("checked_by"), "occurred_at": now}
+    errors, rows_errors, posted = {}, {}, None
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        posted = request.form
+        shared = {name: (request.form.get(name) or "").strip() or None for name in shift_check.SHARED}
+        given = dict(shared)
+        if given["occurred_at"] == request.form.get("occurred_default"):
+            given.pop("occurred_at", None)  # left as the page put it: the server's time of entry
+        batch = shift_check.entries([p.id for p in roster], request.form, given)
+        if not batch:
+            errors["roster"] = _("Nobody is marked on duty: tick the people of this shift.")
+        else:
+            try:
+                saved = service.create_many("health_check", [e for _i, e in batch], actor(),
+                                            current_language(), say)
+            except service.BatchErrors as e:
+                for position, problems in e.errors.items():
+                    for name, message in said(problems).items():
+                        if name in shift_check.SHARED:
+                            errors[name] = message
+                        else:
+                            rows_errors[batch[position][0]] = message
+            else:
+                failing = [(record, verdict) for record, verdict in saved if verdict.verdict != "pass"]
+                flash(_("Saved: the morning health check of %(n)d people.", n=len(saved)))
+                for record, verdict in failing:
+                    name = next(p.name for p in roster if p.id == record.values()["staff"])
+                    for f in verdict.findings:
+                        flash(f"{name}: {f.item} · {f.message(current_language())} — {f.action(current_language())}",
+                              "warning")
+                return redirect(url_for("safety.records", kind_name="health_check"))
+    return render_template("safety/shift.html", kind=kind, form=form, roster=roster, shared=shared,
+                           posted=posted, errors=errors, rows_errors=rows_errors, answers=shift_check.ANSWERS,
+                           bars_work=shift_check.bars_work, exception_label=exception_label,
+                           choices=registers(), lang=current_language(),
+                           occurred_default=request.form.get("occurred_default") or now,
+                           checked_today=checked_today()), 422 if (errors or rows_errors) else 200
+
+
+EXCEPTION_NAMES = {"hair_covered": _l("Hair uncovered"), "no_jewellery": _l("Rings / polish")}
+
+
+def exception_label(field):
+    """How an exception reads on the roster: the symptom itself, or the unmet rule."""
+    return EXCEPTION_NAMES.get(field.name) or field.label(current_language())
+
+
+def checked_today():
+    """Staff ids with a morning check already logged today."""
+    return {r.values().get("staff") for r in SafetyRecord.select().where(
+        (SafetyRecord.kind == "health_check") & (SafetyRecord.day == clock().today()))}
 
 
 def kept_photos(kind):

@@ -1,0 +1,47 @@
+"""The morning health check of a whole shift on one screen: everyone on duty starts "fit" with
+every answer normal; the manager marks only the exceptions, and one save stores one health
+record per person (service.create_many: all or nothing, each judged as a single entry is).
+
+Pure: no Flask, no database. The form posts, for each person on the roster:
+  on-<id>            present when the person is on this shift (unticked: not checked now)
+  <id>-<field>       present when that answer is the exception (fever: yes; hair covered: no)
+  <id>-unfit         present when the person is sent off food work
+"""
+import datetime as dt
+
+from ..meals import shift_at
+from .schema import KINDS
+
+KIND = KINDS["health_check"]
+# The yes/no answers a person may be an exception on, with the normal answer of each.
+ANSWERS = [f for f in KIND.fields if f.type == "bool" and f.normal is not None and f.name != "fit_for_work"]
+SHARED = ("shift", "checked_by", "occurred_at")  # one value for the whole shift
+
+
+def bars_work(field):
+    """A symptom (normally absent) keeps the person off food work: ticking it sends them off."""
+    return field.normal is False
+
+
+def entries(roster, form, shared):
+    """[(staff id, entry)] for each person on duty; `form` is a mapping of the posted fields,
+    `shared` the shift, checker and time for everyone."""
+    out = []
+    for ident in roster:
+        if not form.get(f"on-{ident}"):
+            continue
+        entry = {"staff": ident, **{k: v for k, v in shared.items() if v not in (None, "")}}
+        for f in ANSWERS:
+            exception = bool(form.get(f"{ident}-{f.name}"))
+            entry[f.name] = (not f.normal) if exception else f.normal
+        entry["fit_for_work"] = not form.get(f"{ident}-unfit")
+        out.append((ident, entry))
+    return out
+
+
+def default_shift(local_now, shifts, choices):
+    """The shift about to start or running an hour from now (the check is made before it
+    starts), if the canteen's shift names are the log's; else the first."""
+    codes = [c[0] for c in choices]
+    name = shift_at(local_now + dt.timedelta(hours=1), shifts)
+    return name if name in codes else codes[0]
