@@ -90,13 +90,14 @@ def test_the_manager_sees_today(app, seeded):
 
 def test_the_union_sees_the_week(app, seeded):
     got = tiles(signed_in(app, "union"))
-    assert list(got) == ["alerts", "votes_week", "good_share_week", "trials", "comments"]
+    assert list(got) == ["alerts", "votes_week", "good_share_week", "trials", "comments", "suggestions"]
     assert got["alerts"][0] == "1"
     assert got["votes_week"] == ("20", "10 the same days last week", "/reports/trends?from=2026-11-23&to=2026-11-25")
     assert got["good_share_week"] == ("65%", "+15 points vs the same days last week", "/reports/weekly")
     assert got["trials"][:2] == ("2", "ending within 3 days or waiting for a decision")
     assert got["trials"][2] == "/reports/trials"
     assert got["comments"] == ("1", "not yet handled", "/reports/comments?status=open&from=2026-11-23&to=2026-11-25")
+    assert got["suggestions"] == ("0", "none waiting past 14 days", "/reports/suggestions")
 
 
 def test_the_admin_sees_kiosks_accounts_and_backups(app, seeded):
@@ -109,7 +110,7 @@ def test_the_admin_sees_kiosks_accounts_and_backups(app, seeded):
 
 def test_two_roles_see_both_sets_once(app, seeded):
     assert list(tiles(signed_in(app, "chef"))) == ["alerts", "logs", "actions", "votes_today", "votes_week",
-                                                  "good_share_week", "trials", "comments"]
+                                                  "good_share_week", "trials", "comments", "suggestions"]
 
 
 def test_every_tile_links_to_a_page_the_reader_may_open(app, seeded):

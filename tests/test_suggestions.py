@@ -195,8 +195,9 @@ def test_an_unanswered_suggestion_alerts_the_manager_once(app, staff):
     assert "unanswered for 14 days" in alerts[0].message_en
     # the union's tile and the register count it
     home = text(union.get("/office/"))
-    assert re.search(r'id="suggestions-tile">\s*<strong>Representatives\' suggestions</strong>\s*'
-                     r'<span>2 open · 1 waiting for an answer over 14 days</span>', home)
+    assert re.search(r'data-tile="suggestions">\s*<span class="tile-title">Representatives&#39; suggestions open</span>\s*'
+                     r'<strong class="tile-value">2</strong>\s*'
+                     r'<span class="tile-note">1 waiting for an answer over 14 days</span>', home)
     assert "1 waiting for an answer over 14 days" in text(union.get(REGISTER))
     # once answered it is no longer overdue, and nothing is raised again
     manager = signed_in(app, "manager")

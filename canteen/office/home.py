@@ -25,6 +25,7 @@ from ..jobs.views import visible_alerts
 from ..models import Dish, MenuItem, utcnow
 from ..reports.figures import stats, total
 from ..reports.filters import Filters
+from ..reports.suggestions import counts as suggestion_counts
 from ..reports.trials import trial_rows
 from ..safety.models import CorrectiveAction
 from ..vocabulary import MEALS, SEVERITY_NAMES
@@ -134,8 +135,16 @@ def comments_tile(today):
                 url_for("reports.comments", status="open", **{"from": monday.isoformat(), "to": today.isoformat()}))
 
 
+def suggestions_tile():
+    c = suggestion_counts()
+    note = (_("%(n)d waiting for an answer over %(days)d days", n=c["overdue"], days=c["days"])
+            if c["overdue"] else _("none waiting past %(days)d days", days=c["days"]))
+    return Tile("suggestions", _("Representatives' suggestions open"), str(c["open"]), note,
+                url_for("reports.suggestions"), warn=bool(c["overdue"]))
+
+
 def union_tiles(at):
-    return [*week_tiles(at.today), trials_tile(at.today), comments_tile(at.today)]
+    return [*week_tiles(at.today), trials_tile(at.today), comments_tile(at.today), suggestions_tile()]
 
 
 def kiosks_tile(now):

@@ -52,12 +52,6 @@ def counts():
             "overdue": overdue().count(), "days": answer_days()}
 
 
-@bp.app_context_processor
-def _tile():
-    # the union's home tile (templates/reports/_suggestions_tile.html) asks when it is drawn
-    return {"suggestion_counts": counts}
-
-
 # --- outcomes, as the trials and dish pages compute them -----------------------------------
 
 def outcome(suggestion, today, lang, decided_before=None):
