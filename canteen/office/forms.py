@@ -9,6 +9,7 @@ from wtforms import (
     DateField,
     DecimalField,
     PasswordField,
+    RadioField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -81,7 +82,7 @@ class PasswordForm(FlaskForm):
 
 
 class SwitchForm(FlaskForm):
-    username = SelectField(_l("Who are you?"), choices=[], validators=[DataRequired()])
+    username = RadioField(_l("Who are you?"), choices=[], validators=[DataRequired()])
     secret = PasswordField(_l("PIN or password"), validators=[DataRequired(), Length(max=200)])
 
 
