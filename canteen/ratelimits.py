@@ -84,7 +84,11 @@ def init_app(app):
         app.config["RATELIMIT_STORAGE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "ratelimits.db")
     app.config["RATELIMIT_HEADERS_ENABLED"] = False
     # one Limiter per app (tests make many apps in one process, each with its own storage)
-    app.extensions["canteen_limiter"] = Limiter(get_remote_address, app=app, strategy="fixed-window")
+    limiter = Limiter(get_remote_address, app=app, strategy="fixed-window")
+    app.extensions["canteen_limiter"] = limiter
+    # No route carries a limit decorator (the views count through `hit`), so Flask-Limiter's
+    # check of every request against no limits only cost time: ~0.3 ms of each vote.
+    app.before_request_funcs[None].remove(limiter._check_request_limit)
 
 
 def hit(key, per_minute):

@@ -14,6 +14,7 @@ from flask_login import UserMixin
 from peewee import BooleanField, CharField, DateTimeField, IntegerField
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ..db import prepared
 from ..models import BaseModel, utcnow
 
 ROLES = ("admin", "manager", "union")
@@ -154,7 +155,11 @@ class Kiosk(BaseModel):
     def by_credential(cls, credential):
         if not credential:
             return None
-        return cls.get_or_none((cls.device_hash == digest(credential)) & cls.revoked_at.is_null())
+        # every kiosk request asks: SQL built once (canteen.db.prepared)
+        hashed = digest(credential)
+        sql = prepared("kiosk.by_credential",
+                       lambda h: cls.select().where((cls.device_hash == h) & cls.revoked_at.is_null()), (hashed,))
+        return next(iter(cls.raw(sql, hashed)), None)
 
     @property
     def status(self):
