@@ -87,9 +87,14 @@ def init_app(app):
     limiter = Limiter(get_remote_address, app=app, strategy="fixed-window")
     app.extensions["canteen_limiter"] = limiter
     # No route carries a limit decorator (the views count through `hit`), so Flask-Limiter's
-    # check of every request against no limits only cost time: ~0.3 ms of each vote.
-    app.before_request_funcs[None].remove(limiter._check_request_limit)
+    # per-request hooks (check every route against no limits, add no headers, reset its
+    # context) only cost time: ~0.4 ms of each vote.
+    for hooks in (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs):
+        hooks[None] = [f for f in hooks.get(None, []) if not _belongs_to(f, limiter)]
 
+
+def _belongs_to(hook, limiter):
+    return getattr(hook, "__self__", None) is limiter or limiter in getattr(hook, "args", ())
 
 def hit(key, per_minute):
     """Count one request for `key`; seconds to wait if that exceeds `per_minute`, else 0."""

@@ -67,7 +67,7 @@ def menu_and_device(dish_id, slot, today, kiosk, key, voted_at, burst_limit, deb
     (voter_key, …) indexes, and it reads no row the answer does not need.
     """
     p = database.param
-    sql = (f"SELECT 0, m.day, m.meal, NULL, NULL FROM menu_item m "
+    sql = (f"SELECT 0, m.day, m.meal, NULL, CAST(NULL AS TIMESTAMP) FROM menu_item m "
            f"JOIN dish d ON d.id = m.dish_id WHERE m.dish_id = {p} AND d.active AND m.day IN ({p}, {p})")
     params = [dish_id, slot.day.isoformat(), today.isoformat()]
     if key or kiosk:
