@@ -57,6 +57,14 @@ class SessionInterface(SecureCookieSessionInterface):
             return self.session_class()
         return super().open_session(app, request)
 
+    def save_session(self, app, session, response):
+        # nothing to store or delete (every kiosk vote): only say that the answer varies by cookie
+        if not session and not session.modified:
+            if session.accessed:
+                response.vary.add("Cookie")
+            return
+        super().save_session(app, session, response)
+
     def get_cookie_secure(self, app):
         # Secure whenever the request came over HTTPS (directly or through ProxyFix).
         return app.config["SESSION_COOKIE_SECURE"] or request.is_secure
