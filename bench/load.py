@@ -193,6 +193,12 @@ def back_office(base, env, workdir, db_path, script, dishes, cookie, clients, se
             "saves": count, "votes": voting}
 
 
+def app_default_threads():
+    out = subprocess.run([sys.executable, "-c", "from canteen.config import DEFAULTS; print(DEFAULTS['THREADS'])"],
+                         cwd=ROOT, capture_output=True, text=True, check=True)
+    return int(out.stdout)
+
+
 def start(args, env, workdir, url):
     proc = subprocess.Popen(args, env=env, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return proc, wait_until_up(url, proc)
@@ -209,6 +215,8 @@ def main():
     if not shutil.which("wrk"):
         sys.exit("bench needs wrk: apt-get install -y wrk")
 
+    # the baseline runs with the app's own number of threads (CANTEEN_THREADS or its default)
+    threads = opts.threads or int(os.environ.get("CANTEEN_THREADS") or app_default_threads())
     workdir = Path(tempfile.mkdtemp(prefix="canteen-bench-"))
     port, bare_port = free_port(), free_port()
     env = dict(os.environ, CANTEEN_INSTANCE_PATH=str(workdir), CANTEEN_PORT=str(port), CANTEEN_DEMO="1")
@@ -218,11 +226,11 @@ def main():
     spawned = time.monotonic()
     proc, startup = start([sys.executable, str(ROOT / "app.py")], env, workdir, base + "/kiosk")
     bare_proc, _ = start([sys.executable, str(ROOT / "bench" / "bare_insert.py"), str(bare_port),
-                          str(workdir / "bare.db"), str(opts.threads or 8)], dict(os.environ), workdir, bare + "/up")
-    results = {"startup_s": startup, "rows": []}
+                          str(workdir / "bare.db"), str(threads)], dict(os.environ), workdir, bare + "/up")
+    results = {"startup_s": startup, "rows": [], "threads": threads}
     try:
         print(f"first page served {startup:.2f} s after `python app.py` was started "
-              f"({time.monotonic() - spawned:.2f} s wall)")
+              f"({time.monotonic() - spawned:.2f} s wall); waitress threads: {threads}, both servers")
         with urllib.request.urlopen(base + "/api/v1/menu/current") as r:
             dishes = ",".join(str(d["id"]) for d in json.load(r)["dishes"])
         cookie = pair_kiosk(workdir / "canteen.db")
