@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -88,6 +89,8 @@ def main():
     for name, label in (("empty", "canteen, empty installation"), ("seeded", f"canteen, {opts.votes} votes")):
         s = results[f"{name}_start_s"]
         print(f"{label:<34} {s:>6.2f} {s / bare:>7.2f} {results[name + '_idle_mb']:>8.0f}")
+    for folder in (full, empty, bare_dir):
+        shutil.rmtree(folder, ignore_errors=True)
     if opts.json:
         Path(opts.json).write_text(json.dumps(results))
 

@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import runpy
+import shutil
 import sqlite3
 import sys
 import tempfile
@@ -79,6 +80,7 @@ def main():
     canteen = cpu_ms(client, opts.votes, "canteen", dishes)
     print(f"CPU per vote: bare insert {bare:.2f} ms, canteen {canteen:.2f} ms "
           f"(canteen could take {bare / canteen:.2f}× the bare insert's votes/s where CPU is the limit)")
+    shutil.rmtree(folder, ignore_errors=True)
     if opts.json:
         Path(opts.json).write_text(json.dumps({"bare_cpu_ms": bare, "canteen_cpu_ms": canteen}))
 
