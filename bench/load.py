@@ -28,7 +28,6 @@ import shutil
 import socket
 import sqlite3
 import subprocess
-import statistics
 import sys
 import tempfile
 import threading
