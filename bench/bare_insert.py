@@ -21,7 +21,7 @@ sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent.par
 from canteen.db import SQLITE_PRAGMAS  # noqa: E402  the same pragmas as the app's
 
 PORT, DATABASE = int(sys.argv[1]), sys.argv[2]
-THREADS = int(sys.argv[3]) if len(sys.argv) > 3 else 8
+THREADS = int(sys.argv[3]) if len(sys.argv) > 3 else 16  # bench/load.py passes the app's
 local = threading.local()
 writer = threading.Lock()
 app = Flask(__name__)

@@ -47,6 +47,92 @@ def write_transaction():
             yield txn
 
 
+_statements = {}
+
+
+def prepared(name, build, params):
+    """The SQL of the peewee query `build(*params)`, built once per kind of database and
+    reused: every vote runs the same few queries, and building them again each time cost
+    more than running them (bench/load.py). The first build checks that the query takes
+    `params` in the order given, so the cached SQL can be run with fresh ones."""
+    key = (name, type(database.obj))
+    sql = _statements.get(key)
+    if sql is None:
+        sql, own = build(*params).sql()
+        if list(own) != list(params):
+            raise ValueError(f"{name}: the query takes its parameters as {own!r}, not {list(params)!r}")
+        _statements[key] = sql
+    return sql
+
+
+def execute(name, build, params):
+    """Run the peewee query `build(*params)` from SQL built once (see `prepared`): a cursor."""
+    return database.execute_sql(prepared(name, build, params), params)
+
+
+def inserted_id(cursor):
+    """The id of the row an INSERT run through `execute` added (PostgreSQL: its RETURNING)."""
+    return cursor.fetchone()[0] if database.returning_clause else cursor.lastrowid
+
+
+class _Pending:
+    __slots__ = ("work", "result", "error", "done")
+
+    def __init__(self, work):
+        self.work, self.result, self.error, self.done = work, None, None, False
+
+
+_queue = []
+_queue_lock = threading.Lock()
+
+
+def grouped_write(work):
+    """Run `work()` in a write transaction and return its result once committed.
+
+    On SQLite, concurrent callers share commits (group commit): whoever gets the writer's
+    turn runs every piece of work waiting by then, each in its own savepoint (one that fails,
+    e.g. a duplicate client_id, is rolled back alone and raises in its own caller), and
+    commits them together. Nothing is answered before the commit that holds it is on disk
+    (synchronous=FULL); the fsync, the dearest part of a commit, is paid once per group.
+    The work runs on the committing thread: it may read the app's config, not the request.
+    """
+    if not isinstance(database.obj, PooledSqliteDatabase):
+        with database.atomic():
+            return work()
+    mine = _Pending(work)
+    with _queue_lock:
+        _queue.append(mine)
+    with _sqlite_writer:
+        if not mine.done:  # nobody took it yet: commit everything waiting, this one included
+            with _queue_lock:
+                group = _queue[:]
+                _queue.clear()
+            _commit_group(group)
+    if mine.error is not None:
+        raise mine.error
+    return mine.result
+
+
+def _commit_group(group):
+    try:
+        with database.atomic("IMMEDIATE"):
+            for pending in group:
+                # a savepoint per piece of work, in plain SQL (peewee's nested atomic() costs more)
+                database.execute_sql("SAVEPOINT grouped")
+                try:
+                    pending.result = pending.work()
+                except Exception as e:  # noqa: BLE001  handed to the caller that sent it
+                    database.execute_sql("ROLLBACK TO SAVEPOINT grouped")
+                    pending.error = e
+                database.execute_sql("RELEASE SAVEPOINT grouped")
+    except Exception as e:  # the commit itself failed (disk full, I/O): nothing was stored
+        for pending in group:
+            pending.result, pending.error = None, e
+    finally:
+        for pending in group:
+            pending.done = True
+
+
 def db_time(value):
     """A naive UTC datetime as a query parameter for plain SQL: SQLite compares the text
     peewee stored (str of the datetime), PostgreSQL takes the object."""

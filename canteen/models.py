@@ -69,21 +69,13 @@ class MenuItem(BaseModel):
     class Meta:
         indexes = ((("day", "meal", "dish"), True),)
 
-    @classmethod
-    def meal_serving(cls, dish_id, slot, today):
-        """The meal under which a vote for `dish_id` counts, or None if it is not served.
+    @staticmethod
+    def meal_serving(found, slot):
+        """The meal under which a vote for a dish counts, of the (day, meal) pairs that serve
+        it on the slot's service day or today's calendar day (`found`), or None if none does.
 
-        The slot being served (or just ended) wins; otherwise any meal of that service day or
-        of today's calendar day that has the dish, latest meal first.
+        The slot being served (or just ended) wins; otherwise the latest meal.
         """
-        # Every vote runs this: plain SQL, because building it through the query builder
-        # cost more than the vote's INSERT and commit together (bench/load.py).
-        p = database.param
-        rows = database.execute_sql(
-            f"SELECT m.day, m.meal FROM menu_item m JOIN dish d ON d.id = m.dish_id "
-            f"WHERE m.dish_id = {p} AND d.active AND m.day IN ({p}, {p})",
-            (dish_id, slot.day.isoformat(), today.isoformat())).fetchall()
-        found = {(dt.date.fromisoformat(str(day)), meal) for day, meal in rows}
         if (slot.day, slot.meal) in found:
             return slot.day, slot.meal
         if not found:

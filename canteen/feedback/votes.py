@@ -20,7 +20,7 @@ from peewee import IntegrityError, SqliteDatabase, fn
 
 from ..access import demo_mode
 from ..clock import clock
-from ..db import db_time, write_transaction
+from ..db import db_time, execute, grouped_write, inserted_id, write_transaction
 from ..models import Dish, MenuItem, database, utcnow
 from . import follow_up
 from .models import Rating, RatingTag
@@ -55,64 +55,94 @@ def _as_datetime(value):
     return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
 
 
-def recent_from_device(kiosk, key, voted_at, limit, debounce):
-    """The device's latest votes around `voted_at`: [(id, dish_id, score, voted_at)].
+def menu_and_device(dish_id, slot, today, kiosk, key, voted_at, burst_limit, debounce, dish_score=None):
+    """What a vote's rules read, in one round trip:
+    - the meals serving `dish_id` on the slot's service day or today: {(day, meal)};
+    - how many votes the device cast in the minute up to `voted_at` (counted up to
+      `burst_limit`, all the burst flag needs);
+    - with `dish_score` (a kiosk without a card: its debounce), the same face for the same dish
+      from the device within `debounce` of `voted_at` that still counts: [(id, voted_at)].
 
-    One query serves both the burst count and the kiosk debounce; every vote runs it, so it
-    is plain SQL on the (kiosk, voted_at) / (voter_key, …) indexes rather than built per call.
+    Every vote runs it, so it is plain SQL on the menu's and the (kiosk, voted_at) /
+    (voter_key, …) indexes, and it reads no row the answer does not need.
     """
-    if key:
-        column, value = "voter_key", key
-    elif kiosk:
-        column, value = "kiosk", kiosk
-    else:
-        return []
     p = database.param
-    extra = "" if key else " AND voter_key IS NULL"
-    rows = database.execute_sql(
-        f"SELECT id, dish_id, score, voted_at, replaced_by FROM rating WHERE {column} = {p}{extra} "
-        f"AND voted_at >= {p} AND voted_at <= {p} ORDER BY voted_at DESC LIMIT {int(limit) + 8}",
-        (value, db_time(voted_at - BURST_WINDOW), db_time(voted_at + debounce))).fetchall()
-    return [(i, d, s, _as_datetime(v), r) for i, d, s, v, r in rows]
+    sql = (f"SELECT 0, m.day, m.meal, NULL, CAST(NULL AS TIMESTAMP) FROM menu_item m "
+           f"JOIN dish d ON d.id = m.dish_id WHERE m.dish_id = {p} AND d.active AND m.day IN ({p}, {p})")
+    params = [dish_id, slot.day.isoformat(), today.isoformat()]
+    if key or kiosk:
+        device = "voter_key = " + p if key else f"kiosk = {p} AND voter_key IS NULL"
+        sql += (f" UNION ALL SELECT 1, NULL, NULL, COUNT(*), NULL FROM (SELECT 1 AS one FROM rating "
+                f"WHERE {device} AND voted_at >= {p} AND voted_at <= {p} LIMIT {int(burst_limit)}) AS burst")
+        params += [key or kiosk, db_time(voted_at - BURST_WINDOW), db_time(voted_at)]
+        if dish_score:
+            sql += (f" UNION ALL SELECT 2, NULL, NULL, id, voted_at FROM rating WHERE {device} AND dish_id = {p} "
+                    f"AND score = {p} AND replaced_by IS NULL AND voted_at >= {p} AND voted_at <= {p}")
+            params += [key or kiosk, *dish_score, db_time(voted_at - debounce), db_time(voted_at + debounce)]
+    served, burst, repeats = set(), 0, []
+    for kind, day, meal, number, when in database.execute_sql(sql, params).fetchall():
+        if kind == 0:
+            served.add((day if isinstance(day, dt.date) else dt.date.fromisoformat(day), meal))
+        elif kind == 1:
+            burst = number
+        else:
+            repeats.append((number, _as_datetime(when)))
+    return served, burst, repeats
 
 
-def burst_count(recent, voted_at):
-    """Earlier votes within the minute before `voted_at`."""
-    return sum(1 for _i, _d, _s, when, _r in recent if when <= voted_at)
+RATING_COLUMNS = (Rating.dish, Rating.score, Rating.channel, Rating.kiosk, Rating.client_id, Rating.day,
+                  Rating.meal, Rating.created_at, Rating.voted_at, Rating.voter_key, Rating.flag,
+                  Rating.comment, Rating.source, Rating.place, Rating.shift)
 
 
-def debounced(recent, dish_id, score, voted_at, debounce):
-    """Ids of the same face for the same dish on the same kiosk within `debounce`."""
-    return [i for i, d, s, when, replaced in recent
-            if d == dish_id and s == score and replaced is None and abs(when - voted_at) <= debounce]
+def insert_rating(*values):
+    """INSERT one rating (values in RATING_COLUMNS order) from SQL built once: its id."""
+    return inserted_id(execute("rating.insert", lambda *v: Rating.insert(dict(zip(RATING_COLUMNS, v))),
+                               values))
+
+
+def insert_tags(rating_id, tags):
+    params = [x for t in tags for x in (rating_id, t)]
+    execute(f"rating_tag.insert.{len(tags)}",
+            lambda *v: RatingTag.insert_many(list(zip(v[::2], v[1::2])), fields=[RatingTag.rating, RatingTag.tag]),
+            params)
+
+
+def repoint(ids, to):
+    """Votes `ids` are replaced by vote `to` (None: they count again)."""
+    if ids:
+        execute(f"rating.repoint.{len(ids)}",
+                lambda to, *ids: Rating.update(replaced_by=to).where(Rating.id.in_(list(ids))), (to, *ids))
+
+
+def count_newest(votes):
+    """Of one person's votes [(id, voted_at)], the newest counts and the others point at it:
+    the newest's id."""
+    keep = max(votes, key=lambda v: (v[1], v[0]))[0]
+    repoint([i for i, _when in votes if i != keep], keep)
+    return keep
+
+
+def earlier_votes(key, dish_id, day, meal, rating_id, per_meal):
+    """The person's other counted votes for the dish on that day (or meal): [(id, voted_at)]."""
+    def build(key, dish_id, day, *rest):
+        same = (Rating.voter_key == key) & (Rating.dish == dish_id) & (Rating.day == day)
+        if per_meal:
+            same &= Rating.meal == rest[0]
+        return (Rating.select(Rating.id, Rating.voted_at)
+                .where(same & (Rating.id != rest[-1]) & Rating.replaced_by.is_null()))
+    params = (key, dish_id, day, meal, rating_id) if per_meal else (key, dish_id, day, rating_id)
+    rows = execute(f"rating.earlier.{'meal' if per_meal else 'day'}", build, params).fetchall()
+    return [(i, _as_datetime(when)) for i, when in rows]
 
 
 def settle_repeats(rating_id, *, dish_id, day, meal, key, voted_at, per_meal, repeats=()):
     """Make the newest vote of a person (or an identical press repeated on one kiosk) the one
-    that counts: earlier ones get replaced_by. Run inside the insert's transaction."""
-    if key:
-        same = (Rating.voter_key == key) & (Rating.dish == dish_id) & (Rating.day == day)
-        if per_meal:
-            same &= Rating.meal == meal
-        earlier = list(Rating.select(Rating.id, Rating.voted_at)
-                       .where(same & (Rating.id != rating_id) & Rating.replaced_by.is_null()))
-    elif repeats:
-        earlier = list(Rating.select(Rating.id, Rating.voted_at).where(Rating.id.in_(list(repeats))))
-    else:
-        return
-    if not earlier:
-        return
-    newest = max(earlier, key=lambda r: (r.voted_at, r.id))
-    if (newest.voted_at, newest.id) > (voted_at, rating_id):
-        # a replayed vote older than one already stored: the stored one stays the answer
-        Rating.update(replaced_by=newest.id).where(Rating.id == rating_id).execute()
-        others = [r.id for r in earlier if r.id != newest.id]
-        keep = newest.id
-    else:
-        others = [r.id for r in earlier]
-        keep = rating_id
-    if others:
-        Rating.update(replaced_by=keep).where(Rating.id.in_(others)).execute()
+    that counts: earlier ones get replaced_by; a replayed vote older than one already stored
+    is itself replaced. Run inside the insert's transaction. `repeats`: [(id, voted_at)]."""
+    earlier = earlier_votes(key, dish_id, day, meal, rating_id, per_meal) if key else list(repeats)
+    if earlier:
+        count_newest([*earlier, (rating_id, voted_at)])
 
 
 class Sender(NamedTuple):
@@ -151,7 +181,13 @@ def cast(vote, sender, source=None, now=None):
     voted_at = vote.voted_at or now
     local = clock().to_local(voted_at)
     slot = clock().slot(local)
-    served = MenuItem.meal_serving(vote.dish_id, slot, local.date())
+    kiosk = sender.kiosk if vote.channel == "kiosk" else None
+    key = person_key(vote, sender)
+    burst_limit = config["BURST_PER_MINUTE_PHONE" if vote.channel == "phone" else "BURST_PER_MINUTE_KIOSK"]
+    debounce = dt.timedelta(seconds=config["KIOSK_DEBOUNCE_SECONDS"])
+    found, burst, repeats = menu_and_device(vote.dish_id, slot, local.date(), kiosk, key, voted_at, burst_limit,
+                                            debounce, None if key else (vote.dish_id, vote.score))
+    served = MenuItem.meal_serving(found, slot)
     if served is None:
         # A retry may arrive after its meal is over: it was stored, so it still succeeds.
         earlier = Rating.get_or_none(Rating.client_id == vote.client_id)
@@ -162,35 +198,30 @@ def cast(vote, sender, source=None, now=None):
         return refused(f"Dish {vote.dish_id} is not on the menu of that day.", "dish_id")
 
     day, meal = served
-    kiosk = sender.kiosk if vote.channel == "kiosk" else None
-    key = person_key(vote, sender)
-    burst_limit = config["BURST_PER_MINUTE_PHONE" if vote.channel == "phone" else "BURST_PER_MINUTE_KIOSK"]
-    debounce = dt.timedelta(seconds=config["KIOSK_DEBOUNCE_SECONDS"])
-    recent = recent_from_device(kiosk, key, voted_at, burst_limit, debounce)
     flag = flag_reason(
-        votes_in_last_minute=burst_count(recent, voted_at),
+        votes_in_last_minute=burst,
         burst_limit=burst_limit, voted_local=local, meal_window=clock().window(meal).occurrence(day),
         early_minutes=30, late_hours=config["LATE_VOTE_HOURS"],
         token_age=source.age if source and source.kind == "kiosk" else None,
         token_max_age=source.max_age if source else None)
-    repeats = [] if key else debounced(recent, vote.dish_id, vote.score, voted_at, debounce)
+    values = (vote.dish_id, vote.score, vote.channel, kiosk, vote.client_id, day, meal, now, voted_at, key, flag,
+              vote.comment, source_label(source), vote_place(kiosk, sender, source), clock().shift(local))
+    per_meal = config["ONE_VOTE_PER"] == "meal"
+    words = follow_up.safety_words(vote.comment)
+
+    def store():
+        rating_id = insert_rating(*values)
+        if vote.tags:
+            insert_tags(rating_id, vote.tags)
+        settle_repeats(rating_id, dish_id=vote.dish_id, day=day, meal=meal, key=key,
+                       voted_at=voted_at, per_meal=per_meal, repeats=repeats)
+        if words:  # a foreign object, an illness: the manager hears of it now, not in a report
+            dish = Dish.get_by_id(vote.dish_id)
+            follow_up.raise_safety_comment(rating_id, dish.name_zh, dish.name_en, day, meal, words)
+        return rating_id
+
     try:
-        with write_transaction():
-            rating_id = Rating.insert(dish=vote.dish_id, score=vote.score, channel=vote.channel,
-                                      kiosk=kiosk, client_id=vote.client_id, day=day, meal=meal,
-                                      created_at=now, voted_at=voted_at, voter_key=key, flag=flag,
-                                      comment=vote.comment, source=source_label(source),
-                                      place=vote_place(kiosk, sender, source),
-                                      shift=clock().shift(local)).execute()
-            if vote.tags:
-                RatingTag.insert_many([(rating_id, t) for t in vote.tags],
-                                      fields=[RatingTag.rating, RatingTag.tag]).execute()
-            settle_repeats(rating_id, dish_id=vote.dish_id, day=day, meal=meal, key=key,
-                           voted_at=voted_at, per_meal=config["ONE_VOTE_PER"] == "meal", repeats=repeats)
-            words = follow_up.safety_words(vote.comment)
-            if words:  # a foreign object, an illness: the manager hears of it now, not in a report
-                dish = Dish.get_by_id(vote.dish_id)
-                follow_up.raise_safety_comment(rating_id, dish.name_zh, dish.name_en, day, meal, words)
+        rating_id = grouped_write(store)  # with the votes of other kiosks in the same commit
     except IntegrityError:
         # Inserting first and catching the duplicate key costs one query less than looking
         # first, and is the only check that holds when two retries race each other.
@@ -259,13 +290,10 @@ def withdraw(rating, now):
     """Keep the vote, marked withdrawn and left out of every count; a vote it had replaced
     (the same person's earlier one) counts again."""
     Rating.update(flag="withdrawn", withdrawn_at=now).where(Rating.id == rating.id).execute()
-    earlier = list(Rating.select(Rating.id, Rating.voted_at).where(Rating.replaced_by == rating.id))
+    earlier = [(r.id, r.voted_at) for r in Rating.select(Rating.id, Rating.voted_at)
+               .where(Rating.replaced_by == rating.id)]
     if earlier:
-        newest = max(earlier, key=lambda r: (r.voted_at, r.id))
-        Rating.update(replaced_by=None).where(Rating.id == newest.id).execute()
-        others = [r.id for r in earlier if r.id != newest.id]
-        if others:
-            Rating.update(replaced_by=newest.id).where(Rating.id.in_(others)).execute()
+        repoint([count_newest(earlier)], None)
 
 
 def set_tags(rating_id, tags):

@@ -53,6 +53,20 @@ SESSION_KEY = "sid"  # the server-side session's secret, inside the signed cooki
 
 
 class SessionInterface(SecureCookieSessionInterface):
+    def open_session(self, app, request):
+        # Kiosks and phones send no session cookie: skip building the signer for every vote.
+        if self.get_cookie_name(app) not in request.cookies:
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app, session, response):
+        # nothing to store or delete (every kiosk vote): only say that the answer varies by cookie
+        if not session and not session.modified:
+            if session.accessed:
+                response.vary.add("Cookie")
+            return
+        super().save_session(app, session, response)
+
     def get_cookie_secure(self, app):
         # Secure whenever the request came over HTTPS (directly or through ProxyFix).
         return app.config["SESSION_COOKIE_SECURE"] or request.is_secure
