@@ -161,11 +161,14 @@ def test_demo_kiosk_on_a_1080p_screen(browser, live_demo, tmp_path):
 
 def walk_screens_buttons(page):
     def buttons():
-        found = []
-        for b in page.get_by_role("button").all():
-            if b.is_visible():
-                found.append((b.get_attribute("aria-label") or b.inner_text(), b.bounding_box()))
-        return found
+        # one snapshot in the page: a screen that moves on (the thanks screen returns by itself)
+        # cannot hide a button between finding it and measuring it on a busy machine
+        return [(b["name"], {k: b[k] for k in ("x", "y", "width", "height")}) for b in page.evaluate("""() =>
+            [...document.querySelectorAll('button, [role=button], input[type=submit], input[type=button]')]
+            .filter(b => b.checkVisibility() && b.getBoundingClientRect().width > 0)
+            .map(b => { const r = b.getBoundingClientRect();
+                        return {name: b.getAttribute('aria-label') || b.innerText,
+                                x: r.x, y: r.y, width: r.width, height: r.height}; })""")]
 
     screens = [buttons()]
     page.locator(".dish").first.tap()

@@ -43,7 +43,12 @@ def leave_done(page):
 
 
 def boxes(page, selector):
-    return [b.bounding_box() for b in page.locator(selector).all() if b.is_visible()]
+    """The boxes of the visible elements, measured in one go inside the page (a screen that
+    changes by itself cannot hide one between finding and measuring it)."""
+    return page.evaluate("""(selector) => [...document.querySelectorAll(selector)]
+        .filter(e => e.checkVisibility() && e.getBoundingClientRect().width > 0)
+        .map(e => { const r = e.getBoundingClientRect();
+                    return {x: r.x, y: r.y, width: r.width, height: r.height}; })""", selector)
 
 
 def more_dishes(live, n):
