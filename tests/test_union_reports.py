@@ -327,9 +327,13 @@ def test_every_report_export_opens_as_a_workbook(app, staff, dishes):
         r = union.get(url + "&format=xlsx")
         assert r.status_code == 200 and r.mimetype.endswith("spreadsheetml.sheet"), url
         book = load_workbook(io.BytesIO(r.data))
-        assert book.worksheets and book.worksheets[0].max_row >= 1
+        sheet = [[("" if v is None else str(v)) for v in row] for row in book.worksheets[0].iter_rows(values_only=True)]
         csv_response = union.get(url + "&format=csv")
         assert csv_response.mimetype == "text/csv" and "attachment" in csv_response.headers["Content-Disposition"]
+        table = list(csv.reader(io.StringIO(csv_response.get_data(as_text=True).lstrip("\ufeff"))))
+        # The workbook's first sheet holds the same header and rows as the CSV.
+        assert len(sheet) == len(table) and sheet[0] == table[0], url
+        assert len(sheet) == (1 if "/reasons" in url or "/comments" in url else 2), (url, sheet)  # header + the one dish
 
 
 def test_a_new_price_in_the_dish_catalog_is_marked_on_the_dish_charts(app, staff, dishes):

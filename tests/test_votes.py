@@ -143,6 +143,11 @@ def test_kiosk_live_qr_rotates(app):
     first = client.get("/kiosk/qr.svg")
     assert first.mimetype == "image/svg+xml" and first.headers["Cache-Control"] == "no-store"
     assert "<svg" in first.get_data(as_text=True)
+    # Tokens carry their second of issue: one second on, the screen shows another code.
+    time.sleep(1.05 - time.time() % 1)
+    second = client.get("/kiosk/qr.svg")
+    assert second.status_code == 200 and "<svg" in second.get_data(as_text=True)
+    assert second.data != first.data
 
 
 # --- one vote per person --------------------------------------------------------
