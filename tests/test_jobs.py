@@ -49,7 +49,7 @@ def test_a_forgotten_reading_raises_one_alert_and_a_late_one_closes_it(app):
         return dt.datetime.combine(yesterday, dt.time(hour, minute))
 
     assert in_db(app, lambda: jobs.missed_logs(at(8, 29))) == (0, 0)  # still within the grace
-    assert in_db(app, lambda: jobs.missed_logs(at(8, 31))) == (1, 0)
+    assert in_db(app, lambda: jobs.missed_logs(at(8, 30))) == (1, 0)  # due 08:00 + 30 min grace: at 08:30
     assert in_db(app, lambda: jobs.missed_logs(at(9, 0))) == (0, 0)  # raised once, not again
     assert in_db(app, lambda: jobs.missed_logs(at(16, 31))) == (1, 0)
 
@@ -65,6 +65,55 @@ def test_a_forgotten_reading_raises_one_alert_and_a_late_one_closes_it(app):
     assert raised == 0 and resolved == 1
     alerts = in_db(app, lambda: {a.key.rsplit(":", 2)[-2][-2:]: a.resolved_at for a in Alert.select()})
     assert alerts["16"] is not None and alerts["08"] is None  # the 08:00 reading is still missing
+
+
+def test_a_reading_taken_up_to_two_hours_before_its_time_counts_for_it(app):
+    def setup():
+        person = Staff.create(name="王师傅", health_cert_expiry=clock().today() + dt.timedelta(days=90))
+        fridge = StorageUnit.create(name="冷藏库", kind="cold_room", owner=person, checker=person)
+        ExpectedLog.create(kind="storage", unit=fridge.id, times="08:00,16:00", grace_minutes=30)
+        return person.id, fridge.id
+    person, fridge = in_db(app, setup)
+    yesterday = in_db(app, lambda: clock().today()) - dt.timedelta(days=1)
+
+    def at(hour, minute):
+        return dt.datetime.combine(yesterday, dt.time(hour, minute))
+
+    def log(when):
+        def create():
+            with app.test_request_context():
+                entry = {"unit": fridge, "temperature": 4, "off_floor_cm": 15, "off_wall_cm": 15,
+                         "labels_ok": True, "fifo_ok": True, "raw_cooked_separated": True, "expired_found": 0,
+                         "inspected_by": person, "occurred_at": when.isoformat()}
+                return service.create("storage", entry, "user:manager")
+        in_db(app, create)
+
+    log(at(6, 0))  # two hours early, the earliest that counts for 08:00
+    assert in_db(app, lambda: jobs.missed_logs(at(8, 30))) == (0, 0)
+    log(at(13, 59))  # before 16:00's window (from 14:00): still the 08:00 slot's
+    assert in_db(app, lambda: jobs.missed_logs(at(16, 30))) == (1, 0)
+    log(at(14, 0))  # 16:00's, two hours early: closes its alert
+    assert in_db(app, lambda: jobs.missed_logs(at(16, 40))) == (0, 1)
+
+
+def test_a_reading_more_than_two_hours_early_does_not_count(app):
+    def setup():
+        person = Staff.create(name="王师傅", health_cert_expiry=clock().today() + dt.timedelta(days=90))
+        fridge = StorageUnit.create(name="冷藏库", kind="cold_room", owner=person, checker=person)
+        ExpectedLog.create(kind="storage", unit=fridge.id, times="08:00", grace_minutes=30)
+        return person.id, fridge.id
+    person, fridge = in_db(app, setup)
+    yesterday = in_db(app, lambda: clock().today()) - dt.timedelta(days=1)
+
+    def create():
+        with app.test_request_context():
+            entry = {"unit": fridge, "temperature": 4, "off_floor_cm": 15, "off_wall_cm": 15,
+                     "labels_ok": True, "fifo_ok": True, "raw_cooked_separated": True, "expired_found": 0,
+                     "inspected_by": person,
+                     "occurred_at": dt.datetime.combine(yesterday, dt.time(5, 59)).isoformat()}
+            return service.create("storage", entry, "user:manager")
+    in_db(app, create)
+    assert in_db(app, lambda: jobs.missed_logs(dt.datetime.combine(yesterday, dt.time(8, 30)))) == (1, 0)
 
 
 def test_run_records_outcomes_and_skips_a_claimed_slot(app):
