@@ -360,3 +360,14 @@ def test_a_backup_from_before_keying_restores_and_is_sealed_on_the_next_start(tm
         assert [e.action for e in AuditEntry.select().order_by(AuditEntry.id)] == ["dish.create", "audit.seal"]
         assert audit.verify().ok
     close_pool()
+
+
+def test_the_first_link_of_the_chain_is_checked_like_any_other(app, logged):
+    """The chain starts from a fixed genesis: the very first entry, edited or deleted, is named."""
+    first, second = in_db(app, lambda: [e.id for e in AuditEntry.select().order_by(AuditEntry.id).limit(2)])
+    sql(app, "UPDATE audit_entry SET actor = 'user:nobody' WHERE id = %d" % first)
+    code, report = verify(app)
+    assert code == 1 and report["first"] == {"problem": "entry_changed", "entry": first}, report
+    sql(app, "DELETE FROM audit_entry WHERE id = %d" % first)
+    code, report = verify(app)
+    assert code == 1 and report["first"] == {"problem": "entry_removed", "entry": second}, report
