@@ -27,6 +27,7 @@ from ..office.catalog import PHOTO_ERRORS
 from ..office.forms import ConfirmForm, printable
 from ..photos import PhotoError, save_photo
 from ..vocabulary import MEALS, TRAINING_TOPICS
+from ..web import form_id
 from . import service
 from .models import (
     DISPOSITIONS,
@@ -481,7 +482,7 @@ def stock():
             abort(403)
         if not ConfirmForm().validate_on_submit():
             abort(400)
-        lot = StockLot.get_or_none(StockLot.id == request.form.get("lot", type=int)) or abort(404)
+        lot = StockLot.get_or_none(StockLot.id == form_id("lot")) or abort(404)
         try:
             quantity = float(request.form.get("quantity", ""))
         except ValueError:
