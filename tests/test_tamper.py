@@ -257,7 +257,7 @@ def test_an_anchor_ahead_of_a_deliberately_restored_database_can_be_moved(app, l
     assert verify(app)[0] == 0
 
 
-def test_an_existing_database_upgrades_and_its_old_records_are_sealed(db_url, tmp_path):
+def test_an_existing_database_upgrades_and_its_old_records_are_sealed(empty_db_url, tmp_path):
     """A database made by the code before migration 0011 (unkeyed chain, a record with a
     corrective action): the migration keeps every row, the first start seals it, and an edit
     of an old record is then named."""
@@ -265,11 +265,11 @@ def test_an_existing_database_upgrades_and_its_old_records_are_sealed(db_url, tm
 
     from canteen.db import MIGRATIONS, open_database
 
-    old = open_database(db_url)
+    old = open_database(empty_db_url)
     with old.connection_context():
         Runner(old, str(MIGRATIONS)).up(target="0009_feedback_follow_up")
         old.execute_sql("INSERT INTO staff (name, job, health_cert_no, active, created_at) "
-                        "VALUES ('老王', '厨师', '', %s, '2026-11-01 08:00:00')" % ("1" if "sqlite" in db_url else "true"))
+                        "VALUES ('老王', '厨师', '', %s, '2026-11-01 08:00:00')" % ("1" if "sqlite" in empty_db_url else "true"))
         old.execute_sql("INSERT INTO safety_record (kind, data, current, version, recorded_at, occurred_at, author, day) "
                         "VALUES ('cooking', '{\"core_temp\": 60}', '{\"core_temp\": 60}', 1, '2026-11-01 08:00:00', "
                         "'2026-11-01 08:00:00', 'user:manager', '2026-11-01')")
@@ -293,7 +293,7 @@ def test_an_existing_database_upgrades_and_its_old_records_are_sealed(db_url, tm
                                 at, entry.actor, entry.action, entry.entity, "1", "{}", prev, digest)))
             prev = digest
     old.close_all()
-    app = make_app(db_url, tmp_path)
+    app = make_app(empty_db_url, tmp_path)
     with app.app_context(), database.connection_context():
         action = CorrectiveAction.get()
         assert (action.record_id, action.finding_dict()["item"], action.round_id) == (1, "COOK-01", None)
