@@ -376,9 +376,9 @@ def test_reasons_of_too_few_votes_are_not_drawn_either(app, staff, dishes):
 def test_odd_filter_values_get_a_message_not_a_crash(app, staff):
     union = signed_in(app, "union")
     for url in ("/reports/scoreboard?place=%00lamp", "/reports/comments?q=%00", "/reports/scoreboard?dish=x",
-                "/reports/trends?from=2000-01-01&to=2100-12-31&by=dish", "/reports/reasons?shift=x"):
+                "/reports/reasons?shift=x"):  # read leniently: an unknown filter value matches nothing
         r = union.get(url)
-        assert r.status_code in (200, 400), url
+        assert r.status_code == 200 and "<h1>" in text(r), url
     r = union.get("/reports/trends?from=2000-01-01&to=2100-12-31&by=dish")
     assert r.status_code == 400 and "At most 731 days" in text(r) and text(r).count("<th>2") < 120
 
