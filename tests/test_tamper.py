@@ -372,3 +372,17 @@ def test_the_first_link_of_the_chain_is_checked_like_any_other(app, logged):
     sql(app, "DELETE FROM audit_entry WHERE id = %d" % first)
     code, report = verify(app)
     assert code == 1 and report["first"] == {"problem": "entry_removed", "entry": second}, report
+
+
+def test_the_anchor_never_moves_back_to_a_shorter_chain(app, logged):
+    """After the newest entries are deleted, writing the anchor again (any later request does)
+    keeps the longer head it had, so the cut stays visible; only --reanchor moves it back."""
+    anchored = in_db(app, lambda: audit.read_anchor())
+    ids = in_db(app, lambda: [e.id for e in AuditEntry.select().order_by(AuditEntry.id.desc()).limit(2)])
+    sql(app, "DELETE FROM audit_entry WHERE id IN (%s)" % ",".join(map(str, ids)))
+    with app.app_context(), database.connection_context():
+        kept = audit.write_anchor()
+    assert kept["last_id"] == anchored["last_id"] == max(ids)
+    assert in_db(app, lambda: audit.read_anchor())["last_id"] == max(ids)
+    code, report = verify(app)
+    assert code == 1 and report["first"]["problem"] == "cut_short"
