@@ -182,6 +182,53 @@ def test_meal_logs_expect_tableware_and_a_sample_of_every_dish(app):
                                                       f"{yesterday} Dinner: no sample of Braised pork")
 
 
+def test_a_meal_log_is_missed_exactly_when_its_grace_is_over(app):
+    from canteen.models import Dish, MenuItem
+
+    day = dt.date(2026, 11, 10)
+
+    def setup():
+        dish = Dish.create(name_zh="红烧肉", name_en="Braised pork", price_fen=1200)
+        MenuItem.create(day=day, meal="lunch", dish=dish)
+        return dish.id, clock().window("lunch").occurrence(day)[1]
+    dish, end = in_db(app, setup)
+    grace = dt.timedelta(minutes=app.config["MEAL_LOG_GRACE_MINUTES"])
+    assert in_db(app, lambda: jobs.meal_logs(end + grace - dt.timedelta(minutes=1))) == (0, 0)
+    assert in_db(app, lambda: jobs.meal_logs(end + grace)) == (2, 0)
+    keys = in_db(app, lambda: sorted(a.key for a in Alert.select()))
+    assert keys == [f"sample:{day}:lunch:{dish}", f"tableware:{day}:lunch"]
+
+
+def test_near_expiry_stock_is_warned_of_two_days_ahead(app):
+    from canteen.safety.models import StockLot
+
+    def setup():
+        today = clock().today()
+        for days in (2, 3):
+            StockLot.create(item=f"牛奶{days}", category="dairy", quantity=10, qty_unit="L", remaining=4,
+                            use_by=today + dt.timedelta(days=days))
+        return clock().now()
+    now = in_db(app, setup)
+    assert in_db(app, lambda: jobs.expiry_warnings(now)) == 1
+    assert in_db(app, lambda: [a.message_en for a in Alert.select()]) == \
+        [f"Stock 牛奶2 nears its use-by date ({now.date() + dt.timedelta(days=2)})"]
+
+
+def test_a_sample_is_due_for_discarding_at_48_hours_not_before(app):
+    from canteen.safety.models import SafetyRecord
+
+    stored = dt.datetime(2026, 11, 10, 12, 0)
+
+    def setup():
+        SafetyRecord.create(kind="sample", data="{}", author="user:manager", day=stored.date(),
+                            occurred_at=clock().local_to_utc(stored),
+                            current=f'{{"stored_at": "{stored.isoformat(timespec="minutes")}"}}')
+    in_db(app, setup)
+    almost = stored + dt.timedelta(hours=47, minutes=59)
+    assert in_db(app, lambda: jobs.expiry_warnings(almost)) == 0
+    assert in_db(app, lambda: jobs.expiry_warnings(stored + dt.timedelta(hours=48))) == 1
+
+
 def test_the_daily_digest_reads_in_its_readers_language(app, staff):
     from canteen.jobs import digests
 
