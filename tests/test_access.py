@@ -121,17 +121,21 @@ def test_every_route_has_a_rule(sqlite_app):
                                         "gone": set(EXPECTED) - endpoints}
 
 
+def decoys():
+    """A user, a kiosk and a token at id 1, the id every sample URL names, so that a POST a
+    role may make (revoke, edit, toggle) changes a decoy, never the caller making it."""
+    make_user("decoy", "union")
+    decoy = Kiosk(name="decoy")
+    decoy.new_pairing_code()
+    decoy.save()
+    ApiToken.issue("decoy", "manager")
+
+
 @pytest.fixture
 def callers(app):
     """A client per kind of caller, plus the headers it sends."""
     with app.app_context(), database.connection_context():
-        # Decoys take id 1, the id every sample URL names, so a POST that a role may make
-        # (revoke, edit, toggle) changes a decoy, never a caller of the matrix.
-        make_user("decoy", "union")
-        decoy = Kiosk(name="decoy")
-        decoy.new_pairing_code()
-        decoy.save()
-        ApiToken.issue("decoy", "manager")
+        decoys()
         for name in ("union", "manager", "admin"):
             make_user(name, name)
         Dish.create(name_zh="米饭", name_en="Rice", price_fen=50)

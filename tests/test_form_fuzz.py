@@ -19,13 +19,12 @@ from canteen.audit import AuditEntry
 from canteen.feedback.models import Rating
 from canteen.models import database
 from peewee import fn
-from canteen.office.accounts import ApiToken, Kiosk
 from canteen.safety.schema import KINDS
 from canteen.safety.standing import ROUNDS
 from canteen.safety.views import REGISTER_FIELDS
 
 from .conftest import csrf_token, kiosk_client, make_user, signed_in
-from .test_access import SAMPLE_ARGS
+from .test_access import SAMPLE_ARGS, decoys
 from .test_safety import in_db, kitchen, valid_entries  # noqa: F401
 
 # Tables a refused request may still touch: failed sign-ins are counted on purpose, sessions
@@ -142,11 +141,7 @@ def world(app, kitchen):  # noqa: F811
     """Decoys at id 1 (so revoking or editing a sample id spares the fuzzer), one of
     everything a form acts on: a failed reading with its corrective action, a comment."""
     with app.app_context(), database.connection_context():
-        make_user("decoy", "union")
-        decoy = Kiosk(name="decoy")
-        decoy.new_pairing_code()
-        decoy.save()
-        ApiToken.issue("decoy", "manager")
+        decoys()
         make_user("all", "admin", "manager", "union")
     client = signed_in(app, "all")
     warm = client.post("/api/v1/safety/storage", json=dict(valid_entries(kitchen)["storage"], temperature=9.5))

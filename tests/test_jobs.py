@@ -36,30 +36,40 @@ def test_two_schedulers_racing_for_a_slot_run_it_once(app):
     assert in_db(app, lambda: JobRun.select().count()) == 1
 
 
-def test_a_forgotten_reading_raises_one_alert_and_a_late_one_closes_it(app):
+def unit_expected_at(app, times, kind="freezer", name="冷冻库"):
+    """(staff id, unit id): a storage unit whose readings are expected at `times`, 30 min grace."""
     def setup():
         person = Staff.create(name="王师傅", health_cert_expiry=clock().today() + dt.timedelta(days=90))
-        freezer = StorageUnit.create(name="冷冻库", kind="freezer", owner=person, checker=person)
-        ExpectedLog.create(kind="storage", unit=freezer.id, times="08:00,16:00", grace_minutes=30)
-        return person.id, freezer.id
-    person, freezer = in_db(app, setup)
+        unit = StorageUnit.create(name=name, kind=kind, owner=person, checker=person)
+        ExpectedLog.create(kind="storage", unit=unit.id, times=times, grace_minutes=30)
+        return person.id, unit.id
+    return in_db(app, setup)
+
+
+def log_reading(app, unit, person, when, temperature):
+    """A storage reading taken at local `when`, entered now; returns the record."""
+    def create():
+        with app.test_request_context():
+            entry = {"unit": unit, "temperature": temperature, "off_floor_cm": 15, "off_wall_cm": 15,
+                     "labels_ok": True, "fifo_ok": True, "raw_cooked_separated": True, "expired_found": 0,
+                     "inspected_by": person, "occurred_at": when.isoformat()}
+            return service.create("storage", entry, "user:manager")[0]
+    return in_db(app, create)
+
+
+def yesterday_at(app):
     yesterday = in_db(app, lambda: clock().today()) - dt.timedelta(days=1)
+    return lambda hour, minute: dt.datetime.combine(yesterday, dt.time(hour, minute))
 
-    def at(hour, minute):
-        return dt.datetime.combine(yesterday, dt.time(hour, minute))
 
+def test_a_forgotten_reading_raises_one_alert_and_a_late_one_closes_it(app):
+    person, freezer = unit_expected_at(app, "08:00,16:00")
+    at = yesterday_at(app)
     assert in_db(app, lambda: jobs.missed_logs(at(8, 29))) == (0, 0)  # still within the grace
     assert in_db(app, lambda: jobs.missed_logs(at(8, 30))) == (1, 0)  # due 08:00 + 30 min grace: at 08:30
     assert in_db(app, lambda: jobs.missed_logs(at(9, 0))) == (0, 0)  # raised once, not again
     assert in_db(app, lambda: jobs.missed_logs(at(16, 31))) == (1, 0)
-
-    def log_late():
-        with app.test_request_context():
-            entry = {"unit": freezer, "temperature": -18, "off_floor_cm": 15, "off_wall_cm": 15,
-                     "labels_ok": True, "fifo_ok": True, "raw_cooked_separated": True, "expired_found": 0,
-                     "inspected_by": person, "occurred_at": at(16, 50).isoformat()}
-            return service.create("storage", entry, "user:manager")
-    record, _verdict = in_db(app, log_late)
+    record = log_reading(app, freezer, person, at(16, 50), -18)
     assert record.late_by is not None  # entered for an earlier time
     raised, resolved = in_db(app, lambda: jobs.missed_logs(at(17, 0)))
     assert raised == 0 and resolved == 1
@@ -68,52 +78,21 @@ def test_a_forgotten_reading_raises_one_alert_and_a_late_one_closes_it(app):
 
 
 def test_a_reading_taken_up_to_two_hours_before_its_time_counts_for_it(app):
-    def setup():
-        person = Staff.create(name="王师傅", health_cert_expiry=clock().today() + dt.timedelta(days=90))
-        fridge = StorageUnit.create(name="冷藏库", kind="cold_room", owner=person, checker=person)
-        ExpectedLog.create(kind="storage", unit=fridge.id, times="08:00,16:00", grace_minutes=30)
-        return person.id, fridge.id
-    person, fridge = in_db(app, setup)
-    yesterday = in_db(app, lambda: clock().today()) - dt.timedelta(days=1)
-
-    def at(hour, minute):
-        return dt.datetime.combine(yesterday, dt.time(hour, minute))
-
-    def log(when):
-        def create():
-            with app.test_request_context():
-                entry = {"unit": fridge, "temperature": 4, "off_floor_cm": 15, "off_wall_cm": 15,
-                         "labels_ok": True, "fifo_ok": True, "raw_cooked_separated": True, "expired_found": 0,
-                         "inspected_by": person, "occurred_at": when.isoformat()}
-                return service.create("storage", entry, "user:manager")
-        in_db(app, create)
-
-    log(at(6, 0))  # two hours early, the earliest that counts for 08:00
+    person, fridge = unit_expected_at(app, "08:00,16:00", "cold_room", "冷藏库")
+    at = yesterday_at(app)
+    log_reading(app, fridge, person, at(6, 0), 4)  # two hours early, the earliest that counts for 08:00
     assert in_db(app, lambda: jobs.missed_logs(at(8, 30))) == (0, 0)
-    log(at(13, 59))  # before 16:00's window (from 14:00): still the 08:00 slot's
+    log_reading(app, fridge, person, at(13, 59), 4)  # before 16:00's window (from 14:00): still 08:00's
     assert in_db(app, lambda: jobs.missed_logs(at(16, 30))) == (1, 0)
-    log(at(14, 0))  # 16:00's, two hours early: closes its alert
+    log_reading(app, fridge, person, at(14, 0), 4)  # 16:00's, two hours early: closes its alert
     assert in_db(app, lambda: jobs.missed_logs(at(16, 40))) == (0, 1)
 
 
 def test_a_reading_more_than_two_hours_early_does_not_count(app):
-    def setup():
-        person = Staff.create(name="王师傅", health_cert_expiry=clock().today() + dt.timedelta(days=90))
-        fridge = StorageUnit.create(name="冷藏库", kind="cold_room", owner=person, checker=person)
-        ExpectedLog.create(kind="storage", unit=fridge.id, times="08:00", grace_minutes=30)
-        return person.id, fridge.id
-    person, fridge = in_db(app, setup)
-    yesterday = in_db(app, lambda: clock().today()) - dt.timedelta(days=1)
-
-    def create():
-        with app.test_request_context():
-            entry = {"unit": fridge, "temperature": 4, "off_floor_cm": 15, "off_wall_cm": 15,
-                     "labels_ok": True, "fifo_ok": True, "raw_cooked_separated": True, "expired_found": 0,
-                     "inspected_by": person,
-                     "occurred_at": dt.datetime.combine(yesterday, dt.time(5, 59)).isoformat()}
-            return service.create("storage", entry, "user:manager")
-    in_db(app, create)
-    assert in_db(app, lambda: jobs.missed_logs(dt.datetime.combine(yesterday, dt.time(8, 30)))) == (1, 0)
+    person, fridge = unit_expected_at(app, "08:00", "cold_room", "冷藏库")
+    at = yesterday_at(app)
+    log_reading(app, fridge, person, at(5, 59), 4)
+    assert in_db(app, lambda: jobs.missed_logs(at(8, 30))) == (1, 0)
 
 
 def test_run_records_outcomes_and_skips_a_claimed_slot(app):
