@@ -21,10 +21,20 @@ CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src '
 log = logging.getLogger(__name__)
 
 
+MAX_ID = 2**31 - 1
+
+
+def form_id(name):
+    """A database id sent in a form field; None when missing, not a number or out of range
+    (a huge number would overflow the database's integer, not just find nothing)."""
+    value = request.form.get(name, type=int)
+    return value if value is not None and 1 <= value <= MAX_ID else None
+
+
 class DatabaseIdConverter(IntegerConverter):
     """<int:…> in URLs: at most a 32-bit id, so a huge number is a 404, not a database error."""
 
-    def __init__(self, url_map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):
+    def __init__(self, url_map, fixed_digits=0, min=None, max=MAX_ID, signed=False):
         super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 

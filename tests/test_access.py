@@ -11,7 +11,7 @@ import pytest
 from canteen.models import Dish, database, utcnow
 from canteen.office.accounts import ApiToken, Kiosk
 
-from .conftest import make_user, signed_in
+from .conftest import CSRF, make_user, signed_in
 
 PUBLIC = "public"
 # No sign-in, but outside demo mode only a paired kiosk gets in (others: 403)
@@ -109,6 +109,11 @@ EXPECTED = {
     "admin.revoke_token": {"admin"},
     "admin.audit_log": {"admin"},
 }
+# Where a POST is narrower than the page's GET (the role check sits inside the view).
+EXPECTED_POST = {
+    "safety.stock": {"manager"},
+    "alerts.schedule": {"manager"},
+}
 SAMPLE_ARGS = {"dish_id": 1, "user_id": 1, "kiosk_id": 1, "token_id": 1, "day": "2026-11-27",
                "meal": "lunch", "name": "none.jpg", "code": "ABCDEFGH", "token": "not-a-token",
                "card_id": 1, "kind_name": "storage", "record_id": 1, "staff_id": 1, "row_id": 1, "action_id": 1, "area_name": "cold_room", "round_id": 1, "digest_id": 1,
@@ -132,10 +137,21 @@ def test_every_route_has_a_rule(sqlite_app):
                                         "gone": set(EXPECTED) - endpoints}
 
 
+def decoys():
+    """A user, a kiosk and a token at id 1, the id every sample URL names, so that a POST a
+    role may make (revoke, edit, toggle) changes a decoy, never the caller making it."""
+    make_user("decoy", "union")
+    decoy = Kiosk(name="decoy")
+    decoy.new_pairing_code()
+    decoy.save()
+    ApiToken.issue("decoy", "manager")
+
+
 @pytest.fixture
 def callers(app):
     """A client per kind of caller, plus the headers it sends."""
     with app.app_context(), database.connection_context():
+        decoys()
         for name in ("union", "manager", "admin"):
             make_user(name, name)
         Dish.create(name_zh="米饭", name_en="Rice", price_fen=50)
@@ -184,19 +200,38 @@ def outcome(response):
         return response.status_code
     if response.status_code == 302 and "/login" in response.headers["Location"]:
         return "login"
+    if response.status_code == 400 and b"csrf" in response.get_data().lower():
+        return "csrf"  # never expected: every form POST below carries a valid token
     return "ok"
 
 
+def valid_csrf(client):
+    """A CSRF token of the client's own session (from any page with a form it may open)."""
+    for page in ("/login", "/office/"):
+        match = CSRF.search(client.get(page).get_data(as_text=True))
+        if match:
+            return match.group(1)
+    raise AssertionError("no page with a form")
+
+
 def test_access_matrix(app, callers):
+    """Every route as every caller; form POSTs carry the caller's valid CSRF token, so the
+    role check inside a view is what answers, not the CSRF check in front of it."""
     checked = 0
     failures = []
-    for endpoint, method, path in routes(app):
+    tokens = {caller: valid_csrf(client) for caller, (client, _headers) in callers.items()}
+    # Signing out last: the POST would end the session the rest of the matrix uses.
+    ordered = sorted(routes(app), key=lambda r: r[0] == "auth.logout")
+    for endpoint, method, path in ordered:
         for caller in CALLERS:
             client, headers = callers[caller]
-            response = client.open(path, method=method, headers=headers)
-            rule = EXPECTED[endpoint]
+            form = None
+            if method == "POST" and not path.startswith("/api/"):
+                form = {"csrf_token": tokens[caller]}
+            response = client.open(path, method=method, headers=headers, data=form)
+            rule = EXPECTED_POST.get(endpoint, EXPECTED[endpoint]) if method == "POST" else EXPECTED[endpoint]
             rule = rule[method] if isinstance(rule, dict) else rule
-            want = expected_outcome(rule, caller, path)
+            want = "login" if endpoint == "auth.logout" and method == "POST" else expected_outcome(rule, caller, path)
             got = outcome(response)
             if got != want:
                 failures.append((caller, method, path, want, got, response.status_code))
@@ -204,8 +239,9 @@ def test_access_matrix(app, callers):
             response.close()  # file responses stream
             checked += 1
     print(f"access matrix: {checked} requests")
-    assert not failures, failures
-    assert checked >= 200
+    assert not failures, "\n".join(map(str, failures))
+    posts = sum(1 for _e, m, p in routes(app) if m == "POST" and not p.startswith("/api/"))
+    assert posts >= 30 and checked == len(list(routes(app))) * len(CALLERS)
 
 
 def test_disabled_account_and_changed_password_end_sessions(app, staff):
@@ -225,12 +261,25 @@ def test_disabled_account_and_changed_password_end_sessions(app, staff):
 
 
 def test_session_lapses_after_inactivity(app, staff):
+    """A session idle for 29 minutes still works; idle past 30 it is over for good."""
+    from canteen.office.accounts import UserSession
+
     client = signed_in(app, "admin")
-    assert app.permanent_session_lifetime == dt.timedelta(minutes=30)
     cookie = client.get_cookie("session")
     assert cookie is not None and cookie.http_only and cookie.same_site == "Lax"
-    assert cookie.expires is not None
+    assert app.config["SESSION_IDLE_MINUTES"] == 30
 
+    def idle_for(minutes):
+        with app.app_context(), database.connection_context():
+            UserSession.update(last_seen_at=utcnow() - dt.timedelta(minutes=minutes)).execute()
+
+    idle_for(29)
+    assert client.get("/office/").status_code == 200
+    idle_for(31)
+    response = client.get("/office/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    idle_for(0)  # the lapsed session stays ended, even if it looks fresh again
+    assert client.get("/office/").status_code == 302
 
 
 def test_every_form_post_needs_its_csrf_token(app):
@@ -254,7 +303,7 @@ def test_every_form_post_needs_its_csrf_token(app):
                                     "code": "ABCDEFGH", "roles": "union"},
                         headers={"Origin": "http://evil.example"})
         assert r.status_code == 400, (endpoint, r.status_code)
-        assert "expired" in r.get_data(as_text=True) or "过期" in r.get_data(as_text=True)
+        assert "This form has expired" in r.get_data(as_text=True)  # signed_in reads pages in English
     with app.app_context(), database.connection_context():
         assert AuditEntry.select().count() == before
         assert Kiosk.get().revoked_at is None and ApiToken.get().revoked_at is None

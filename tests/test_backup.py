@@ -3,6 +3,7 @@ import datetime as dt
 import os
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -37,8 +38,10 @@ def test_backup_under_concurrent_writes_restores_to_a_consistent_database(sqlite
     thread = threading.Thread(target=writer)
     thread.start()
     try:
-        while len(written) < 50:
-            pass
+        deadline = time.monotonic() + 30
+        while len(written) < 50:  # the writer is under way before the first backup
+            assert time.monotonic() < deadline and thread.is_alive(), "the writer did not start"
+            time.sleep(0.01)
         with app.app_context(), database.connection_context():
             files = [backup.make_backup(dt.datetime(2026, 11, 26, 2, 30 + n)) for n in range(3)]
     finally:

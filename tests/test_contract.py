@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 
+import pytest
 from werkzeug.serving import make_server
 
 from canteen.models import database
@@ -23,6 +24,7 @@ from .conftest import add_dish, close_pool, make_app
 EXAMPLES = int(os.environ.get("CANTEEN_FUZZ_EXAMPLES", "25"))
 
 
+@pytest.mark.timeout(660)  # the schemathesis run below has 600 s of its own
 def test_schemathesis_finds_nothing(db_url, tmp_path):
     app = make_app(db_url, tmp_path, TESTING=False)
     with app.app_context(), database.connection_context():

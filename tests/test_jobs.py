@@ -36,35 +36,63 @@ def test_two_schedulers_racing_for_a_slot_run_it_once(app):
     assert in_db(app, lambda: JobRun.select().count()) == 1
 
 
-def test_a_forgotten_reading_raises_one_alert_and_a_late_one_closes_it(app):
+def unit_expected_at(app, times, kind="freezer", name="冷冻库"):
+    """(staff id, unit id): a storage unit whose readings are expected at `times`, 30 min grace."""
     def setup():
         person = Staff.create(name="王师傅", health_cert_expiry=clock().today() + dt.timedelta(days=90))
-        freezer = StorageUnit.create(name="冷冻库", kind="freezer", owner=person, checker=person)
-        ExpectedLog.create(kind="storage", unit=freezer.id, times="08:00,16:00", grace_minutes=30)
-        return person.id, freezer.id
-    person, freezer = in_db(app, setup)
+        unit = StorageUnit.create(name=name, kind=kind, owner=person, checker=person)
+        ExpectedLog.create(kind="storage", unit=unit.id, times=times, grace_minutes=30)
+        return person.id, unit.id
+    return in_db(app, setup)
+
+
+def log_reading(app, unit, person, when, temperature):
+    """A storage reading taken at local `when`, entered now; returns the record."""
+    def create():
+        with app.test_request_context():
+            entry = {"unit": unit, "temperature": temperature, "off_floor_cm": 15, "off_wall_cm": 15,
+                     "labels_ok": True, "fifo_ok": True, "raw_cooked_separated": True, "expired_found": 0,
+                     "inspected_by": person, "occurred_at": when.isoformat()}
+            return service.create("storage", entry, "user:manager")[0]
+    return in_db(app, create)
+
+
+def yesterday_at(app):
     yesterday = in_db(app, lambda: clock().today()) - dt.timedelta(days=1)
+    return lambda hour, minute: dt.datetime.combine(yesterday, dt.time(hour, minute))
 
-    def at(hour, minute):
-        return dt.datetime.combine(yesterday, dt.time(hour, minute))
 
+def test_a_forgotten_reading_raises_one_alert_and_a_late_one_closes_it(app):
+    person, freezer = unit_expected_at(app, "08:00,16:00")
+    at = yesterday_at(app)
     assert in_db(app, lambda: jobs.missed_logs(at(8, 29))) == (0, 0)  # still within the grace
-    assert in_db(app, lambda: jobs.missed_logs(at(8, 31))) == (1, 0)
+    assert in_db(app, lambda: jobs.missed_logs(at(8, 30))) == (1, 0)  # due 08:00 + 30 min grace: at 08:30
     assert in_db(app, lambda: jobs.missed_logs(at(9, 0))) == (0, 0)  # raised once, not again
     assert in_db(app, lambda: jobs.missed_logs(at(16, 31))) == (1, 0)
-
-    def log_late():
-        with app.test_request_context():
-            entry = {"unit": freezer, "temperature": -18, "off_floor_cm": 15, "off_wall_cm": 15,
-                     "labels_ok": True, "fifo_ok": True, "raw_cooked_separated": True, "expired_found": 0,
-                     "inspected_by": person, "occurred_at": at(16, 50).isoformat()}
-            return service.create("storage", entry, "user:manager")
-    record, _verdict = in_db(app, log_late)
+    record = log_reading(app, freezer, person, at(16, 50), -18)
     assert record.late_by is not None  # entered for an earlier time
     raised, resolved = in_db(app, lambda: jobs.missed_logs(at(17, 0)))
     assert raised == 0 and resolved == 1
     alerts = in_db(app, lambda: {a.key.rsplit(":", 2)[-2][-2:]: a.resolved_at for a in Alert.select()})
     assert alerts["16"] is not None and alerts["08"] is None  # the 08:00 reading is still missing
+
+
+def test_a_reading_taken_up_to_two_hours_before_its_time_counts_for_it(app):
+    person, fridge = unit_expected_at(app, "08:00,16:00", "cold_room", "冷藏库")
+    at = yesterday_at(app)
+    log_reading(app, fridge, person, at(6, 0), 4)  # two hours early, the earliest that counts for 08:00
+    assert in_db(app, lambda: jobs.missed_logs(at(8, 30))) == (0, 0)
+    log_reading(app, fridge, person, at(13, 59), 4)  # before 16:00's window (from 14:00): still 08:00's
+    assert in_db(app, lambda: jobs.missed_logs(at(16, 30))) == (1, 0)
+    log_reading(app, fridge, person, at(14, 0), 4)  # 16:00's, two hours early: closes its alert
+    assert in_db(app, lambda: jobs.missed_logs(at(16, 40))) == (0, 1)
+
+
+def test_a_reading_more_than_two_hours_early_does_not_count(app):
+    person, fridge = unit_expected_at(app, "08:00", "cold_room", "冷藏库")
+    at = yesterday_at(app)
+    log_reading(app, fridge, person, at(5, 59), 4)
+    assert in_db(app, lambda: jobs.missed_logs(at(8, 30))) == (1, 0)
 
 
 def test_run_records_outcomes_and_skips_a_claimed_slot(app):
@@ -133,6 +161,53 @@ def test_meal_logs_expect_tableware_and_a_sample_of_every_dish(app):
                                                       f"{yesterday} Dinner: no sample of Braised pork")
 
 
+def test_a_meal_log_is_missed_exactly_when_its_grace_is_over(app):
+    from canteen.models import Dish, MenuItem
+
+    day = dt.date(2026, 11, 10)
+
+    def setup():
+        dish = Dish.create(name_zh="红烧肉", name_en="Braised pork", price_fen=1200)
+        MenuItem.create(day=day, meal="lunch", dish=dish)
+        return dish.id, clock().window("lunch").occurrence(day)[1]
+    dish, end = in_db(app, setup)
+    grace = dt.timedelta(minutes=app.config["MEAL_LOG_GRACE_MINUTES"])
+    assert in_db(app, lambda: jobs.meal_logs(end + grace - dt.timedelta(minutes=1))) == (0, 0)
+    assert in_db(app, lambda: jobs.meal_logs(end + grace)) == (2, 0)
+    keys = in_db(app, lambda: sorted(a.key for a in Alert.select()))
+    assert keys == [f"sample:{day}:lunch:{dish}", f"tableware:{day}:lunch"]
+
+
+def test_near_expiry_stock_is_warned_of_two_days_ahead(app):
+    from canteen.safety.models import StockLot
+
+    def setup():
+        today = clock().today()
+        for days in (2, 3):
+            StockLot.create(item=f"牛奶{days}", category="dairy", quantity=10, qty_unit="L", remaining=4,
+                            use_by=today + dt.timedelta(days=days))
+        return clock().now()
+    now = in_db(app, setup)
+    assert in_db(app, lambda: jobs.expiry_warnings(now)) == 1
+    assert in_db(app, lambda: [a.message_en for a in Alert.select()]) == \
+        [f"Stock 牛奶2 nears its use-by date ({now.date() + dt.timedelta(days=2)})"]
+
+
+def test_a_sample_is_due_for_discarding_at_48_hours_not_before(app):
+    from canteen.safety.models import SafetyRecord
+
+    stored = dt.datetime(2026, 11, 10, 12, 0)
+
+    def setup():
+        SafetyRecord.create(kind="sample", data="{}", author="user:manager", day=stored.date(),
+                            occurred_at=clock().local_to_utc(stored),
+                            current=f'{{"stored_at": "{stored.isoformat(timespec="minutes")}"}}')
+    in_db(app, setup)
+    almost = stored + dt.timedelta(hours=47, minutes=59)
+    assert in_db(app, lambda: jobs.expiry_warnings(almost)) == 0
+    assert in_db(app, lambda: jobs.expiry_warnings(stored + dt.timedelta(hours=48))) == 1
+
+
 def test_the_daily_digest_reads_in_its_readers_language(app, staff):
     from canteen.jobs import digests
 
@@ -180,14 +255,15 @@ def test_weekly_digest_counts_votes_and_is_stored_once(app, staff, dishes):
 def test_catch_up_runs_todays_due_jobs_once(app):
     from canteen.jobs import scheduler
 
-    late = in_db(app, lambda: clock().now().replace(hour=23, minute=0))
+    early = in_db(app, lambda: clock().now().replace(hour=1, minute=0, second=0, microsecond=0))
+    scheduler.catch_up(app, early)  # started at 01:00: no backup (02:30), warnings (06:00) or digests yet
+    assert in_db(app, lambda: {r.job for r in JobRun.select()}) == {"missed_logs", "escalate_overdue", "deliver"}
+    late = early.replace(hour=23)
     scheduler.catch_up(app, late)
     scheduler.catch_up(app, late)  # a second scheduler, or a restart: nothing twice
-    ran = in_db(app, lambda: sorted({r.job for r in JobRun.select()}))
-    assert {"backup", "daily_digest", "expiry_warnings", "escalate_overdue", "missed_logs"} <= set(ran)
+    ran = in_db(app, lambda: {r.job for r in JobRun.select()})
+    assert ran == set(scheduler.JOBS) - ({"weekly_digest"} if late.weekday() != 0 else set())  # weekly: Mondays
     assert in_db(app, lambda: JobRun.select().where(JobRun.job == "backup").count()) == 1
-    early = late.replace(hour=1)
-    assert scheduler.JOBS["backup"][3] > early.time()  # before 02:30 the nightly backup is not due
 
 
 def test_scheduler_knows_every_job():
@@ -221,7 +297,15 @@ def test_a_daily_round_is_expected_like_any_log(app, staff):
 def test_jobs_page_shows_last_and_next_runs(app, staff):
     with app.app_context():
         jobs.run("backup", "2026-11-26", lambda: "file.db")
-    page = signed_in(app, "admin").get("/admin/jobs").get_data(as_text=True)
+    from canteen.jobs.scheduler import JOBS, next_runs
+
+    admin = signed_in(app, "admin")
+    before = in_db(app, next_runs)
+    page = admin.get("/admin/jobs").get_data(as_text=True)
     assert "backup" in page and "ok" in page and "weekly_digest" in page
-    assert page.count("-") > 10  # next-run dates are listed
+    after = in_db(app, next_runs)
+    for name in JOBS:  # each job's next run, at the minute its schedule gives
+        row = page[page.index(f"<tr><td>{name}</td>"):].split("</tr>")[0]
+        shown = row.rsplit("<td>", 1)[1].split("</td>")[0]
+        assert shown in {before[name].strftime("%Y-%m-%d %H:%M"), after[name].strftime("%Y-%m-%d %H:%M")}, name
     assert signed_in(app, "manager").get("/admin/jobs").status_code == 403

@@ -191,8 +191,9 @@ def test_a_backup_records_the_head_restores_and_verifies(tmp_path, staff_free_sq
     with app.app_context(), database.connection_context():
         audit.record("test", "write", "thing", 1)
         made = backup.make_backup(dt.datetime(2026, 11, 26, 2, 30))
+        entries, last = AuditEntry.select().count(), AuditEntry.select().order_by(AuditEntry.id.desc()).get()
     head = json.loads(backup.head_file(made).read_text())
-    assert head["count"] >= 1 and head["mac"]
+    assert (head["count"], head["last_id"], head["hash"]) == (entries, last.id, last.hash) and head["mac"]
     with app.app_context(), database.connection_context():
         audit.record("test", "write", "thing", 2)
     result = app.test_cli_runner().invoke(args=["restore", made])
@@ -257,7 +258,7 @@ def test_an_anchor_ahead_of_a_deliberately_restored_database_can_be_moved(app, l
     assert verify(app)[0] == 0
 
 
-def test_an_existing_database_upgrades_and_its_old_records_are_sealed(db_url, tmp_path):
+def test_an_existing_database_upgrades_and_its_old_records_are_sealed(empty_db_url, tmp_path):
     """A database made by the code before migration 0011 (unkeyed chain, a record with a
     corrective action): the migration keeps every row, the first start seals it, and an edit
     of an old record is then named."""
@@ -265,11 +266,11 @@ def test_an_existing_database_upgrades_and_its_old_records_are_sealed(db_url, tm
 
     from canteen.db import MIGRATIONS, open_database
 
-    old = open_database(db_url)
+    old = open_database(empty_db_url)
     with old.connection_context():
         Runner(old, str(MIGRATIONS)).up(target="0009_feedback_follow_up")
         old.execute_sql("INSERT INTO staff (name, job, health_cert_no, active, created_at) "
-                        "VALUES ('老王', '厨师', '', %s, '2026-11-01 08:00:00')" % ("1" if "sqlite" in db_url else "true"))
+                        "VALUES ('老王', '厨师', '', %s, '2026-11-01 08:00:00')" % ("1" if "sqlite" in empty_db_url else "true"))
         old.execute_sql("INSERT INTO safety_record (kind, data, current, version, recorded_at, occurred_at, author, day) "
                         "VALUES ('cooking', '{\"core_temp\": 60}', '{\"core_temp\": 60}', 1, '2026-11-01 08:00:00', "
                         "'2026-11-01 08:00:00', 'user:manager', '2026-11-01')")
@@ -293,7 +294,7 @@ def test_an_existing_database_upgrades_and_its_old_records_are_sealed(db_url, tm
                                 at, entry.actor, entry.action, entry.entity, "1", "{}", prev, digest)))
             prev = digest
     old.close_all()
-    app = make_app(db_url, tmp_path)
+    app = make_app(empty_db_url, tmp_path)
     with app.app_context(), database.connection_context():
         action = CorrectiveAction.get()
         assert (action.record_id, action.finding_dict()["item"], action.round_id) == (1, "COOK-01", None)
@@ -360,3 +361,28 @@ def test_a_backup_from_before_keying_restores_and_is_sealed_on_the_next_start(tm
         assert [e.action for e in AuditEntry.select().order_by(AuditEntry.id)] == ["dish.create", "audit.seal"]
         assert audit.verify().ok
     close_pool()
+
+
+def test_the_first_link_of_the_chain_is_checked_like_any_other(app, logged):
+    """The chain starts from a fixed genesis: the very first entry, edited or deleted, is named."""
+    first, second = in_db(app, lambda: [e.id for e in AuditEntry.select().order_by(AuditEntry.id).limit(2)])
+    sql(app, "UPDATE audit_entry SET actor = 'user:nobody' WHERE id = %d" % first)
+    code, report = verify(app)
+    assert code == 1 and report["first"] == {"problem": "entry_changed", "entry": first}, report
+    sql(app, "DELETE FROM audit_entry WHERE id = %d" % first)
+    code, report = verify(app)
+    assert code == 1 and report["first"] == {"problem": "entry_removed", "entry": second}, report
+
+
+def test_the_anchor_never_moves_back_to_a_shorter_chain(app, logged):
+    """After the newest entries are deleted, writing the anchor again (any later request does)
+    keeps the longer head it had, so the cut stays visible; only --reanchor moves it back."""
+    anchored = in_db(app, lambda: audit.read_anchor())
+    ids = in_db(app, lambda: [e.id for e in AuditEntry.select().order_by(AuditEntry.id.desc()).limit(2)])
+    sql(app, "DELETE FROM audit_entry WHERE id IN (%s)" % ",".join(map(str, ids)))
+    with app.app_context(), database.connection_context():
+        kept = audit.write_anchor()
+    assert kept["last_id"] == anchored["last_id"] == max(ids)
+    assert in_db(app, lambda: audit.read_anchor())["last_id"] == max(ids)
+    code, report = verify(app)
+    assert code == 1 and report["first"]["problem"] == "cut_short"

@@ -143,6 +143,11 @@ def test_kiosk_live_qr_rotates(app):
     first = client.get("/kiosk/qr.svg")
     assert first.mimetype == "image/svg+xml" and first.headers["Cache-Control"] == "no-store"
     assert "<svg" in first.get_data(as_text=True)
+    # Tokens carry their second of issue: one second on, the screen shows another code.
+    time.sleep(1.05 - time.time() % 1)
+    second = client.get("/kiosk/qr.svg")
+    assert second.status_code == 200 and "<svg" in second.get_data(as_text=True)
+    assert second.data != first.data
 
 
 # --- one vote per person --------------------------------------------------------
@@ -185,6 +190,26 @@ def test_same_card_twice_counts_once_the_later(app, dishes):
     rows = in_db(app, lambda: list(Rating.select().order_by(Rating.id)))
     assert rows[0].replaced_by == rows[1].id and rows[1].replaced_by is None
     assert all("10086" not in (r.voter_key or "") for r in rows)
+
+
+@pytest.mark.parametrize("per,kept", [("day", 1), ("meal", 2)])
+def test_one_vote_per_day_or_per_meal(tmp_path, per, kept):
+    """CANTEEN_ONE_VOTE_PER: one card at breakfast and at lunch of one day counts once per
+    day (the later) or once per meal (both)."""
+    from .conftest import add_dish, close_pool, make_app
+
+    app = make_app(f"sqlite:///{tmp_path}/canteen.db", tmp_path, ONE_VOTE_PER=per)
+    try:
+        dish = in_db(app, lambda: add_dish("红烧肉", "Braised pork belly"))
+        client = kiosk_client(app)
+        for score, key, second in ((2, "card-breakfast", -4 * 3600 - 1800), (5, "card-lunch", 0)):
+            r = post(client, dish, score, key, employee_no="10086", voted_at=at_lunch(app, second))
+            assert r.status_code == 201 and r.get_json()["flag"] is None, r.get_json()
+        meals = in_db(app, lambda: [r.meal for r in Rating.select().order_by(Rating.id)])
+        assert meals == ["breakfast", "lunch"]
+        assert counted(app) == ([(dish.id, 2), (dish.id, 5)] if kept == 2 else [(dish.id, 5)])
+    finally:
+        close_pool()
 
 
 def test_same_phone_twice_counts_once_and_two_phones_twice(app, card, dishes):

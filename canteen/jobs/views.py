@@ -12,6 +12,7 @@ from ..office.forms import ConfirmForm
 from ..reports.weekly import render_stored
 from ..safety.models import StorageUnit
 from ..safety.schema import KINDS
+from ..web import form_id
 from .digests import Digest
 from .models import Alert, ExpectedLog, JobRun
 from .scheduler import JOBS, next_runs
@@ -44,7 +45,7 @@ def inbox():
     if request.method == "POST":
         if not ConfirmForm().validate_on_submit():
             abort(400)
-        alert = visible_alerts().where(Alert.id == request.form.get("alert", type=int)).first() or abort(404)
+        alert = visible_alerts().where(Alert.id == form_id("alert")).first() or abort(404)
         step = request.form.get("step")
         with database.atomic():
             if step == "acknowledge" and alert.acknowledged_at is None:
@@ -71,7 +72,7 @@ def schedule():
         if not ConfirmForm().validate_on_submit():
             abort(400)
         if request.form.get("deactivate"):
-            row = ExpectedLog.get_or_none(ExpectedLog.id == request.form.get("deactivate", type=int)) or abort(404)
+            row = ExpectedLog.get_or_none(ExpectedLog.id == form_id("deactivate")) or abort(404)
             with database.atomic():
                 row.active = False
                 row.save()
@@ -79,11 +80,12 @@ def schedule():
             return redirect(url_for("alerts.schedule"))
         kind = request.form.get("kind")
         unit = request.form.get("unit", type=int)
+        unit = unit if unit is None else form_id("unit") or 0  # 0: sent, but no unit's id
         times = request.form.get("times", "")
         grace = request.form.get("grace", type=int)
         if kind not in KINDS and kind != "round":
             errors["kind"] = _("Choose a log.")
-        if unit is not None and not StorageUnit.get_or_none(StorageUnit.id == unit):
+        if unit is not None and not (unit and StorageUnit.get_or_none(StorageUnit.id == unit)):
             errors["unit"] = _("Choose a storage unit.")
         if not TIMES.match(times):
             errors["times"] = _("Times like 08:00, 16:00")

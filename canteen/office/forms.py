@@ -108,7 +108,8 @@ class DishForm(FlaskForm):
         self.category.choices = [(k, v) for k, v in CATEGORIES.items()]
 
     def validate_price(self, field):
-        if field.data is not None and not field.data.is_finite():
+        if field.data is not None and (not field.data.is_finite() or abs(field.data) > 9999):
+            # NumberRange has said so already; quantize would raise on a 400-digit number
             raise ValidationError(_l("A price is between 0 and 9999 yuan."))
         if field.data is not None and field.data != field.data.quantize(Decimal("0.01")):
             raise ValidationError(_l("At most two decimals (fen)."))

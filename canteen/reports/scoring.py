@@ -31,7 +31,8 @@ def wilson_interval(good, votes, z=Z95):
     denominator = 1 + z * z / votes
     centre = (p + z * z / (2 * votes)) / denominator
     margin = z * math.sqrt(p * (1 - p) / votes + z * z / (4 * votes * votes)) / denominator
-    return max(0.0, centre - margin), min(1.0, centre + margin)
+    # The interval always holds p; rounding alone can put 0.9999999999999999 under p = 1.
+    return max(0.0, min(p, centre - margin)), min(1.0, max(p, centre + margin))
 
 
 class TrialRules(NamedTuple):

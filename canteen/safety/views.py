@@ -27,6 +27,7 @@ from ..office.catalog import PHOTO_ERRORS
 from ..office.forms import ConfirmForm
 from ..photos import PhotoError, save_photo
 from ..vocabulary import MEALS
+from ..web import form_id
 from . import registers as registers_rules
 from . import service, shift_check
 from .models import (
@@ -554,7 +555,7 @@ def stock():
             abort(403)
         if not ConfirmForm().validate_on_submit():
             abort(400)
-        lot = StockLot.get_or_none(StockLot.id == request.form.get("lot", type=int)) or abort(404)
+        lot = StockLot.get_or_none(StockLot.id == form_id("lot")) or abort(404)
         try:
             quantity = float(request.form.get("quantity", ""))
         except ValueError:

@@ -126,3 +126,10 @@ def pair(page, live, name="canteen-exit", location="", card_reader=False):
     page.goto(f"{live.url}/kiosk/pair/{code}")
     page.locator("form button[type=submit]").tap()
     page.wait_for_url("**/kiosk")
+
+
+def pytest_collection_modifyitems(items):
+    """Browser tests wait for screens, retries and a server that comes back: 300 s each."""
+    for item in items:
+        if "/tests/browser/" in str(item.path) and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(300))

@@ -196,6 +196,35 @@ def test_a_vote_made_offline_is_delivered_once_when_the_network_returns(page, li
     assert page.evaluate("() => JSON.parse(localStorage.getItem('canteen.outbox')).length") == 0
 
 
+def test_a_vote_stored_but_whose_answer_was_lost_is_retried_with_the_same_client_id(page, live):
+    """The server stores the vote, then the answer never reaches the kiosk (a dropped link):
+    the retry must carry the same client_id, so the vote is one row, not two."""
+    import json
+
+    sent = []
+
+    def lose_the_first_answer(route):
+        sent.append(json.loads(route.request.post_data)["client_id"])
+        if len(sent) == 1:
+            route.fetch()  # the server stores it and answers; the kiosk never hears
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    open_kiosk(page, live)
+    page.route("**/api/v1/ratings", lose_the_first_answer)
+    page.locator(".dish").first.tap()
+    page.wait_for_timeout(GUARD)
+    page.get_by_role("button", name="4 好").tap()
+    assert wait_for(lambda: len(live.ratings()) == 1, 5)  # stored at the first try
+    page.locator("#offline").wait_for(state="visible")
+    assert wait_for(lambda: page.evaluate(
+        "() => JSON.parse(localStorage.getItem('canteen.outbox') || '[]').length") == 0, 15)
+    assert len(sent) == 2 and sent[0] == sent[1], sent  # the retry is the same vote
+    assert live.ratings() == [(live.dishes[0].id, 4, [], "canteen-exit")]
+    assert len({r.client_id for r in live.rows()}) == 1
+
+
 def test_reasons_and_change_made_offline_are_delivered_in_order_once(page, live):
     open_kiosk(page, live)
     page.route("**/api/v1/ratings**", lambda route: route.abort("internetdisconnected"))
