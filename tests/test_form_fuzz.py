@@ -21,7 +21,7 @@ from canteen.models import database
 from peewee import fn
 from canteen.safety.schema import KINDS
 from canteen.safety.standing import ROUNDS
-from canteen.safety.views import REGISTER_FIELDS
+from canteen.safety.registers import REGISTERS as REGISTER_FIELDS
 
 from .conftest import csrf_token, kiosk_client, make_user, signed_in
 from .test_access import SAMPLE_ARGS, decoys
