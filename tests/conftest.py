@@ -239,3 +239,24 @@ def kiosk_client(app, name=None, card_reader=True, location=""):
     client = app.test_client()
     client.set_cookie(DEVICE_COOKIE, credential)
     return client
+
+
+CHROMIUM = os.environ.get("CANTEEN_CHROMIUM", "/usr/bin/chromium")
+# Playwright cannot download its own browser here; these flags keep Debian's quiet and offline.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    require(os.path.exists(CHROMIUM),
+            f"browser tests need Chromium at {CHROMIUM}: apt-get install -y chromium "
+            "(or set CANTEEN_CHROMIUM)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require(False, "browser tests need Playwright: pip install -e '.[test]'")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

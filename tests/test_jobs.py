@@ -257,7 +257,8 @@ def test_catch_up_runs_todays_due_jobs_once(app):
 
     early = in_db(app, lambda: clock().now().replace(hour=1, minute=0, second=0, microsecond=0))
     scheduler.catch_up(app, early)  # started at 01:00: no backup (02:30), warnings (06:00) or digests yet
-    assert in_db(app, lambda: {r.job for r in JobRun.select()}) == {"missed_logs", "escalate_overdue", "deliver"}
+    assert in_db(app, lambda: {r.job for r in JobRun.select()}) == {"missed_logs", "escalate_overdue", "deliver",
+                                                                      "suggestion_overdue"}  # the hourly ones
     late = early.replace(hour=23)
     scheduler.catch_up(app, late)
     scheduler.catch_up(app, late)  # a second scheduler, or a restart: nothing twice

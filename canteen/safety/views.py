@@ -325,7 +325,8 @@ def form_aids(kind, values):
     normal = {f.name: ("true" if f.normal is True else "false" if f.normal is False else f.normal)
               for f in kind.fields if f.normal is not None}
     slot = clock().slot()
-    menu = [d.id for d in Dish.served_on(slot.day, values.get("meal") or slot.meal)]
+    meal = values.get("meal") if values.get("meal") in MEALS else slot.meal  # a posted value is untrusted
+    menu = [d.id for d in Dish.served_on(slot.day, meal)]
     rules = {f.name: f.required_if for f in kind.fields if f.required_if}
     types = {f.name: f.type for f in kind.fields}
     return {"normal": normal, "menu": menu, "rules": rules, "types": types,

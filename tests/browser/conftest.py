@@ -1,5 +1,4 @@
 """A real Chromium (Debian's /usr/bin/chromium, driven by Playwright) against a live server."""
-import os
 import threading
 from types import SimpleNamespace
 
@@ -9,27 +8,10 @@ from werkzeug.serving import make_server
 from canteen.feedback.models import Rating
 from canteen.models import database
 
-from ..conftest import PASSWORD, add_dish, close_pool, make_app, require
+from ..conftest import PASSWORD, add_dish, close_pool, make_app
 
-CHROMIUM = os.environ.get("CANTEEN_CHROMIUM", "/usr/bin/chromium")
-# Playwright cannot download its own browser here; these flags keep Debian's quiet and offline.
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture(scope="session")
-def browser():
-    require(os.path.exists(CHROMIUM),
-            f"browser tests need Chromium at {CHROMIUM}: apt-get install -y chromium "
-            "(or set CANTEEN_CHROMIUM)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        require(False, "browser tests need Playwright: pip install -e '.[test]'")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+# The session's one Chromium (`browser`) lives in tests/conftest.py: tests/reliability uses it
+# too, and two sync Playwrights in one run cannot coexist.
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ import time
 
 import pytest
 
-from ..browser.conftest import browser  # noqa: F401 (the session's Chromium)
 from ..browser.test_kiosk import GUARD, wait_for
 from .conftest import dish_ids, fill, sqlite_rows, vote
 
