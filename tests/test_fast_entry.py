@@ -40,8 +40,9 @@ def shift(app):
 def shift_form(client, people, lead, **extra):
     page = client.get("/safety/health/shift").get_data(as_text=True)
     shown = re.search(r'name="occurred_default" value="([^"]+)"', page).group(1)
+    batch = re.search(r'name="batch" value="([0-9a-f]{32})"', page).group(1)
     data = {"csrf_token": csrf_token(client, "/safety/health/shift"), "shift": "early", "checked_by": str(lead),
-            "occurred_at": shown, "occurred_default": shown}
+            "occurred_at": shown, "occurred_default": shown, "batch": batch}
     data.update({f"on-{p}": "1" for p in people})
     data.update(extra)
     return data
@@ -97,6 +98,20 @@ def test_a_bad_shift_check_stores_nothing_and_says_why_beside_the_field(app, shi
     assert f'<p class="error" id="{field}-error" role="alert">{message}</p>' in html
     assert in_db(app, lambda: SafetyRecord.select().count()) == 0
     assert 'name="on-%d" value="1" checked' % shift["crew"][0] in html  # the ticks are kept
+
+
+def test_save_sent_twice_by_a_double_tap_stores_one_record_per_person(app, shift):
+    client = signed_in(app, "zhang")
+    data = shift_form(client, shift["crew"][:3], shift["lead"])
+    first = client.post("/safety/health/shift", data=data)
+    again = client.post("/safety/health/shift", data=data)
+    assert (first.status_code, again.status_code) == (302, 302)
+    assert again.headers["Location"].endswith("/safety/health_check/")
+    assert "This shift&#39;s check was saved already." in client.get("/safety/health_check/").get_data(as_text=True)
+    assert in_db(app, lambda: SafetyRecord.select().count()) == 3
+    # a new page is a new save (a second check of the same people later is theirs to make)
+    assert client.post("/safety/health/shift", data=shift_form(client, shift["crew"][:3], shift["lead"])).status_code == 302
+    assert in_db(app, lambda: SafetyRecord.select().count()) == 6
 
 
 def test_a_shift_check_with_nobody_on_duty_is_refused(app, shift):

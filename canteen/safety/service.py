@@ -10,6 +10,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from ..audit import AuditEntry, lock_chain
 from ..audit import record as audit_record
 from ..checklists import engine
 from ..clock import clock
@@ -266,7 +267,7 @@ def prepare(kind_name, data, lang="en", say=None):
     return occurred, check(kind_name, data, lang, say)
 
 
-def store(kind_name, occurred, clean, author):
+def store(kind_name, occurred, clean, author, batch=None):
     """Store and judge one prepared entry, inside the caller's transaction; (record, verdict)."""
     now = utcnow()
     text = json.dumps(clean, ensure_ascii=False, sort_keys=True)
@@ -278,7 +279,7 @@ def store(kind_name, occurred, clean, author):
         written += sync_lot(record, clean, verdict, author, now)
     audit_record(author, f"safety.{kind_name}.create", "safety_record", record.id, rows=[record, *written],
                  entry=clean, occurred_at=occurred.isoformat(), late=record.late_by is not None,
-                 verdict=verdict.verdict, checklist=verdict.version)
+                 verdict=verdict.verdict, checklist=verdict.version, **({"batch": batch} if batch else {}))
     return record, verdict
 
 
@@ -297,10 +298,27 @@ class BatchErrors(ValueError):
         super().__init__(f"{len(errors)} entries have errors")
 
 
-def create_many(kind_name, entries, author, lang="en", say=None):
+class BatchSaved(Exception):
+    """This batch (the same page's Save, sent twice by a double tap) was stored already."""
+
+
+BATCH_WINDOW = dt.timedelta(days=1)  # a page's Save arriving again later than this is a new save
+
+
+def batch_stored(kind_name, batch):
+    """Whether the batch with this token was stored (call under the chain's lock)."""
+    return (AuditEntry.select()
+            .where((AuditEntry.action == f"safety.{kind_name}.create")
+                   & (AuditEntry.at > utcnow() - BATCH_WINDOW)
+                   & AuditEntry.detail.contains(f'"batch": "{batch}"'))
+            .exists())
+
+
+def create_many(kind_name, entries, author, lang="en", say=None, batch=None):
     """Several entries of one log (a shift's health checks), all or nothing: each validated,
     judged and audited as create() does, stored in one transaction. Returns [(record, verdict)];
-    raises BatchErrors naming every entry at fault before anything is written."""
+    raises BatchErrors naming every entry at fault before anything is written. `batch` is the
+    page's one-time token (hex): the same batch sent again raises BatchSaved and stores nothing."""
     prepared, errors = [], {}
     for position, data in enumerate(entries):
         try:
@@ -310,7 +328,11 @@ def create_many(kind_name, entries, author, lang="en", say=None):
     if errors:
         raise BatchErrors(errors)
     with write_transaction():
-        return [store(kind_name, occurred, clean, author) for occurred, clean in prepared]
+        if batch:
+            lock_chain()  # a second copy of the same Save waits here, then finds the first one's records
+            if batch_stored(kind_name, batch):
+                raise BatchSaved(batch)
+        return [store(kind_name, occurred, clean, author, batch) for occurred, clean in prepared]
 
 
 REMEMBERED = ("supplier", "unit", "staff")  # who checked, from whom, where: the same as last time, mostly

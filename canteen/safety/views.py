@@ -360,7 +360,10 @@ def health_shift():
         else:
             try:
                 saved = service.create_many("health_check", [e for _i, e in batch], actor(),
-                                            current_language(), say)
+                                            current_language(), say, batch=shift_check.batch_token(request.form))
+            except service.BatchSaved:  # a double tap on Save: the first one stored it
+                flash(_("This shift's check was saved already."))
+                return redirect(url_for("safety.records", kind_name="health_check"))
             except service.BatchErrors as e:
                 for position, problems in e.errors.items():
                     for name, message in said(problems).items():
@@ -382,6 +385,7 @@ def health_shift():
                            bars_work=shift_check.bars_work, exception_label=exception_label,
                            choices=registers(), lang=current_language(),
                            occurred_default=request.form.get("occurred_default") or now,
+                           batch=shift_check.batch_token(request.form) or shift_check.new_batch_token(),
                            checked_today=checked_today()), 422 if (errors or rows_errors) else 200
 
 
