@@ -189,6 +189,17 @@ def lock_chain():
         database.execute_sql("SELECT pg_advisory_xact_lock(7262736)")  # one writer extends the chain
 
 
+def recorded_once(action, key, token, since):
+    """The entry of `action` since `since` whose detail `key` is `token` (a page's one-time hex
+    token: a form sent twice by a double tap is stored once), or None. Call after lock_chain(),
+    inside the transaction that would write it."""
+    return (AuditEntry.select()
+            .where((AuditEntry.action == action) & (AuditEntry.at > since)
+                   & AuditEntry.detail.contains(json.dumps({key: token})[1:-1]))
+            .order_by(AuditEntry.id)
+            .first())
+
+
 def record(actor, action, entity, entity_id=None, rows=(), removed=(), **detail):
     """Append one entry. Call inside the transaction of the change it describes, after the
     change: `rows` are model instances it wrote (bound as they now stand in the database),

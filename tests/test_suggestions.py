@@ -281,6 +281,19 @@ def test_bad_input_never_fails_the_server(app, staff):
     assert in_db(app, lambda: SuggestionBacker.select().count()) == 0
 
 
+def test_the_same_form_sent_twice_records_one_suggestion(app, staff):
+    union = signed_in(app, "union")
+    once = re.search(r'name="once" type="hidden" value="([0-9a-f]{32})"', text(union.get(REGISTER))).group(1)
+    first, again = record(union, once=once), record(union, once=once)
+    assert (first.status_code, again.status_code) == (302, 302)
+    assert again.headers["Location"] == first.headers["Location"]
+    assert in_db(app, lambda: (Suggestion.select().count(), SuggestionStep.select().count())) == (1, 1)
+    assert record(union, once="not-a-token").status_code == 422  # a token is the page's or nothing
+    other = re.search(r'name="once" type="hidden" value="([0-9a-f]{32})"', text(union.get(REGISTER))).group(1)
+    assert other != once and record(union, once=other).status_code == 302  # a new page is a new suggestion
+    assert in_db(app, lambda: Suggestion.select().count()) == 2
+
+
 def test_admin_reads_and_phone_pages_never_name_who_asked(app, staff):
     admin = signed_in(app, "admin")
     union = signed_in(app, "union")

@@ -10,7 +10,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from ..audit import AuditEntry, lock_chain
+from ..audit import lock_chain, recorded_once
 from ..audit import record as audit_record
 from ..checklists import engine
 from ..clock import clock
@@ -307,11 +307,7 @@ BATCH_WINDOW = dt.timedelta(days=1)  # a page's Save arriving again later than t
 
 def batch_stored(kind_name, batch):
     """Whether the batch with this token was stored (call under the chain's lock)."""
-    return (AuditEntry.select()
-            .where((AuditEntry.action == f"safety.{kind_name}.create")
-                   & (AuditEntry.at > utcnow() - BATCH_WINDOW)
-                   & AuditEntry.detail.contains(f'"batch": "{batch}"'))
-            .exists())
+    return recorded_once(f"safety.{kind_name}.create", "batch", batch, utcnow() - BATCH_WINDOW) is not None
 
 
 def create_many(kind_name, entries, author, lang="en", say=None, batch=None):
