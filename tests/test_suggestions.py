@@ -289,9 +289,12 @@ def test_the_same_form_sent_twice_records_one_suggestion(app, staff):
     assert again.headers["Location"] == first.headers["Location"]
     assert in_db(app, lambda: (Suggestion.select().count(), SuggestionStep.select().count())) == (1, 1)
     assert record(union, once="not-a-token").status_code == 422  # a token is the page's or nothing
+    # the page brought back (Back button) and filled in anew keeps its token: another suggestion
+    assert record(union, once=once, text="少放辣").status_code == 302
+    assert in_db(app, lambda: Suggestion.select().count()) == 2
     other = re.search(r'name="once" type="hidden" value="([0-9a-f]{32})"', text(union.get(REGISTER))).group(1)
     assert other != once and record(union, once=other).status_code == 302  # a new page is a new suggestion
-    assert in_db(app, lambda: Suggestion.select().count()) == 2
+    assert in_db(app, lambda: Suggestion.select().count()) == 3
 
 
 def test_admin_reads_and_phone_pages_never_name_who_asked(app, staff):

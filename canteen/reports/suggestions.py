@@ -193,8 +193,8 @@ def record_suggestion():
     with write_transaction():
         audit.lock_chain()  # the same form sent twice waits here, then finds the first one
         first = recorded_once(form.once.data)
-        if first is not None:
-            return redirect(url_for("reports.suggestion", suggestion_id=first))
+        if first is not None and (first.text, first.team) == (form.text.data, form.team.data):
+            return redirect(url_for("reports.suggestion", suggestion_id=first.id))
         s = Suggestion.create(kind=form.kind.data, text=form.text.data, dish=form.dish.data or None,
                               team=form.team.data, person=form.person.data or "", venue=form.venue.data,
                               raised_on=form.raised_on.data, author=who)
@@ -207,9 +207,11 @@ def record_suggestion():
 
 
 def recorded_once(token):
-    """The id of the suggestion a form with this one-time token recorded (today), or None."""
+    """The suggestion a form with this one-time token recorded (today), or None. (The caller
+    compares what it says: a page brought back with the browser's Back button and filled in
+    anew keeps its token, and is another suggestion.)"""
     entry = token and audit.recorded_once("suggestion.record", "once", token, utcnow() - dt.timedelta(days=1))
-    return int(entry.entity_id) if entry else None
+    return Suggestion.get_or_none(Suggestion.id == int(entry.entity_id)) if entry else None
 
 
 def suggestion_page(s, forms=None, status=200):
