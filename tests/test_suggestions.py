@@ -297,6 +297,18 @@ def test_the_same_form_sent_twice_records_one_suggestion(app, staff):
     assert in_db(app, lambda: Suggestion.select().count()) == 3
 
 
+def test_the_same_answer_sent_twice_is_one_step(app, staff):
+    union, manager = signed_in(app, "union"), signed_in(app, "manager")
+    assert record(union).status_code == 302
+    s = only_suggestion(app)
+    for _twice in range(2):
+        assert answer(manager, s.id, answer="accepted", plan="周三加大盘鸡", due="2026-12-31").status_code == 302
+    assert answer(manager, s.id, answer="accepted", plan="周四加大盘鸡", due="2026-12-31").status_code == 302
+    assert [answer(manager, s.id, answer="done", plan="").status_code for _twice in range(2)] == [302, 409]
+    steps = in_db(app, lambda: [(st.step, st.note) for st in s.steps.order_by(SuggestionStep.id)])
+    assert steps == [("recorded", ""), ("accepted", "周三加大盘鸡"), ("accepted", "周四加大盘鸡"), ("done", "")]
+
+
 def test_admin_reads_and_phone_pages_never_name_who_asked(app, staff):
     admin = signed_in(app, "admin")
     union = signed_in(app, "union")

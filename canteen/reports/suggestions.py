@@ -282,7 +282,10 @@ def answer_suggestion(suggestion_id):
         audit.lock_chain()  # the same answer sent twice (a double tap) waits here, then reads "done"
         s = Suggestion.get_by_id(s.id)
         closed = s.status == "done"
-        if not closed:
+        last = s.steps.order_by(SuggestionStep.id.desc()).first()
+        again = (s.status == answer and last is not None and (last.step, last.note) == (answer, note)
+                 and (answer != "accepted" or s.due == form.due.data))  # the same answer sent twice: once
+        if not closed and not again:
             s.status = answer
             s.answered_at = s.answered_at or now
             if answer == "accepted":  # a declined one taken up again: its old reason stays in the steps
