@@ -228,6 +228,21 @@ def test_a_time_left_as_prefilled_is_the_time_of_entry_an_edited_one_is_kept(app
     assert late == [False, True]
 
 
+def test_a_log_form_sent_twice_by_a_double_tap_stores_one_entry(app, kitchen):
+    client = signed_in(app, "zhang")
+    page = client.get("/safety/procurement/new").get_data(as_text=True)
+    batch = re.search(r'name="batch" value="([0-9a-f]{32})"', page).group(1)
+    data = dict({k: ("true" if v is True else v) for k, v in delivery(kitchen).items()},
+                csrf_token=csrf_token(client, "/safety/procurement/new"), batch=batch)
+    first, again = client.post("/safety/procurement/new", data=data), client.post("/safety/procurement/new", data=data)
+    assert (first.status_code, again.status_code) == (302, 302)
+    assert again.headers["Location"] == first.headers["Location"]  # the entry the first one stored
+    assert in_db(app, lambda: SafetyRecord.select().count()) == 1
+    assert "This entry was saved already." in client.get(again.headers["Location"]).get_data(as_text=True)
+    assert client.post("/safety/procurement/new", data=dict(data, batch="")).status_code == 302  # no token: stored
+    assert in_db(app, lambda: SafetyRecord.select().count()) == 2
+
+
 def test_the_single_health_form_starts_with_the_shift_about_to_start(app, shift):
     from canteen.safety.shift_check import default_shift
 

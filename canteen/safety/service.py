@@ -5,6 +5,8 @@ held to exactly the same rules.
 """
 import datetime as dt
 import json
+import re
+import secrets
 
 import click
 from flask import current_app
@@ -283,11 +285,13 @@ def store(kind_name, occurred, clean, author, batch=None):
     return record, verdict
 
 
-def create(kind_name, data, author, lang="en", say=None):
-    """Validate, store and judge one entry; returns (record, verdict). Raises EntryErrors."""
+def create(kind_name, data, author, lang="en", say=None, batch=None):
+    """Validate, store and judge one entry; returns (record, verdict). Raises EntryErrors, or
+    BatchSaved when the form with the one-time token `batch` was stored already."""
     occurred, clean = prepare(kind_name, data, lang, say)
     with write_transaction():
-        return store(kind_name, occurred, clean, author)
+        refuse_again(kind_name, batch)
+        return store(kind_name, occurred, clean, author, batch)
 
 
 class BatchErrors(ValueError):
@@ -299,15 +303,34 @@ class BatchErrors(ValueError):
 
 
 class BatchSaved(Exception):
-    """This batch (the same page's Save, sent twice by a double tap) was stored already."""
+    """This form (the same page's Save, sent twice by a double tap) was stored already: its
+    first record's id."""
+
+    def __init__(self, record_id):
+        super().__init__(record_id)
+        self.record_id = record_id
 
 
 BATCH_WINDOW = dt.timedelta(days=1)  # a page's Save arriving again later than this is a new save
 
 
-def batch_stored(kind_name, batch):
-    """Whether the batch with this token was stored (call under the chain's lock)."""
-    return recorded_once(f"safety.{kind_name}.create", "batch", batch, utcnow() - BATCH_WINDOW) is not None
+def new_batch_token():
+    return secrets.token_hex(16)
+
+
+def batch_token(form):
+    """The page's one-time token if the form carries a well-formed one, else None."""
+    token = form.get("batch") or ""
+    return token if re.fullmatch(r"[0-9a-f]{32}", token) else None
+
+
+def refuse_again(kind_name, batch):
+    """Inside the write transaction: raise BatchSaved if the form with this token was stored."""
+    if batch:
+        lock_chain()  # a second copy of the same Save waits here, then finds the first one's records
+        first = recorded_once(f"safety.{kind_name}.create", "batch", batch, utcnow() - BATCH_WINDOW)
+        if first is not None:
+            raise BatchSaved(int(first.entity_id))
 
 
 def create_many(kind_name, entries, author, lang="en", say=None, batch=None):
@@ -324,10 +347,7 @@ def create_many(kind_name, entries, author, lang="en", say=None, batch=None):
     if errors:
         raise BatchErrors(errors)
     with write_transaction():
-        if batch:
-            lock_chain()  # a second copy of the same Save waits here, then finds the first one's records
-            if batch_stored(kind_name, batch):
-                raise BatchSaved(batch)
+        refuse_again(kind_name, batch)
         return [store(kind_name, occurred, clean, author, batch) for occurred, clean in prepared]
 
 

@@ -9,8 +9,6 @@ Pure: no Flask, no database. The form posts, for each person on the roster:
   batch              the page's one-time token: the same Save sent twice (a double tap) stores once
 """
 import datetime as dt
-import re
-import secrets
 
 from ..meals import shift_at
 from .schema import KINDS
@@ -49,12 +47,3 @@ def default_shift(local_now, shifts, choices):
     name = shift_at(local_now + dt.timedelta(hours=1), shifts)
     return name if name in codes else codes[0]
 
-
-def new_batch_token():
-    return secrets.token_hex(16)
-
-
-def batch_token(form):
-    """The page's one-time token if the form carries a well-formed one, else None."""
-    token = form.get("batch") or ""
-    return token if re.fullmatch(r"[0-9a-f]{32}", token) else None
