@@ -40,9 +40,9 @@ def shift(app):
 def shift_form(client, people, lead, **extra):
     page = client.get("/safety/health/shift").get_data(as_text=True)
     shown = re.search(r'name="occurred_default" value="([^"]+)"', page).group(1)
-    batch = re.search(r'name="batch" value="([0-9a-f]{32})"', page).group(1)
+    once = re.search(r'name="once" value="([0-9a-f]{32})"', page).group(1)
     data = {"csrf_token": csrf_token(client, "/safety/health/shift"), "shift": "early", "checked_by": str(lead),
-            "occurred_at": shown, "occurred_default": shown, "batch": batch}
+            "occurred_at": shown, "occurred_default": shown, "once": once}
     data.update({f"on-{p}": "1" for p in people})
     data.update(extra)
     return data
@@ -231,15 +231,15 @@ def test_a_time_left_as_prefilled_is_the_time_of_entry_an_edited_one_is_kept(app
 def test_a_log_form_sent_twice_by_a_double_tap_stores_one_entry(app, kitchen):
     client = signed_in(app, "zhang")
     page = client.get("/safety/procurement/new").get_data(as_text=True)
-    batch = re.search(r'name="batch" value="([0-9a-f]{32})"', page).group(1)
-    data = dict({k: ("true" if v is True else v) for k, v in delivery(kitchen).items()},
-                csrf_token=csrf_token(client, "/safety/procurement/new"), batch=batch)
+    once = re.search(r'name="once" value="([0-9a-f]{32})"', page).group(1)
+    data = dict({k: ("true" if v is True else v) for k, v in delivery(kitchen, batch="20261130-A").items()},
+                csrf_token=csrf_token(client, "/safety/procurement/new"), once=once)
     first, again = client.post("/safety/procurement/new", data=data), client.post("/safety/procurement/new", data=data)
     assert (first.status_code, again.status_code) == (302, 302)
     assert again.headers["Location"] == first.headers["Location"]  # the entry the first one stored
-    assert in_db(app, lambda: SafetyRecord.select().count()) == 1
+    assert in_db(app, lambda: [r.values()["batch"] for r in SafetyRecord.select()]) == ["20261130-A"]  # the lot's
     assert "This entry was saved already." in client.get(again.headers["Location"]).get_data(as_text=True)
-    assert client.post("/safety/procurement/new", data=dict(data, batch="")).status_code == 302  # no token: stored
+    assert client.post("/safety/procurement/new", data=dict(data, once="")).status_code == 302  # no token: stored
     assert in_db(app, lambda: SafetyRecord.select().count()) == 2
 
 

@@ -269,7 +269,7 @@ def prepare(kind_name, data, lang="en", say=None):
     return occurred, check(kind_name, data, lang, say)
 
 
-def store(kind_name, occurred, clean, author, batch=None):
+def store(kind_name, occurred, clean, author, once=None):
     """Store and judge one prepared entry, inside the caller's transaction; (record, verdict)."""
     now = utcnow()
     text = json.dumps(clean, ensure_ascii=False, sort_keys=True)
@@ -281,17 +281,17 @@ def store(kind_name, occurred, clean, author, batch=None):
         written += sync_lot(record, clean, verdict, author, now)
     audit_record(author, f"safety.{kind_name}.create", "safety_record", record.id, rows=[record, *written],
                  entry=clean, occurred_at=occurred.isoformat(), late=record.late_by is not None,
-                 verdict=verdict.verdict, checklist=verdict.version, **({"batch": batch} if batch else {}))
+                 verdict=verdict.verdict, checklist=verdict.version, **({"once": once} if once else {}))
     return record, verdict
 
 
-def create(kind_name, data, author, lang="en", say=None, batch=None):
+def create(kind_name, data, author, lang="en", say=None, once=None):
     """Validate, store and judge one entry; returns (record, verdict). Raises EntryErrors, or
-    BatchSaved when the form with the one-time token `batch` was stored already."""
+    BatchSaved when the form with the one-time token `once` was stored already."""
     occurred, clean = prepare(kind_name, data, lang, say)
     with write_transaction():
-        refuse_again(kind_name, batch)
-        return store(kind_name, occurred, clean, author, batch)
+        refuse_again(kind_name, once)
+        return store(kind_name, occurred, clean, author, once)
 
 
 class BatchErrors(ValueError):
@@ -314,30 +314,30 @@ class BatchSaved(Exception):
 BATCH_WINDOW = dt.timedelta(days=1)  # a page's Save arriving again later than this is a new save
 
 
-def new_batch_token():
+def new_form_token():
     return secrets.token_hex(16)
 
 
-def batch_token(form):
+def form_token(form):
     """The page's one-time token if the form carries a well-formed one, else None."""
-    token = form.get("batch") or ""
+    token = form.get("once") or ""  # not "batch": procurement and cooking have a batch (批号) field
     return token if re.fullmatch(r"[0-9a-f]{32}", token) else None
 
 
-def refuse_again(kind_name, batch):
+def refuse_again(kind_name, once):
     """Inside the write transaction: raise BatchSaved if the form with this token was stored."""
-    if batch:
+    if once:
         lock_chain()  # a second copy of the same Save waits here, then finds the first one's records
-        first = recorded_once(f"safety.{kind_name}.create", "batch", batch, utcnow() - BATCH_WINDOW)
+        first = recorded_once(f"safety.{kind_name}.create", "once", once, utcnow() - BATCH_WINDOW)
         if first is not None:
             raise BatchSaved(int(first.entity_id))
 
 
-def create_many(kind_name, entries, author, lang="en", say=None, batch=None):
+def create_many(kind_name, entries, author, lang="en", say=None, once=None):
     """Several entries of one log (a shift's health checks), all or nothing: each validated,
     judged and audited as create() does, stored in one transaction. Returns [(record, verdict)];
     raises BatchErrors naming every entry at fault before anything is written. `batch` is the
-    page's one-time token (hex): the same batch sent again raises BatchSaved and stores nothing."""
+    page's one-time token (hex): the same page sent again raises BatchSaved and stores nothing."""
     prepared, errors = [], {}
     for position, data in enumerate(entries):
         try:
@@ -347,8 +347,8 @@ def create_many(kind_name, entries, author, lang="en", say=None, batch=None):
     if errors:
         raise BatchErrors(errors)
     with write_transaction():
-        refuse_again(kind_name, batch)
-        return [store(kind_name, occurred, clean, author, batch) for occurred, clean in prepared]
+        refuse_again(kind_name, once)
+        return [store(kind_name, occurred, clean, author, once) for occurred, clean in prepared]
 
 
 REMEMBERED = ("supplier", "unit", "staff")  # who checked, from whom, where: the same as last time, mostly

@@ -6,7 +6,7 @@ Pure: no Flask, no database. The form posts, for each person on the roster:
   on-<id>            present when the person is on this shift (unticked: not checked now)
   <id>-<field>       present when that answer is the exception (fever: yes; hair covered: no)
   <id>-unfit         present when the person is sent off food work
-  batch              the page's one-time token: the same Save sent twice (a double tap) stores once
+  once               the page's one-time token: the same Save sent twice (a double tap) stores once
 """
 import datetime as dt
 

@@ -157,7 +157,7 @@ def form_values(kind, previous=None):
     previous one). Raises EntryErrors for an upload that is not a picture."""
     data = {}
     for key in request.form:
-        if key in ("csrf_token", "reason", "decision", "occurred_default"):
+        if key in ("csrf_token", "reason", "decision", "occurred_default", "once"):
             continue
         value = request.form.get(key, "").strip()
         data[key] = value if value != "" else None
@@ -281,7 +281,7 @@ def new_record(kind_name):
             ask = ask_reject(kind_name, values)
             if ask is None:
                 record, verdict = service.create(kind_name, values, actor(), current_language(), say,
-                                                 batch=service.batch_token(request.form))
+                                                 once=service.form_token(request.form))
         except EntryErrors as e:
             errors = said(e.errors)
         except service.BatchSaved as e:  # a double tap on Save: the first one stored it
@@ -333,7 +333,7 @@ def form_aids(kind, values):
     types = {f.name: f.type for f in kind.fields}
     return {"normal": normal, "menu": menu, "rules": rules, "types": types,
             "occurred_default": request.form.get("occurred_default") or local_minute(),
-            "batch": service.batch_token(request.form) or service.new_batch_token(),
+            "once": service.form_token(request.form) or service.new_form_token(),
             "known": service.known_things(kind.name),
             "known_key": service.KNOWN_THINGS.get(kind.name, ("", None))[:2],
             "unit_kinds": {u.id: u.kind for u in StorageUnit.select()}}
@@ -365,7 +365,7 @@ def health_shift():
         else:
             try:
                 saved = service.create_many("health_check", [e for _i, e in batch], actor(),
-                                            current_language(), say, batch=service.batch_token(request.form))
+                                            current_language(), say, once=service.form_token(request.form))
             except service.BatchSaved:  # a double tap on Save: the first one stored it
                 flash(_("This shift's check was saved already."))
                 return redirect(url_for("safety.records", kind_name="health_check"))
@@ -390,7 +390,7 @@ def health_shift():
                            bars_work=shift_check.bars_work, exception_label=exception_label,
                            choices=registers(), lang=current_language(),
                            occurred_default=request.form.get("occurred_default") or now,
-                           batch=service.batch_token(request.form) or service.new_batch_token(),
+                           once=service.form_token(request.form) or service.new_form_token(),
                            checked_today=checked_today()), 422 if (errors or rows_errors) else 200
 
 
