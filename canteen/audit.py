@@ -182,13 +182,30 @@ def flush_anchor(_exc=None):
 
 # --- writing -----------------------------------------------------------------------------
 
+def lock_chain():
+    """Inside a transaction: wait until no other writer extends the chain (PostgreSQL; SQLite
+    writers take turns already), so what the chain holds can be checked before adding to it."""
+    if isinstance(database.obj, PooledPostgresqlDatabase):
+        database.execute_sql("SELECT pg_advisory_xact_lock(7262736)")  # one writer extends the chain
+
+
+def recorded_once(action, key, token, since):
+    """The entry of `action` since `since` whose detail `key` is `token` (a page's one-time hex
+    token: a form sent twice by a double tap is stored once), or None. Call after lock_chain(),
+    inside the transaction that would write it."""
+    return (AuditEntry.select()
+            .where((AuditEntry.action == action) & (AuditEntry.at > since)
+                   & AuditEntry.detail.contains(json.dumps({key: token})[1:-1]))
+            .order_by(AuditEntry.id)
+            .first())
+
+
 def record(actor, action, entity, entity_id=None, rows=(), removed=(), **detail):
     """Append one entry. Call inside the transaction of the change it describes, after the
     change: `rows` are model instances it wrote (bound as they now stand in the database),
     `removed` are (model, id) pairs it deleted."""
     with database.atomic():
-        if isinstance(database.obj, PooledPostgresqlDatabase):
-            database.execute_sql("SELECT pg_advisory_xact_lock(7262736)")  # one writer extends the chain
+        lock_chain()
         binds = [[type(r)._meta.table_name, r.id, row_digest(_read_row(type(r), r.id))] for r in rows]
         binds += [[model._meta.table_name, ident, None] for model, ident in removed]
         entry = AuditEntry(actor=actor, action=action, entity=entity,

@@ -40,8 +40,9 @@ def shift(app):
 def shift_form(client, people, lead, **extra):
     page = client.get("/safety/health/shift").get_data(as_text=True)
     shown = re.search(r'name="occurred_default" value="([^"]+)"', page).group(1)
+    once = re.search(r'name="once" value="([0-9a-f]{32})"', page).group(1)
     data = {"csrf_token": csrf_token(client, "/safety/health/shift"), "shift": "early", "checked_by": str(lead),
-            "occurred_at": shown, "occurred_default": shown}
+            "occurred_at": shown, "occurred_default": shown, "once": once}
     data.update({f"on-{p}": "1" for p in people})
     data.update(extra)
     return data
@@ -97,6 +98,20 @@ def test_a_bad_shift_check_stores_nothing_and_says_why_beside_the_field(app, shi
     assert f'<p class="error" id="{field}-error" role="alert">{message}</p>' in html
     assert in_db(app, lambda: SafetyRecord.select().count()) == 0
     assert 'name="on-%d" value="1" checked' % shift["crew"][0] in html  # the ticks are kept
+
+
+def test_save_sent_twice_by_a_double_tap_stores_one_record_per_person(app, shift):
+    client = signed_in(app, "zhang")
+    data = shift_form(client, shift["crew"][:3], shift["lead"])
+    first = client.post("/safety/health/shift", data=data)
+    again = client.post("/safety/health/shift", data=data)
+    assert (first.status_code, again.status_code) == (302, 302)
+    assert again.headers["Location"].endswith("/safety/health_check/")
+    assert "This shift&#39;s check was saved already." in client.get("/safety/health_check/").get_data(as_text=True)
+    assert in_db(app, lambda: SafetyRecord.select().count()) == 3
+    # a new page is a new save (a second check of the same people later is theirs to make)
+    assert client.post("/safety/health/shift", data=shift_form(client, shift["crew"][:3], shift["lead"])).status_code == 302
+    assert in_db(app, lambda: SafetyRecord.select().count()) == 6
 
 
 def test_a_shift_check_with_nobody_on_duty_is_refused(app, shift):
@@ -211,6 +226,21 @@ def test_a_time_left_as_prefilled_is_the_time_of_entry_an_edited_one_is_kept(app
     assert r.status_code == 302
     late = in_db(app, lambda: [r.late_by is not None for r in SafetyRecord.select().order_by(SafetyRecord.id)])
     assert late == [False, True]
+
+
+def test_a_log_form_sent_twice_by_a_double_tap_stores_one_entry(app, kitchen):
+    client = signed_in(app, "zhang")
+    page = client.get("/safety/procurement/new").get_data(as_text=True)
+    once = re.search(r'name="once" value="([0-9a-f]{32})"', page).group(1)
+    data = dict({k: ("true" if v is True else v) for k, v in delivery(kitchen, batch="20261130-A").items()},
+                csrf_token=csrf_token(client, "/safety/procurement/new"), once=once)
+    first, again = client.post("/safety/procurement/new", data=data), client.post("/safety/procurement/new", data=data)
+    assert (first.status_code, again.status_code) == (302, 302)
+    assert again.headers["Location"] == first.headers["Location"]  # the entry the first one stored
+    assert in_db(app, lambda: [r.values()["batch"] for r in SafetyRecord.select()]) == ["20261130-A"]  # the lot's
+    assert "This entry was saved already." in client.get(again.headers["Location"]).get_data(as_text=True)
+    assert client.post("/safety/procurement/new", data=dict(data, once="")).status_code == 302  # no token: stored
+    assert in_db(app, lambda: SafetyRecord.select().count()) == 2
 
 
 def test_the_single_health_form_starts_with_the_shift_about_to_start(app, shift):

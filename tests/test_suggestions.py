@@ -281,6 +281,34 @@ def test_bad_input_never_fails_the_server(app, staff):
     assert in_db(app, lambda: SuggestionBacker.select().count()) == 0
 
 
+def test_the_same_form_sent_twice_records_one_suggestion(app, staff):
+    union = signed_in(app, "union")
+    once = re.search(r'name="once" type="hidden" value="([0-9a-f]{32})"', text(union.get(REGISTER))).group(1)
+    first, again = record(union, once=once), record(union, once=once)
+    assert (first.status_code, again.status_code) == (302, 302)
+    assert again.headers["Location"] == first.headers["Location"]
+    assert in_db(app, lambda: (Suggestion.select().count(), SuggestionStep.select().count())) == (1, 1)
+    assert record(union, once="not-a-token").status_code == 422  # a token is the page's or nothing
+    # the page brought back (Back button) and filled in anew keeps its token: another suggestion
+    assert record(union, once=once, text="少放辣").status_code == 302
+    assert in_db(app, lambda: Suggestion.select().count()) == 2
+    other = re.search(r'name="once" type="hidden" value="([0-9a-f]{32})"', text(union.get(REGISTER))).group(1)
+    assert other != once and record(union, once=other).status_code == 302  # a new page is a new suggestion
+    assert in_db(app, lambda: Suggestion.select().count()) == 3
+
+
+def test_the_same_answer_sent_twice_is_one_step(app, staff):
+    union, manager = signed_in(app, "union"), signed_in(app, "manager")
+    assert record(union).status_code == 302
+    s = only_suggestion(app)
+    for _twice in range(2):
+        assert answer(manager, s.id, answer="accepted", plan="周三加大盘鸡", due="2026-12-31").status_code == 302
+    assert answer(manager, s.id, answer="accepted", plan="周四加大盘鸡", due="2026-12-31").status_code == 302
+    assert [answer(manager, s.id, answer="done", plan="").status_code for _twice in range(2)] == [302, 409]
+    steps = in_db(app, lambda: [(st.step, st.note) for st in s.steps.order_by(SuggestionStep.id)])
+    assert steps == [("recorded", ""), ("accepted", "周三加大盘鸡"), ("accepted", "周四加大盘鸡"), ("done", "")]
+
+
 def test_admin_reads_and_phone_pages_never_name_who_asked(app, staff):
     admin = signed_in(app, "admin")
     union = signed_in(app, "union")

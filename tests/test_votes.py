@@ -1,5 +1,6 @@
 """Trustworthy votes: QR tokens, one vote per person, flags, rate limits, offline replay times."""
 import datetime as dt
+import threading
 import time
 
 import pytest
@@ -243,6 +244,28 @@ def test_identical_presses_on_one_kiosk_count_once(app, dishes):
     r = post(client, dishes["rice"], 2, "press-other", voted_at=at_lunch(app, 3))  # another face: another miner
     assert r.status_code == 201
     assert len(counted(app)) == 2
+
+
+def test_identical_presses_sent_at_the_same_moment_count_once(app, dishes):
+    """A double tap whose two votes reach the server together: each sees the other (the
+    debounce is read inside the insert's transaction, the device's votes take turns)."""
+    client = kiosk_client(app)
+    barrier = threading.Barrier(2)
+    answers = []
+
+    def press(score, key, when):
+        barrier.wait()
+        answers.append(post(client, dishes["rice"], score, key, voted_at=when).status_code)
+
+    for score in range(1, 6):  # five double taps, each another face (another miner)
+        when = at_lunch(app, 10 * score)
+        pair = [threading.Thread(target=press, args=(score, f"double-tap-{score}-{n}", when)) for n in range(2)]
+        for t in pair:
+            t.start()
+        for t in pair:
+            t.join()
+    assert answers == [201] * 10
+    assert counted(app) == [(dishes["rice"].id, score) for score in range(1, 6)]
 
 
 def test_a_burst_from_one_device_is_kept_but_flagged_and_left_out(app, dishes, staff):

@@ -55,13 +55,12 @@ def _as_datetime(value):
     return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
 
 
-def menu_and_device(dish_id, slot, today, kiosk, key, voted_at, burst_limit, debounce, dish_score=None):
-    """What a vote's rules read, in one round trip:
+def menu_and_device(dish_id, slot, today, kiosk, key, voted_at, burst_limit):
+    """What a vote's rules read before its transaction, in one round trip:
     - the meals serving `dish_id` on the slot's service day or today: {(day, meal)};
     - how many votes the device cast in the minute up to `voted_at` (counted up to
-      `burst_limit`, all the burst flag needs);
-    - with `dish_score` (a kiosk without a card: its debounce), the same face for the same dish
-      from the device within `debounce` of `voted_at` that still counts: [(id, voted_at)].
+      `burst_limit`, all the burst flag needs).
+    (The kiosk's debounce is read inside the transaction: kiosk_repeats.)
 
     Every vote runs it, so it is plain SQL on the menu's and the (kiosk, voted_at) /
     (voter_key, …) indexes, and it reads no row the answer does not need.
@@ -75,19 +74,36 @@ def menu_and_device(dish_id, slot, today, kiosk, key, voted_at, burst_limit, deb
         sql += (f" UNION ALL SELECT 1, NULL, NULL, COUNT(*), NULL FROM (SELECT 1 AS one FROM rating "
                 f"WHERE {device} AND voted_at >= {p} AND voted_at <= {p} LIMIT {int(burst_limit)}) AS burst")
         params += [key or kiosk, db_time(voted_at - BURST_WINDOW), db_time(voted_at)]
-        if dish_score:
-            sql += (f" UNION ALL SELECT 2, NULL, NULL, id, voted_at FROM rating WHERE {device} AND dish_id = {p} "
-                    f"AND score = {p} AND replaced_by IS NULL AND voted_at >= {p} AND voted_at <= {p}")
-            params += [key or kiosk, *dish_score, db_time(voted_at - debounce), db_time(voted_at + debounce)]
-    served, burst, repeats = set(), 0, []
-    for kind, day, meal, number, when in database.execute_sql(sql, params).fetchall():
+    served, burst = set(), 0
+    for kind, day, meal, number, _when in database.execute_sql(sql, params).fetchall():
         if kind == 0:
             served.add((day if isinstance(day, dt.date) else dt.date.fromisoformat(day), meal))
-        elif kind == 1:
-            burst = number
         else:
-            repeats.append((number, _as_datetime(when)))
-    return served, burst, repeats
+            burst = number
+    return served, burst
+
+
+DEVICE_LOCK = 7262737  # PostgreSQL advisory locks (this, device): one device's votes take turns
+
+
+def one_device_at_a_time(device):
+    """Inside a vote's transaction on PostgreSQL, wait for any other vote of the same person or
+    kiosk to commit, so that it is seen as earlier (one vote per person, the debounce). SQLite
+    writers take turns already."""
+    if device and not isinstance(database.obj, SqliteDatabase):
+        database.execute_sql(f"SELECT pg_advisory_xact_lock({DEVICE_LOCK}, hashtext({database.param}))",
+                             (device,))
+
+
+def kiosk_repeats(kiosk, dish_id, score, voted_at, debounce, rating_id):
+    """The same face for the same dish from a kiosk without a card within `debounce` of
+    `voted_at` that still counts, other than `rating_id`: [(id, voted_at)]. Read inside the
+    insert's transaction, so that two presses sent at the same moment see each other."""
+    p = database.param
+    sql = (f"SELECT id, voted_at FROM rating WHERE kiosk = {p} AND voter_key IS NULL AND dish_id = {p} "
+           f"AND score = {p} AND replaced_by IS NULL AND voted_at >= {p} AND voted_at <= {p} AND id <> {p}")
+    params = (kiosk, dish_id, score, db_time(voted_at - debounce), db_time(voted_at + debounce), rating_id)
+    return [(i, _as_datetime(when)) for i, when in database.execute_sql(sql, params).fetchall()]
 
 
 RATING_COLUMNS = (Rating.dish, Rating.score, Rating.channel, Rating.kiosk, Rating.client_id, Rating.day,
@@ -185,8 +201,7 @@ def cast(vote, sender, source=None, now=None):
     key = person_key(vote, sender)
     burst_limit = config["BURST_PER_MINUTE_PHONE" if vote.channel == "phone" else "BURST_PER_MINUTE_KIOSK"]
     debounce = dt.timedelta(seconds=config["KIOSK_DEBOUNCE_SECONDS"])
-    found, burst, repeats = menu_and_device(vote.dish_id, slot, local.date(), kiosk, key, voted_at, burst_limit,
-                                            debounce, None if key else (vote.dish_id, vote.score))
+    found, burst = menu_and_device(vote.dish_id, slot, local.date(), kiosk, key, voted_at, burst_limit)
     served = MenuItem.meal_serving(found, slot)
     if served is None:
         # A retry may arrive after its meal is over: it was stored, so it still succeeds.
@@ -210,9 +225,12 @@ def cast(vote, sender, source=None, now=None):
     words = follow_up.safety_words(vote.comment)
 
     def store():
+        one_device_at_a_time(key or kiosk)
         rating_id = insert_rating(*values)
         if vote.tags:
             insert_tags(rating_id, vote.tags)
+        repeats = () if key or not kiosk else kiosk_repeats(kiosk, vote.dish_id, vote.score, voted_at,
+                                                            debounce, rating_id)
         settle_repeats(rating_id, dish_id=vote.dish_id, day=day, meal=meal, key=key,
                        voted_at=voted_at, per_meal=per_meal, repeats=repeats)
         if words:  # a foreign object, an illness: the manager hears of it now, not in a report

@@ -2,12 +2,15 @@
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
+import secrets
+
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     DateField,
     DecimalField,
+    HiddenField,
     PasswordField,
     RadioField,
     SelectField,
@@ -246,9 +249,13 @@ class SuggestionForm(FlaskForm):
                                validators=[Optional(), Length(max=400)])
     venue = SelectField(_l("Where it was raised"), choices=[])
     raised_on = DateField(_l("When it was raised"), validators=[InputRequired(message=_l("Give the day."))])
+    # the page's one-time token: the same form sent twice (a double tap) records one suggestion
+    once = HiddenField(validators=[Optional(), Regexp(r"^[0-9a-f]{32}$")])
 
     def __init__(self, *args, dishes=(), **kwargs):
         super().__init__(*args, **kwargs)
+        if not self.once.data:
+            self.once.data = secrets.token_hex(16)
         self.kind.choices = list(SUGGESTION_KINDS.items())
         self.venue.choices = list(SUGGESTION_VENUES.items())
         self.dish.choices = [(0, "—")] + list(dishes)

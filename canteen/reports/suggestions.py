@@ -9,10 +9,12 @@ import datetime as dt
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from peewee import IntegrityError
 
 from .. import audit
 from ..access import actor, allow, current_roles
 from ..clock import clock
+from ..db import write_transaction
 from ..feedback.models import DishChange
 from ..i18n import current_language
 from ..models import Dish, database, utcnow
@@ -188,16 +190,28 @@ def record_suggestion():
     if not form.validate_on_submit():
         return suggestions(form=form, status=422)
     who = actor()
-    with database.atomic():
+    with write_transaction():
+        audit.lock_chain()  # the same form sent twice waits here, then finds the first one
+        first = recorded_once(form.once.data)
+        if first is not None and (first.text, first.team) == (form.text.data, form.team.data):
+            return redirect(url_for("reports.suggestion", suggestion_id=first.id))
         s = Suggestion.create(kind=form.kind.data, text=form.text.data, dish=form.dish.data or None,
                               team=form.team.data, person=form.person.data or "", venue=form.venue.data,
                               raised_on=form.raised_on.data, author=who)
         rows = [s, SuggestionStep.create(suggestion=s, step="recorded", author=who)]
         rows += [SuggestionBacker.create(suggestion=s, team=t, author=who) for t in form.backer_teams()]
         audit.record(who, "suggestion.record", "suggestion", s.id, rows=rows, kind=s.kind, team=s.team,
-                     backers=form.backer_teams())
+                     backers=form.backer_teams(), once=form.once.data)
     flash(_("Suggestion recorded."))
     return redirect(url_for("reports.suggestion", suggestion_id=s.id))
+
+
+def recorded_once(token):
+    """The suggestion a form with this one-time token recorded (today), or None. (The caller
+    compares what it says: a page brought back with the browser's Back button and filled in
+    anew keeps its token, and is another suggestion.)"""
+    entry = token and audit.recorded_once("suggestion.record", "once", token, utcnow() - dt.timedelta(days=1))
+    return Suggestion.get_or_none(Suggestion.id == int(entry.entity_id)) if entry else None
 
 
 def suggestion_page(s, forms=None, status=200):
@@ -241,12 +255,16 @@ def back_suggestion(suggestion_id):
         form.team.errors.append(_("This suggestion is closed."))
     else:
         who = actor()
-        with database.atomic():
-            backer = SuggestionBacker.create(suggestion=s, team=form.team.data, author=who)
-            step = SuggestionStep.create(suggestion=s, step="backed", note=form.team.data, author=who)
-            audit.record(who, "suggestion.back", "suggestion", s.id, rows=[backer, step], team=backer.team)
-        flash(_("%(team)s backs the suggestion.", team=backer.team))
-        return redirect(url_for("reports.suggestion", suggestion_id=s.id))
+        try:
+            with write_transaction():
+                backer = SuggestionBacker.create(suggestion=s, team=form.team.data, author=who)
+                step = SuggestionStep.create(suggestion=s, step="backed", note=form.team.data, author=who)
+                audit.record(who, "suggestion.back", "suggestion", s.id, rows=[backer, step], team=backer.team)
+        except IntegrityError:  # the same team sent twice at once (a double tap): counted once
+            form.team.errors.append(_("This team is already counted."))
+        else:
+            flash(_("%(team)s backs the suggestion.", team=backer.team))
+            return redirect(url_for("reports.suggestion", suggestion_id=s.id))
     return suggestion_page(s, {"backer": form}, 409)
 
 
@@ -258,25 +276,32 @@ def answer_suggestion(suggestion_id):
     form = AnswerForm()
     if not form.validate_on_submit():
         return suggestion_page(s, {"answer": form}, 422)
-    if s.status == "done":
-        form.answer.errors.append(_("This suggestion is done already."))
-        return suggestion_page(s, {"answer": form}, 409)
     who, now, answer = actor(), utcnow(), form.answer.data
     note = {"accepted": form.plan.data, "declined": form.reason.data, "done": form.plan.data}[answer] or ""
-    with database.atomic():
-        s.status = answer
-        s.answered_at = s.answered_at or now
-        if answer == "accepted":  # a declined one taken up again: its old reason stays in the steps
-            s.plan, s.due, s.reason = form.plan.data, form.due.data, ""
-        elif answer == "declined":
-            s.reason = form.reason.data
-        else:
-            s.done_at = now
-            s.plan = form.plan.data or s.plan
-        s.save()
-        step = SuggestionStep.create(suggestion=s, step=answer, note=note, author=who, at=now)
-        audit.record(who, f"suggestion.{answer}", "suggestion", s.id, rows=[s, step], note=note,
-                     due=s.due if answer == "accepted" else None)
+    with write_transaction():
+        audit.lock_chain()  # the same answer sent twice (a double tap) waits here, then reads "done"
+        s = Suggestion.get_by_id(s.id)
+        closed = s.status == "done"
+        last = s.steps.order_by(SuggestionStep.id.desc()).first()
+        again = (s.status == answer and last is not None and (last.step, last.note) == (answer, note)
+                 and (answer != "accepted" or s.due == form.due.data))  # the same answer sent twice: once
+        if not closed and not again:
+            s.status = answer
+            s.answered_at = s.answered_at or now
+            if answer == "accepted":  # a declined one taken up again: its old reason stays in the steps
+                s.plan, s.due, s.reason = form.plan.data, form.due.data, ""
+            elif answer == "declined":
+                s.reason = form.reason.data
+            else:
+                s.done_at = now
+                s.plan = form.plan.data or s.plan
+            s.save()
+            step = SuggestionStep.create(suggestion=s, step=answer, note=note, author=who, at=now)
+            audit.record(who, f"suggestion.{answer}", "suggestion", s.id, rows=[s, step], note=note,
+                         due=s.due if answer == "accepted" else None)
+    if closed:
+        form.answer.errors.append(_("This suggestion is done already."))
+        return suggestion_page(s, {"answer": form}, 409)
     flash(_("Answer recorded: %(status)s.", status=SUGGESTION_STATUS[answer]))
     return redirect(url_for("reports.suggestion", suggestion_id=s.id))
 

@@ -5,11 +5,14 @@ held to exactly the same rules.
 """
 import datetime as dt
 import json
+import re
+import secrets
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from ..audit import lock_chain, recorded_once
 from ..audit import record as audit_record
 from ..checklists import engine
 from ..clock import clock
@@ -266,7 +269,7 @@ def prepare(kind_name, data, lang="en", say=None):
     return occurred, check(kind_name, data, lang, say)
 
 
-def store(kind_name, occurred, clean, author):
+def store(kind_name, occurred, clean, author, once=None):
     """Store and judge one prepared entry, inside the caller's transaction; (record, verdict)."""
     now = utcnow()
     text = json.dumps(clean, ensure_ascii=False, sort_keys=True)
@@ -278,15 +281,17 @@ def store(kind_name, occurred, clean, author):
         written += sync_lot(record, clean, verdict, author, now)
     audit_record(author, f"safety.{kind_name}.create", "safety_record", record.id, rows=[record, *written],
                  entry=clean, occurred_at=occurred.isoformat(), late=record.late_by is not None,
-                 verdict=verdict.verdict, checklist=verdict.version)
+                 verdict=verdict.verdict, checklist=verdict.version, **({"once": once} if once else {}))
     return record, verdict
 
 
-def create(kind_name, data, author, lang="en", say=None):
-    """Validate, store and judge one entry; returns (record, verdict). Raises EntryErrors."""
+def create(kind_name, data, author, lang="en", say=None, once=None):
+    """Validate, store and judge one entry; returns (record, verdict). Raises EntryErrors, or
+    BatchSaved when the form with the one-time token `once` was stored already."""
     occurred, clean = prepare(kind_name, data, lang, say)
     with write_transaction():
-        return store(kind_name, occurred, clean, author)
+        refuse_again(kind_name, once)
+        return store(kind_name, occurred, clean, author, once)
 
 
 class BatchErrors(ValueError):
@@ -297,10 +302,42 @@ class BatchErrors(ValueError):
         super().__init__(f"{len(errors)} entries have errors")
 
 
-def create_many(kind_name, entries, author, lang="en", say=None):
+class BatchSaved(Exception):
+    """This form (the same page's Save, sent twice by a double tap) was stored already: its
+    first record's id."""
+
+    def __init__(self, record_id):
+        super().__init__(record_id)
+        self.record_id = record_id
+
+
+BATCH_WINDOW = dt.timedelta(days=1)  # a page's Save arriving again later than this is a new save
+
+
+def new_form_token():
+    return secrets.token_hex(16)
+
+
+def form_token(form):
+    """The page's one-time token if the form carries a well-formed one, else None."""
+    token = form.get("once") or ""  # not "batch": procurement and cooking have a batch (批号) field
+    return token if re.fullmatch(r"[0-9a-f]{32}", token) else None
+
+
+def refuse_again(kind_name, once):
+    """Inside the write transaction: raise BatchSaved if the form with this token was stored."""
+    if once:
+        lock_chain()  # a second copy of the same Save waits here, then finds the first one's records
+        first = recorded_once(f"safety.{kind_name}.create", "once", once, utcnow() - BATCH_WINDOW)
+        if first is not None:
+            raise BatchSaved(int(first.entity_id))
+
+
+def create_many(kind_name, entries, author, lang="en", say=None, once=None):
     """Several entries of one log (a shift's health checks), all or nothing: each validated,
     judged and audited as create() does, stored in one transaction. Returns [(record, verdict)];
-    raises BatchErrors naming every entry at fault before anything is written."""
+    raises BatchErrors naming every entry at fault before anything is written. `batch` is the
+    page's one-time token (hex): the same page sent again raises BatchSaved and stores nothing."""
     prepared, errors = [], {}
     for position, data in enumerate(entries):
         try:
@@ -310,7 +347,8 @@ def create_many(kind_name, entries, author, lang="en", say=None):
     if errors:
         raise BatchErrors(errors)
     with write_transaction():
-        return [store(kind_name, occurred, clean, author) for occurred, clean in prepared]
+        refuse_again(kind_name, once)
+        return [store(kind_name, occurred, clean, author, once) for occurred, clean in prepared]
 
 
 REMEMBERED = ("supplier", "unit", "staff")  # who checked, from whom, where: the same as last time, mostly

@@ -6,6 +6,7 @@ Pure: no Flask, no database. The form posts, for each person on the roster:
   on-<id>            present when the person is on this shift (unticked: not checked now)
   <id>-<field>       present when that answer is the exception (fever: yes; hair covered: no)
   <id>-unfit         present when the person is sent off food work
+  once               the page's one-time token: the same Save sent twice (a double tap) stores once
 """
 import datetime as dt
 
@@ -45,3 +46,4 @@ def default_shift(local_now, shifts, choices):
     codes = [c[0] for c in choices]
     name = shift_at(local_now + dt.timedelta(hours=1), shifts)
     return name if name in codes else codes[0]
+

@@ -158,7 +158,7 @@ def form_values(kind, previous=None):
     previous one). Raises EntryErrors for an upload that is not a picture."""
     data = {}
     for key in request.form:
-        if key in ("csrf_token", "reason", "decision", "occurred_default"):
+        if key in ("csrf_token", "reason", "decision", "occurred_default", "once"):
             continue
         value = request.form.get(key, "").strip()
         data[key] = value if value != "" else None
@@ -281,9 +281,13 @@ def new_record(kind_name):
                 values.pop("occurred_at", None)  # left as the page put it: the server's time of entry
             ask = ask_reject(kind_name, values)
             if ask is None:
-                record, verdict = service.create(kind_name, values, actor(), current_language(), say)
+                record, verdict = service.create(kind_name, values, actor(), current_language(), say,
+                                                 once=service.form_token(request.form))
         except EntryErrors as e:
             errors = said(e.errors)
+        except service.BatchSaved as e:  # a double tap on Save: the first one stored it
+            flash(_("This entry was saved already."))
+            return redirect(url_for("safety.record", kind_name=kind_name, record_id=e.record_id))
         else:
             if ask is not None:
                 return render_template("safety/form.html", kind=kind, form=form, values=values, errors={},
@@ -331,6 +335,7 @@ def form_aids(kind, values):
     types = {f.name: f.type for f in kind.fields}
     return {"normal": normal, "menu": menu, "rules": rules, "types": types,
             "occurred_default": request.form.get("occurred_default") or local_minute(),
+            "once": service.form_token(request.form) or service.new_form_token(),
             "known": service.known_things(kind.name),
             "known_key": service.KNOWN_THINGS.get(kind.name, ("", None))[:2],
             "unit_kinds": {u.id: u.kind for u in StorageUnit.select()}}
@@ -362,7 +367,10 @@ def health_shift():
         else:
             try:
                 saved = service.create_many("health_check", [e for _i, e in batch], actor(),
-                                            current_language(), say)
+                                            current_language(), say, once=service.form_token(request.form))
+            except service.BatchSaved:  # a double tap on Save: the first one stored it
+                flash(_("This shift's check was saved already."))
+                return redirect(url_for("safety.records", kind_name="health_check"))
             except service.BatchErrors as e:
                 for position, problems in e.errors.items():
                     for name, message in said(problems).items():
@@ -384,6 +392,7 @@ def health_shift():
                            bars_work=shift_check.bars_work, exception_label=exception_label,
                            choices=registers(), lang=current_language(),
                            occurred_default=request.form.get("occurred_default") or now,
+                           once=service.form_token(request.form) or service.new_form_token(),
                            checked_today=checked_today()), 422 if (errors or rows_errors) else 200
 
 
