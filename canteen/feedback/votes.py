@@ -66,16 +66,16 @@ def menu_and_device(dish_id, slot, today, kiosk, key, voted_at, burst_limit):
     (voter_key, …) indexes, and it reads no row the answer does not need.
     """
     p = database.param
-    sql = (f"SELECT 0, m.day, m.meal, NULL, CAST(NULL AS TIMESTAMP) FROM menu_item m "
+    sql = (f"SELECT 0, m.day, m.meal, NULL FROM menu_item m "
            f"JOIN dish d ON d.id = m.dish_id WHERE m.dish_id = {p} AND d.active AND m.day IN ({p}, {p})")
     params = [dish_id, slot.day.isoformat(), today.isoformat()]
     if key or kiosk:
         device = "voter_key = " + p if key else f"kiosk = {p} AND voter_key IS NULL"
-        sql += (f" UNION ALL SELECT 1, NULL, NULL, COUNT(*), NULL FROM (SELECT 1 AS one FROM rating "
+        sql += (f" UNION ALL SELECT 1, NULL, NULL, COUNT(*) FROM (SELECT 1 AS one FROM rating "
                 f"WHERE {device} AND voted_at >= {p} AND voted_at <= {p} LIMIT {int(burst_limit)}) AS burst")
         params += [key or kiosk, db_time(voted_at - BURST_WINDOW), db_time(voted_at)]
     served, burst = set(), 0
-    for kind, day, meal, number, _when in database.execute_sql(sql, params).fetchall():
+    for kind, day, meal, number in database.execute_sql(sql, params).fetchall():
         if kind == 0:
             served.add((day if isinstance(day, dt.date) else dt.date.fromisoformat(day), meal))
         else:
