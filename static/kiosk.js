@@ -40,8 +40,14 @@
 
   // A touch this soon after the screen changed belongs to the previous screen (a gloved
   // double tap): it must not land on whatever now lies under the finger.
+  // The whole gesture is judged by its first contact: a touch that began inside the guard
+  // must not turn into a click because its lift or the synthesised click came just after it.
+  let ghostGesture = false;
   function ghost(event) {
-    if (performance.now() - shownAt < GHOST_MS) {
+    const early = performance.now() - shownAt < GHOST_MS;
+    if (event.type === "pointerdown") ghostGesture = early;
+    const keyboard = event.type === "click" && event.detail === 0; // Enter or Space: no touch
+    if (early || (ghostGesture && !keyboard)) {
       event.preventDefault();
       event.stopImmediatePropagation();
       return true;

@@ -63,6 +63,35 @@ def more_dishes(live, n):
 # A glove's second touch comes 100–300 ms after the first: both ends of that span, inside the
 # kiosk's 400 ms ghost-tap guard.
 GAPS = (100, 300)
+GHOST_MS = 400
+TRIES = 6  # a loaded machine may deliver the second touch late: such a try proves nothing
+
+# Measured in the page, before the kiosk's own guard sees the touch (window capture comes
+# first): how long after the screen last changed each touch began.
+WATCH = """() => { if (window.__touch) return; window.__touch = {changed: 0, since: 0};
+  new MutationObserver(() => { window.__touch.changed = performance.now(); })
+    .observe(document.getElementById('kiosk'), {attributes: true, attributeFilter: ['data-screen']});
+  window.addEventListener('pointerdown', () => {
+    window.__touch.since = performance.now() - window.__touch.changed; }, {capture: true}); }"""
+
+
+def double_tap(page, first, second, gap):
+    """A glove's double tap: `first`, then `second` `gap` ms later. Answers how long after the
+    screen changed the second touch really began (the ghost guard only covers < 400 ms)."""
+    page.evaluate(WATCH)
+    page.touchscreen.tap(*first)
+    page.wait_for_timeout(gap)
+    page.touchscreen.tap(*second)
+    page.wait_for_timeout(150)
+    return page.evaluate("() => window.__touch.since")
+
+
+def back_to_dishes(page):
+    """After a try that proved nothing, whatever screen it left."""
+    page.wait_for_timeout(GUARD)
+    if screen_of(page) == "faces":
+        page.get_by_role("button", name="返回").tap()
+    leave_done(page)
 
 
 @pytest.mark.parametrize("viewport", [(1920, 1080), (1280, 800)])
@@ -85,37 +114,57 @@ def test_ghost_taps_of_a_double_tap_land_on_nothing(browser, live, viewport):
 
     over_faces = [t for t in tiles if any(inside(centre(t), f) for f in faces)]
     assert over_faces, "no tile lies under a face at this size: the test would prove nothing"
+    unproven = set()  # votes a late second touch made legitimately: not judged below
+    proven = 0
+
+    def tried_late():
+        nonlocal voted
+        back_to_dishes(page)
+        page.wait_for_timeout(300)
+        unproven.update(r.id for r in live.rows()[voted:])
+        voted = len(live.rows())
+
     for tile in over_faces:
         for gap in GAPS:
-            page.wait_for_timeout(GUARD)
-            page.touchscreen.tap(*centre(tile))
-            page.wait_for_timeout(gap)
-            page.touchscreen.tap(*centre(tile))  # the glove's second touch, now over a face
-            page.wait_for_timeout(150)
-            assert screen_of(page) == "faces", (tile, gap)
-            assert len(live.rows()) == voted, f"a ghost tap voted ({tile}, {gap} ms)"
+            for _ in range(TRIES):
+                page.wait_for_timeout(GUARD)
+                late = double_tap(page, centre(tile), centre(tile), gap)  # the second over a face
+                if late < GHOST_MS - 20:
+                    break
+                tried_late()
+            else:
+                pytest.fail(f"no second touch came within {GHOST_MS} ms in {TRIES} tries")
+            assert screen_of(page) == "faces", (tile, gap, late)
+            assert len(live.rows()) == voted, f"a ghost tap voted ({tile}, {gap} ms, {late:.0f} ms)"
+            proven += 1
             page.wait_for_timeout(GUARD)
             page.get_by_role("button", name="返回").tap()
 
     over_chips = [f for f in faces if any(inside(centre(f), t) for t in targets)]
     for face in faces:  # every face; those over a chip or Change matter most
         for gap in GAPS:
-            page.wait_for_timeout(GUARD)
-            page.touchscreen.tap(*centre(tiles[0]))
-            page.wait_for_timeout(GUARD)
-            page.touchscreen.tap(*centre(face))
-            page.wait_for_timeout(gap)
-            page.touchscreen.tap(*centre(face))  # lands on the done screen: a chip, Change, or nothing
-            page.wait_for_timeout(150)
-            assert screen_of(page) == "done", (face, gap)  # not sent back to the dishes either
-            assert page.locator('.chip[aria-pressed="true"]').count() == 0, (face, gap)
+            for _ in range(TRIES):
+                page.wait_for_timeout(GUARD)
+                page.touchscreen.tap(*centre(tiles[0]))
+                page.wait_for_timeout(GUARD)
+                late = double_tap(page, centre(face), centre(face), gap)  # lands on the done screen
+                if late < GHOST_MS - 20:
+                    break
+                wait_for(lambda: len(live.rows()) > voted)
+                tried_late()
+            else:
+                pytest.fail(f"no second touch came within {GHOST_MS} ms in {TRIES} tries")
+            assert screen_of(page) == "done", (face, gap, late)  # not sent back to the dishes either
+            assert page.locator('.chip[aria-pressed="true"]').count() == 0, (face, gap, late)
             voted += 1
             assert wait_for(lambda: len(live.rows()) == voted), (face, gap)
+            proven += 1
             page.wait_for_timeout(GUARD)
             leave_done(page)
-    rows = live.rows()
+    rows = [r for r in live.rows() if r.id not in unproven]
     assert all(r.flag != "withdrawn" for r in rows) and all(not r.tags() for r in rows)
-    print(f"{viewport}: {len(over_faces)} tiles over a face, {len(over_chips)} faces over a chip or Change")
+    print(f"{viewport}: {len(over_faces)} tiles over a face, {len(over_chips)} faces over a chip or Change,"
+          f" {proven} double taps judged, {len(unproven)} late tries set aside")
     context.close()
 
 
@@ -165,7 +214,7 @@ def test_everything_fits_every_screen_in_both_languages_with_1_to_30_dishes(brow
             for n in (1, 8, 20, 30):
                 set_menu(live, n)
                 page.goto(f"{live.url}/kiosk?lang={lang}")
-                page.wait_for_function(f"document.querySelectorAll('.dish').length === {n}")
+                page.wait_for_function(f"() => document.querySelectorAll('.dish').length === {n}")
                 for shown in ("#offline", "#unsent", "#changes", "#phone-qr"):
                     page.locator(shown).wait_for(state="visible")
                 page.wait_for_timeout(100)  # the grid is fitted once the QR has loaded

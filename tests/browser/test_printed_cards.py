@@ -82,7 +82,7 @@ def test_the_single_card_svg_draws_a_code_at_the_cards_size_that_decodes_to_its_
     page.set_content('<body style="margin:0;background:#fff"><img id="card" style="width:105mm" '
                      f'src="data:image/svg+xml;base64,{base64.b64encode(svg).decode()}"></body>')
     image = page.locator("#card")
-    page.wait_for_function("document.getElementById('card').complete")
+    page.wait_for_function("() => document.getElementById('card').complete")
     box = image.bounding_box()
     assert abs(box["height"] / box["width"] - 148 / 105) < 0.01
     png = image.screenshot()
