@@ -77,10 +77,13 @@ def read_body(noun, object_only=True):
 
 
 def described(text):
-    """The API document with what this installation configures: its reason tags, its replay window."""
+    """The API document with what this installation configures: its reason tags, its shifts,
+    its replay window."""
     document = json.loads(text)
     rating = document["components"]["schemas"]["RatingIn"]["properties"]
     rating["tags"]["items"]["enum"] = list(current_app.extensions["canteen_reason_tags"])
+    shifts = [w.name for w in current_app.extensions["canteen_clock"].shifts]
+    document["components"]["schemas"]["StaffIn"]["properties"]["shift"]["enum"] = [*shifts, None]
     days = current_app.config["REPLAY_MAX_DAYS"]
     rating["voted_at"]["description"] = rating["voted_at"]["description"].replace(
         "CANTEEN_REPLAY_MAX_DAYS (7)", f"CANTEEN_REPLAY_MAX_DAYS ({days})")

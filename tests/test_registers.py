@@ -14,7 +14,8 @@ from .conftest import csrf_token, signed_in
 BASE = "/api/v1/safety/registers"
 GOOD = {
     "suppliers": {"name": "黄陵肉联厂", "licence_no": "SC-1", "licence_expiry": "2027-06-30", "contact": "0911-1"},
-    "staff": {"name": "王师傅", "job": "厨师", "health_cert_no": "HC-1", "health_cert_expiry": "2027-01-31"},
+    "staff": {"name": "王师傅", "job": "厨师", "health_cert_no": "HC-1", "health_cert_expiry": "2027-01-31",
+              "shift": "early"},
 }
 
 
@@ -94,6 +95,8 @@ def test_who_reads_and_who_writes(app, staff, caller, get, post):
     ("units", {"name": "冰柜", "kind": "freezer", "checker": True}, "checker", "no such entry"),
     ("staff", {"name": "", "job": "厨师"}, "name", "is required"),
     ("staff", {"name": "张", "health_cert_no": "x" * 41}, "health_cert_no", "at most 40 characters"),
+    ("staff", {"name": "张", "shift": "weekend"}, "shift", "choose one of early, middle, night"),
+    ("staff", {"name": "张", "shift": 1}, "shift", "must be text"),
     ("staff/1/trainings", {"topic": "juggling", "day": "2026-11-01"}, "topic", "choose one of"),
     ("staff/1/trainings", {"topic": "4d", "day": "2099-01-01"}, "day", "in the future"),
     ("staff/1/trainings", {"topic": "4d"}, "day", "is required"),
@@ -135,6 +138,25 @@ def test_the_form_keeps_the_same_rules(app, staff):
                                  "owner": ""})
     assert r.status_code == 302
     assert in_db(app, lambda: [(u.name, u.owner_id) for u in StorageUnit.select()]) == [("冰柜", None)]
+
+
+def test_a_staff_members_shift_is_optional_everywhere(app, staff):
+    manager = signed_in(app, "manager")
+    r = manager.post(f"{BASE}/staff", json={"name": "夜班厨工", "shift": None})
+    assert r.status_code == 201 and r.get_json()["shift"] is None
+    assert manager.post(f"{BASE}/staff", json={"name": "无班次"}).get_json()["shift"] is None
+    page = "/safety/registers/staff"
+    r = manager.post(page, data={"csrf_token": csrf_token(manager, page), "name": "中班厨工", "shift": "middle"})
+    assert r.status_code == 302
+    r = manager.post(page, data={"csrf_token": csrf_token(manager, page), "name": "某人", "shift": "weekend"})
+    assert r.status_code == 422 and "Shift: choose one of early, middle, night" in r.get_data(as_text=True)
+    html = manager.get(page).get_data(as_text=True)
+    assert '<option value="night" >Night shift</option>' in html and "<td>Middle shift</td>" in html
+    r = cli(app, "register", "add", "staff", "--name", "早班厨工", "--shift", "early")
+    assert r.exit_code == 0 and json.loads(r.output)["shift"] == "early"
+    assert in_db(app, lambda: [(s.name, s.shift) for s in Staff.select().order_by(Staff.id)]) == [
+        ("夜班厨工", None), ("无班次", None), ("中班厨工", "middle"), ("早班厨工", "early")]
+    assert cli(app, "register", "add", "staff", "--name", "x", "--shift", "weekend").exit_code == 1
 
 
 def cli(app, *args):
