@@ -188,3 +188,99 @@ def test_the_command_line_validates_the_same_way(app):
     r = cli(app, "register", "add", "trainings", "--topic", "4d", "--day", "2026-11-01")
     assert r.exit_code == 2 and "--staff" in r.output
     assert in_db(app, lambda: StorageUnit.select().count() + Training.select().count()) == 0
+
+
+def test_an_entry_is_retired_and_brought_back_over_the_api_and_the_command_line(app, staff):
+    manager = signed_in(app, "manager")
+    supplier = manager.post(f"{BASE}/suppliers", json=GOOD["suppliers"]).get_json()
+    path = f"{BASE}/suppliers/{supplier['id']}"
+    r = manager.patch(path, json={"active": False})
+    assert r.status_code == 200 and r.get_json() == dict(supplier, active=False)
+    assert manager.get(f"{BASE}/suppliers").get_json()["items"] == [dict(supplier, active=False)]
+    assert manager.patch(path, json={"active": False}).status_code == 200  # a retry changes nothing
+    offered = lambda: GOOD["suppliers"]["name"] in manager.get("/safety/procurement/new").get_data(as_text=True)  # noqa: E731
+    assert not offered()  # out of use: no longer offered
+    r = manager.patch(path, json={"active": True})
+    assert r.status_code == 200 and r.get_json()["active"] is True and offered()
+    cook = manager.post(f"{BASE}/staff", json=GOOD["staff"]).get_json()
+    r = cli(app, "register", "retire", "staff", str(cook["id"]))
+    assert r.exit_code == 0 and json.loads(r.output)["active"] is False
+    r = cli(app, "register", "reactivate", "staff", str(cook["id"]))
+    assert r.exit_code == 0 and json.loads(r.output)["active"] is True
+    assert cli(app, "register", "retire", "staff", "999").exit_code == 1
+    assert cli(app, "register", "retire", "staff", str(2**40)).exit_code == 2
+    changes = in_db(app, lambda: [(e.actor, e.action) for e in AuditEntry.select().where(
+        AuditEntry.action.endswith(".active")).order_by(AuditEntry.id)])
+    assert changes == [("user:manager", "register.suppliers.active"), ("user:manager", "register.suppliers.active"),
+                       ("cli", "register.staff.active"), ("cli", "register.staff.active")]
+    # the back-office button writes the same audit entry
+    page = "/safety/registers/units"
+    unit = manager.post(f"{BASE}/units", json={"name": "干库", "kind": "dry"}).get_json()
+    manager.post(f"{page}/{unit['id']}/active", data={"csrf_token": csrf_token(manager, page)})
+    assert in_db(app, lambda: AuditEntry.select().order_by(AuditEntry.id.desc()).get().action) == "register.units.active"
+    assert manager.get(f"{BASE}/units").get_json()["items"][0]["active"] is False
+
+
+@pytest.mark.parametrize("body,field,words", [
+    ({}, "active", "active is required"),
+    ({"active": "no"}, "active", "must be true or false"),
+    ({"active": 0}, "active", "must be true or false"),
+    ({"active": False, "name": "新名"}, "name", "cannot be changed here"),
+])
+def test_a_bad_change_is_422_and_changes_nothing(app, staff, body, field, words):
+    manager = signed_in(app, "manager")
+    supplier = manager.post(f"{BASE}/suppliers", json=GOOD["suppliers"]).get_json()
+    r = manager.patch(f"{BASE}/suppliers/{supplier['id']}", json=body)
+    assert r.status_code == 422 and r.get_json()["field"] == field and words in r.get_json()["errors"][field]
+    assert manager.get(f"{BASE}/suppliers").get_json()["items"] == [supplier]
+
+
+def test_who_may_change_an_entry_and_unknown_ids(app, staff):
+    person = in_db(app, lambda: Staff.create(name="李班长").id)
+    for caller, status in (("union", 403), ("admin", 403)):
+        assert signed_in(app, caller).patch(f"{BASE}/staff/{person}", json={"active": False}).status_code == status
+    assert app.test_client().patch(f"{BASE}/staff/{person}", json={"active": False}).status_code == 401
+    assert in_db(app, lambda: Staff.get_by_id(person).active) is True
+    manager = signed_in(app, "manager")
+    r = manager.patch(f"{BASE}/staff/424242", json={"active": False})
+    assert r.status_code == 404 and r.get_json()["field"] == "entry_id"
+    assert manager.patch(f"{BASE}/staff/{2**40}", json={"active": False}).status_code == 404
+    assert manager.patch(f"{BASE}/fridges/{person}", json={"active": False}).status_code == 404
+    assert manager.patch(f"{BASE}/staff/{person}", data="active=0").status_code == 415
+    assert manager.patch(f"{BASE}/staff/{person}", json=[False]).status_code == 400
+    headers = token(app, "manager")
+    r = app.test_client().patch(f"{BASE}/staff/{person}", json={"active": False}, headers=headers)
+    assert r.status_code == 200 and r.get_json()["active"] is False
+
+
+LANGUAGES_ASKED = [({}, ""), ({"Accept-Language": "zh-CN,zh;q=0.9"}, ""), ({}, "?lang=zh_CN"),
+                   ({"Accept-Language": "en"}, "")]
+
+
+@pytest.mark.parametrize("headers,query", LANGUAGES_ASKED)
+def test_every_api_error_is_english_and_names_follow_the_language_asked(app, staff, dishes, headers, query):
+    """One rule for the whole JSON API: `error`/`errors` in English whatever is asked; names in
+    the language asked (else Chinese)."""
+    person = in_db(app, lambda: Staff.create(name="李班长").id)
+    h = dict(headers, **token(app, "manager"))
+    client = app.test_client()
+    answers = {
+        "register": client.post(f"{BASE}/suppliers{query}", json={"licence_no": "SC-9"}, headers=h),
+        "unit": client.post(f"{BASE}/units{query}", json={"name": "冰柜", "kind": "cupboard"}, headers=h),
+        "training": client.post(f"{BASE}/staff/{person}/trainings{query}", json={"topic": "4d"}, headers=h),
+        "change": client.patch(f"{BASE}/staff/{person}{query}", json={"active": "no"}, headers=h),
+        "log": client.post(f"/api/v1/safety/storage{query}", json={}, headers=h),
+        "body": client.post(f"{BASE}/staff{query}", data="{", content_type="application/json", headers=h),
+        "missing": client.patch(f"{BASE}/staff/424242{query}", json={"active": False}, headers=h),
+        "summary": client.get(f"/api/v1/summary{query}{'&' if query else '?'}day=x", headers=h),
+    }
+    for name, r in answers.items():
+        body = r.get_json()
+        assert 400 <= r.status_code < 500 and body["error"].isascii(), (name, body)
+        assert all(str(m).isascii() for m in body.get("errors", {}).values()), (name, body)
+    assert answers["register"].get_json()["error"] == "Name is required"
+    assert answers["unit"].get_json()["errors"]["kind"].startswith("Type: choose one of dry")
+    assert answers["training"].get_json()["errors"] == {"day": "Date is required"}
+    menu = client.get(f"/api/v1/menu/current{query}", headers=headers).get_json()
+    english = headers.get("Accept-Language") == "en"
+    assert ("Saozi noodles" if english else "臊子面") in [d["name"] for d in menu["dishes"]]

@@ -146,6 +146,37 @@ def add(kind, raw, actor, strict=False):
     return row
 
 
+def find(kind, row_id):
+    model, _fields = REGISTERS[kind]
+    return model.get_or_none(model.id == row_id)
+
+
+def set_active(kind, row, active, actor):
+    """Take an entry out of use or bring it back, audited; records that name it keep their link.
+    Asking for what already is changes nothing and writes nothing."""
+    if row.active == active:
+        return row
+    with write_transaction():
+        row.active = active
+        row.save()
+        audit.record(actor, f"register.{kind}.active", kind, row.id, rows=[row], active=active)
+    return row
+
+
+def change(kind, row, raw, actor):
+    """The API's change of an entry: `{"active": true|false}` (the only thing that may change).
+    API-only, so its messages are in English as every API message is (see jsonapi.py)."""
+    errors = {name: f"{str(name)[:40]} cannot be changed here; send only active"
+              for name in raw if name != "active"}
+    if "active" not in raw:
+        errors.setdefault("active", "active is required: true brings the entry back, false takes it out of use")
+    elif not isinstance(raw["active"], bool):
+        errors["active"] = "active must be true or false"
+    if errors:
+        raise RegisterErrors(errors)
+    return set_active(kind, row, raw["active"], actor)
+
+
 def add_training(person, raw, actor, strict=False):
     """Validate and store a training `person` received, audited; returns the row."""
     values = clean(Training, TRAINING_FIELDS, raw, strict)

@@ -18,11 +18,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
-from .. import audit
 from ..access import actor, allow, current_roles
 from ..clock import clock
 from ..i18n import current_language
-from ..models import Dish, database, utcnow
+from ..models import Dish, utcnow
 from ..office.catalog import PHOTO_ERRORS
 from ..office.forms import ConfirmForm
 from ..photos import PhotoError, save_photo
@@ -537,10 +536,7 @@ def toggle_register(name, row_id):
     model, _fields = register_or_404(name)
     row = model.get_or_none(model.id == row_id) or abort(404)
     if ConfirmForm().validate_on_submit():
-        with database.atomic():
-            row.active = not row.active
-            row.save()
-            audit.record(actor(), f"register.{name}.active", name, row.id, rows=[row], active=row.active)
+        registers_rules.set_active(name, row, not row.active, actor())
     return redirect(url_for("safety.register", name=name))
 
 
