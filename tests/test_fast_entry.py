@@ -308,3 +308,13 @@ def test_someone_taken_off_the_register_while_the_page_was_open_is_named_and_not
     assert client.post("/safety/health/shift", data=data).status_code == 302
     assert in_db(app, lambda: sorted(r.values()["staff"] for r in SafetyRecord.select())) == sorted(
         crew[:2] + crew[3:5])
+
+
+def test_the_roster_follows_the_canteens_own_shift_names():
+    from canteen.meals import parse_shifts
+    from canteen.safety.shift_check import roster_shift
+
+    default = parse_shifts("early=08:00-16:00,middle=16:00-24:00,night=00:00-08:00")
+    assert roster_shift("middle", dt.datetime(2026, 11, 30, 7, 20), default) == "middle"  # the page's choice
+    four = parse_shifts("a=06:00-12:00,b=12:00-18:00,c=18:00-24:00,d=00:00-06:00")
+    assert roster_shift("early", dt.datetime(2026, 11, 30, 5, 30), four) == "a"  # the one about to start
