@@ -7,6 +7,7 @@
     flask --app app register add suppliers --name 肉联厂 --licence-no SC1 --licence-expiry 2027-06-30
     flask --app app register list units --json
     flask --app app register add trainings --staff 3 --topic tableware --day 2026-11-20
+    flask --app app register retire suppliers 4        # or: reactivate
 """
 import datetime as dt
 import json
@@ -29,10 +30,12 @@ from .office.forms import printable
 from .safety import registers
 from .safety.service import purge_command
 from .vocabulary import CATEGORIES
+from .web import MAX_ID
 
 dish_cli = AppGroup("dish", help="Add, list and retire dishes.")
 menu_cli = AppGroup("menu", help="Plan and show menus.")
-register_cli = AppGroup("register", help="List and add suppliers, storage units, staff and trainings.")
+register_cli = AppGroup("register", help="List and add suppliers, storage units, staff and trainings; "
+                                          "retire or reactivate entries.")
 REGISTER_KINDS = [*registers.REGISTERS, "trainings"]
 
 
@@ -215,6 +218,30 @@ def add_to_register(register_kind, staff_id, **fields):
     except registers.RegisterErrors as e:
         raise click.ClickException("; ".join(f"{field}: {message}" for field, message in e.errors.items())) from None
     click.echo(json.dumps(registers.as_json(kind, row), ensure_ascii=False))
+
+
+def set_register_active(kind, entry_id, active):
+    row = registers.find(kind, entry_id)
+    if row is None:
+        raise click.ClickException(f"There is no entry {entry_id} in {kind}.")
+    row = registers.set_active(kind, row, active, "cli")
+    click.echo(json.dumps(registers.as_json(kind, row), ensure_ascii=False))
+
+
+@register_cli.command("retire")
+@click.argument("kind", type=click.Choice(list(registers.REGISTERS)))
+@click.argument("entry_id", metavar="ID", type=click.IntRange(1, MAX_ID))
+def retire_register_entry(kind, entry_id):
+    """Take an entry out of use (records that name it keep their link), audited as the form does."""
+    set_register_active(kind, entry_id, False)
+
+
+@register_cli.command("reactivate")
+@click.argument("kind", type=click.Choice(list(registers.REGISTERS)))
+@click.argument("entry_id", metavar="ID", type=click.IntRange(1, MAX_ID))
+def reactivate_register_entry(kind, entry_id):
+    """Bring an entry taken out of use back into use, audited as the form does."""
+    set_register_active(kind, entry_id, True)
 
 
 @click.command("seed-demo")

@@ -2,10 +2,18 @@
 
 The feedback and safety APIs are separate blueprints under the same prefix; both are
 described by the one document canteen/openapi.json.
+
+One language rule for every answer: what the API *says* to the program calling it — `error`
+and `errors` — is English whatever the request asks (a script's author and its logs read it,
+and a message must not change with the tablet the script was tested from); what it *shows* —
+dish and meal names, the 4D findings and warnings a person will read — follows ?lang=, the
+lang cookie, Accept-Language, else Chinese. Rules shared with the Chinese-first forms are run
+`in_english()` by their API views.
 """
 import json
 
 from flask import Blueprint, current_app, jsonify, request
+from flask_babel import force_locale
 
 from .vocabulary import LANGUAGES
 
@@ -39,6 +47,11 @@ def _vary_by_language(response):
     # names and messages follow Accept-Language: shared caches must keep languages apart
     response.vary.add("Accept-Language")
     return response
+
+
+def in_english():
+    """Messages made by rules the forms share come out in English (the API's language for errors)."""
+    return force_locale("en")
 
 
 def error(message, field=None, status=422, **extra):
@@ -77,10 +90,13 @@ def read_body(noun, object_only=True):
 
 
 def described(text):
-    """The API document with what this installation configures: its reason tags, its replay window."""
+    """The API document with what this installation configures: its reason tags, its shifts,
+    its replay window."""
     document = json.loads(text)
     rating = document["components"]["schemas"]["RatingIn"]["properties"]
     rating["tags"]["items"]["enum"] = list(current_app.extensions["canteen_reason_tags"])
+    shifts = [w.name for w in current_app.extensions["canteen_clock"].shifts]
+    document["components"]["schemas"]["StaffIn"]["properties"]["shift"]["enum"] = [*shifts, None]
     days = current_app.config["REPLAY_MAX_DAYS"]
     rating["voted_at"]["description"] = rating["voted_at"]["description"].replace(
         "CANTEEN_REPLAY_MAX_DAYS (7)", f"CANTEEN_REPLAY_MAX_DAYS ({days})")

@@ -197,6 +197,30 @@
       if (count) count.textContent = count.dataset.template.replace("{on}", on).replace("{ex}", exceptions);
     }
 
+    // Another shift chosen: its people move up, ticked; the others' go into the fold, unticked
+    // (unless an exception was tapped for them). People with no shift set stay where they are.
+    function regroup(shift) {
+      var main = form.querySelector("[data-on-shift]"), fold = form.querySelector("[data-other-shifts]");
+      if (!main || !fold) return;
+      form.querySelectorAll(".person[data-shift]:not([data-shift=''])").forEach(function (row) {
+        var on = row.querySelector(".on-duty input"), mine = row.dataset.shift === shift;
+        (mine ? main : fold).appendChild(row);
+        if (mine) on.checked = !row.hasAttribute("data-checked-today") && row.dataset.staff !== checkerId();
+        else if (!row.querySelector(".exc input:checked")) on.checked = false;
+      });
+      var empty = main.querySelector("[data-empty]");
+      if (empty) empty.hidden = !!main.querySelector(".person");
+      var summary = form.querySelector(".other-shifts summary");
+      var others = fold.querySelectorAll(".person").length;
+      summary.textContent = summary.dataset.template.replace("{n}", others);
+      summary.parentNode.hidden = others === 0;
+    }
+
+    function checkerId() {
+      var checker = form.querySelector("[name='checked_by']");
+      return checker ? checker.value : "";
+    }
+
     form.addEventListener("change", function (event) {
       var box = event.target, row = box.closest(".person");
       if (row && box.checked && box.hasAttribute("data-bars")) {
@@ -205,6 +229,7 @@
       if (row && box.checked && box.closest(".exceptions")) {
         row.querySelector(".on-duty input").checked = true;  // an exception is about someone on duty
       }
+      if (box.name === "shift") regroup(box.value);
       if (box.name === "checked_by") {
         var checker = form.querySelector(".person[data-staff='" + box.value + "'] .on-duty input");
         if (checker) checker.checked = false;  // nobody checks themselves

@@ -32,6 +32,7 @@ EXPECTED = {
     "safety_api.stock": {"manager", "union"},
     "safety_api.list_register": {"manager", "union", "admin"},
     "safety_api.add_to_register": {"manager"},
+    "safety_api.change_register_entry": {"manager"},
     # one rule, two methods: a rule per method where the view checks the role itself
     "safety_api.staff_trainings": {"GET": {"manager", "union", "admin"}, "POST": {"manager"}},
     "safety.today": {"manager", "union", "admin"},
@@ -118,7 +119,7 @@ SAMPLE_ARGS = {"dish_id": 1, "user_id": 1, "kiosk_id": 1, "token_id": 1, "day": 
                "meal": "lunch", "name": "none.jpg", "code": "ABCDEFGH", "token": "not-a-token",
                "card_id": 1, "kind_name": "storage", "record_id": 1, "staff_id": 1, "row_id": 1, "action_id": 1, "area_name": "cold_room", "round_id": 1, "digest_id": 1,
                "rating_id": 1, "client_id": "k-sample-0001",
-               "register_name": "suppliers", "suggestion_id": 1}
+               "register_name": "suppliers", "suggestion_id": 1, "entry_id": 1}
 CALLERS = ["anonymous", "kiosk", "union", "manager", "admin", "token-manager", "revoked-token"]
 
 

@@ -249,3 +249,72 @@ def test_the_single_health_form_starts_with_the_shift_about_to_start(app, shift)
     html = signed_in(app, "zhang").get("/safety/health_check/new").get_data(as_text=True)
     expected = in_db(app, lambda: default_shift(clock().now(), clock().shifts, KINDS["health_check"].field("shift").choices))
     assert re.findall(r'name="shift" value="(\w+)" checked', html) == [expected]
+
+
+def roster_parts(html):
+    """(ids listed on the shift, ids in the "show everyone" fold, ids ticked on duty)."""
+    main, _sep, fold = html.partition("data-other-shifts")
+    ids = lambda part: [int(i) for i in re.findall(r'data-staff="(\d+)"', part)]  # noqa: E731
+    return ids(main), ids(fold), {int(i) for i in re.findall(r'name="on-(\d+)" value="1" checked', html)}
+
+
+def test_the_shift_page_lists_the_shift_about_to_start_first(app, shift):
+    crew = shift["crew"]
+    def assign():
+        Staff.update(shift="early").where(Staff.id.in_(crew[:4])).execute()
+        Staff.update(shift="middle").where(Staff.id.in_(crew[4:10])).execute()
+        Staff.update(shift="night").where(Staff.id == crew[10]).execute()
+    in_db(app, assign)
+    app.extensions["canteen_clock"].frozen = dt.datetime(2026, 11, 30, 7, 20)  # the early shift starts at 8
+    try:
+        client = signed_in(app, "zhang")
+        html = client.get("/safety/health/shift").get_data(as_text=True)
+        listed, folded, ticked = roster_parts(html)
+        no_shift = [shift["lead"], *crew[11:]]
+        assert sorted(listed) == sorted(crew[:4] + no_shift)  # the early shift and those with no shift set
+        assert sorted(folded) == sorted(crew[4:11])
+        assert ticked == set(crew[:4] + no_shift)  # the fold starts unticked
+        assert "Show everyone: 7 people on other shifts" in html
+        # one tap away: someone from the fold ticked is checked with the others
+        data = shift_form(client, crew[:4] + [crew[5]], shift["lead"])
+        assert client.post("/safety/health/shift", data=data).status_code == 302
+        checked = in_db(app, lambda: sorted(r.values()["staff"] for r in SafetyRecord.select()))
+        assert checked == sorted(crew[:4] + [crew[5]])
+        # a page sent back for a mistake groups by the shift posted, the fold open for a ticked person
+        data = shift_form(client, [crew[6], crew[0]], shift["lead"], shift="middle", occurred_at="not a time")
+        r = client.post("/safety/health/shift", data=data)
+        assert r.status_code == 422
+        html = r.get_data(as_text=True)
+        listed, folded, _ticked = roster_parts(html)
+        assert set(crew[4:10]) <= set(listed) and crew[0] in folded
+        assert '<details class="other-shifts" open>' in html
+    finally:
+        app.extensions["canteen_clock"].frozen = None
+
+
+def test_someone_taken_off_the_register_while_the_page_was_open_is_named_and_nothing_stored(app, shift):
+    client = signed_in(app, "zhang")
+    crew = shift["crew"]
+    data = shift_form(client, crew[:5], shift["lead"])  # the page as opened
+    in_db(app, lambda: Staff.update(active=False).where(Staff.id == crew[2]).execute())
+    r = client.post("/safety/health/shift", data=data)
+    assert r.status_code == 422
+    html = unescape(r.get_data(as_text=True))
+    assert ("Nothing was saved: 厨工03 was taken out of the staff register after this page was opened. "
+            "Check the list and save again.") in html
+    assert in_db(app, lambda: SafetyRecord.select().count()) == 0
+    assert f'data-staff="{crew[2]}"' not in html and 'name="on-%d" value="1" checked' % crew[3] in html
+    data.pop(f"on-{crew[2]}")  # saved again from the page as answered
+    assert client.post("/safety/health/shift", data=data).status_code == 302
+    assert in_db(app, lambda: sorted(r.values()["staff"] for r in SafetyRecord.select())) == sorted(
+        crew[:2] + crew[3:5])
+
+
+def test_the_roster_follows_the_canteens_own_shift_names():
+    from canteen.meals import parse_shifts
+    from canteen.safety.shift_check import roster_shift
+
+    default = parse_shifts("early=08:00-16:00,middle=16:00-24:00,night=00:00-08:00")
+    assert roster_shift("middle", dt.datetime(2026, 11, 30, 7, 20), default) == "middle"  # the page's choice
+    four = parse_shifts("a=06:00-12:00,b=12:00-18:00,c=18:00-24:00,d=00:00-06:00")
+    assert roster_shift("early", dt.datetime(2026, 11, 30, 5, 30), four) == "a"  # the one about to start

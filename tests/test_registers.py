@@ -14,7 +14,8 @@ from .conftest import csrf_token, signed_in
 BASE = "/api/v1/safety/registers"
 GOOD = {
     "suppliers": {"name": "黄陵肉联厂", "licence_no": "SC-1", "licence_expiry": "2027-06-30", "contact": "0911-1"},
-    "staff": {"name": "王师傅", "job": "厨师", "health_cert_no": "HC-1", "health_cert_expiry": "2027-01-31"},
+    "staff": {"name": "王师傅", "job": "厨师", "health_cert_no": "HC-1", "health_cert_expiry": "2027-01-31",
+              "shift": "early"},
 }
 
 
@@ -94,6 +95,8 @@ def test_who_reads_and_who_writes(app, staff, caller, get, post):
     ("units", {"name": "冰柜", "kind": "freezer", "checker": True}, "checker", "no such entry"),
     ("staff", {"name": "", "job": "厨师"}, "name", "is required"),
     ("staff", {"name": "张", "health_cert_no": "x" * 41}, "health_cert_no", "at most 40 characters"),
+    ("staff", {"name": "张", "shift": "weekend"}, "shift", "choose one of early, middle, night"),
+    ("staff", {"name": "张", "shift": 1}, "shift", "must be text"),
     ("staff/1/trainings", {"topic": "juggling", "day": "2026-11-01"}, "topic", "choose one of"),
     ("staff/1/trainings", {"topic": "4d", "day": "2099-01-01"}, "day", "in the future"),
     ("staff/1/trainings", {"topic": "4d"}, "day", "is required"),
@@ -137,6 +140,25 @@ def test_the_form_keeps_the_same_rules(app, staff):
     assert in_db(app, lambda: [(u.name, u.owner_id) for u in StorageUnit.select()]) == [("冰柜", None)]
 
 
+def test_a_staff_members_shift_is_optional_everywhere(app, staff):
+    manager = signed_in(app, "manager")
+    r = manager.post(f"{BASE}/staff", json={"name": "夜班厨工", "shift": None})
+    assert r.status_code == 201 and r.get_json()["shift"] is None
+    assert manager.post(f"{BASE}/staff", json={"name": "无班次"}).get_json()["shift"] is None
+    page = "/safety/registers/staff"
+    r = manager.post(page, data={"csrf_token": csrf_token(manager, page), "name": "中班厨工", "shift": "middle"})
+    assert r.status_code == 302
+    r = manager.post(page, data={"csrf_token": csrf_token(manager, page), "name": "某人", "shift": "weekend"})
+    assert r.status_code == 422 and "Shift: choose one of early, middle, night" in r.get_data(as_text=True)
+    html = manager.get(page).get_data(as_text=True)
+    assert '<option value="night" >Night shift</option>' in html and "<td>Middle shift</td>" in html
+    r = cli(app, "register", "add", "staff", "--name", "早班厨工", "--shift", "early")
+    assert r.exit_code == 0 and json.loads(r.output)["shift"] == "early"
+    assert in_db(app, lambda: [(s.name, s.shift) for s in Staff.select().order_by(Staff.id)]) == [
+        ("夜班厨工", None), ("无班次", None), ("中班厨工", "middle"), ("早班厨工", "early")]
+    assert cli(app, "register", "add", "staff", "--name", "x", "--shift", "weekend").exit_code == 1
+
+
 def cli(app, *args):
     return app.test_cli_runner().invoke(args=list(args))
 
@@ -166,3 +188,99 @@ def test_the_command_line_validates_the_same_way(app):
     r = cli(app, "register", "add", "trainings", "--topic", "4d", "--day", "2026-11-01")
     assert r.exit_code == 2 and "--staff" in r.output
     assert in_db(app, lambda: StorageUnit.select().count() + Training.select().count()) == 0
+
+
+def test_an_entry_is_retired_and_brought_back_over_the_api_and_the_command_line(app, staff):
+    manager = signed_in(app, "manager")
+    supplier = manager.post(f"{BASE}/suppliers", json=GOOD["suppliers"]).get_json()
+    path = f"{BASE}/suppliers/{supplier['id']}"
+    r = manager.patch(path, json={"active": False})
+    assert r.status_code == 200 and r.get_json() == dict(supplier, active=False)
+    assert manager.get(f"{BASE}/suppliers").get_json()["items"] == [dict(supplier, active=False)]
+    assert manager.patch(path, json={"active": False}).status_code == 200  # a retry changes nothing
+    offered = lambda: GOOD["suppliers"]["name"] in manager.get("/safety/procurement/new").get_data(as_text=True)  # noqa: E731
+    assert not offered()  # out of use: no longer offered
+    r = manager.patch(path, json={"active": True})
+    assert r.status_code == 200 and r.get_json()["active"] is True and offered()
+    cook = manager.post(f"{BASE}/staff", json=GOOD["staff"]).get_json()
+    r = cli(app, "register", "retire", "staff", str(cook["id"]))
+    assert r.exit_code == 0 and json.loads(r.output)["active"] is False
+    r = cli(app, "register", "reactivate", "staff", str(cook["id"]))
+    assert r.exit_code == 0 and json.loads(r.output)["active"] is True
+    assert cli(app, "register", "retire", "staff", "999").exit_code == 1
+    assert cli(app, "register", "retire", "staff", str(2**40)).exit_code == 2
+    changes = in_db(app, lambda: [(e.actor, e.action) for e in AuditEntry.select().where(
+        AuditEntry.action.endswith(".active")).order_by(AuditEntry.id)])
+    assert changes == [("user:manager", "register.suppliers.active"), ("user:manager", "register.suppliers.active"),
+                       ("cli", "register.staff.active"), ("cli", "register.staff.active")]
+    # the back-office button writes the same audit entry
+    page = "/safety/registers/units"
+    unit = manager.post(f"{BASE}/units", json={"name": "干库", "kind": "dry"}).get_json()
+    manager.post(f"{page}/{unit['id']}/active", data={"csrf_token": csrf_token(manager, page)})
+    assert in_db(app, lambda: AuditEntry.select().order_by(AuditEntry.id.desc()).get().action) == "register.units.active"
+    assert manager.get(f"{BASE}/units").get_json()["items"][0]["active"] is False
+
+
+@pytest.mark.parametrize("body,field,words", [
+    ({}, "active", "active is required"),
+    ({"active": "no"}, "active", "must be true or false"),
+    ({"active": 0}, "active", "must be true or false"),
+    ({"active": False, "name": "新名"}, "name", "cannot be changed here"),
+])
+def test_a_bad_change_is_422_and_changes_nothing(app, staff, body, field, words):
+    manager = signed_in(app, "manager")
+    supplier = manager.post(f"{BASE}/suppliers", json=GOOD["suppliers"]).get_json()
+    r = manager.patch(f"{BASE}/suppliers/{supplier['id']}", json=body)
+    assert r.status_code == 422 and r.get_json()["field"] == field and words in r.get_json()["errors"][field]
+    assert manager.get(f"{BASE}/suppliers").get_json()["items"] == [supplier]
+
+
+def test_who_may_change_an_entry_and_unknown_ids(app, staff):
+    person = in_db(app, lambda: Staff.create(name="李班长").id)
+    for caller, status in (("union", 403), ("admin", 403)):
+        assert signed_in(app, caller).patch(f"{BASE}/staff/{person}", json={"active": False}).status_code == status
+    assert app.test_client().patch(f"{BASE}/staff/{person}", json={"active": False}).status_code == 401
+    assert in_db(app, lambda: Staff.get_by_id(person).active) is True
+    manager = signed_in(app, "manager")
+    r = manager.patch(f"{BASE}/staff/424242", json={"active": False})
+    assert r.status_code == 404 and r.get_json()["field"] == "entry_id"
+    assert manager.patch(f"{BASE}/staff/{2**40}", json={"active": False}).status_code == 404
+    assert manager.patch(f"{BASE}/fridges/{person}", json={"active": False}).status_code == 404
+    assert manager.patch(f"{BASE}/staff/{person}", data="active=0").status_code == 415
+    assert manager.patch(f"{BASE}/staff/{person}", json=[False]).status_code == 400
+    headers = token(app, "manager")
+    r = app.test_client().patch(f"{BASE}/staff/{person}", json={"active": False}, headers=headers)
+    assert r.status_code == 200 and r.get_json()["active"] is False
+
+
+LANGUAGES_ASKED = [({}, ""), ({"Accept-Language": "zh-CN,zh;q=0.9"}, ""), ({}, "?lang=zh_CN"),
+                   ({"Accept-Language": "en"}, "")]
+
+
+@pytest.mark.parametrize("headers,query", LANGUAGES_ASKED)
+def test_every_api_error_is_english_and_names_follow_the_language_asked(app, staff, dishes, headers, query):
+    """One rule for the whole JSON API: `error`/`errors` in English whatever is asked; names in
+    the language asked (else Chinese)."""
+    person = in_db(app, lambda: Staff.create(name="李班长").id)
+    h = dict(headers, **token(app, "manager"))
+    client = app.test_client()
+    answers = {
+        "register": client.post(f"{BASE}/suppliers{query}", json={"licence_no": "SC-9"}, headers=h),
+        "unit": client.post(f"{BASE}/units{query}", json={"name": "冰柜", "kind": "cupboard"}, headers=h),
+        "training": client.post(f"{BASE}/staff/{person}/trainings{query}", json={"topic": "4d"}, headers=h),
+        "change": client.patch(f"{BASE}/staff/{person}{query}", json={"active": "no"}, headers=h),
+        "log": client.post(f"/api/v1/safety/storage{query}", json={}, headers=h),
+        "body": client.post(f"{BASE}/staff{query}", data="{", content_type="application/json", headers=h),
+        "missing": client.patch(f"{BASE}/staff/424242{query}", json={"active": False}, headers=h),
+        "summary": client.get(f"/api/v1/summary{query}{'&' if query else '?'}day=x", headers=h),
+    }
+    for name, r in answers.items():
+        body = r.get_json()
+        assert 400 <= r.status_code < 500 and body["error"].isascii(), (name, body)
+        assert all(str(m).isascii() for m in body.get("errors", {}).values()), (name, body)
+    assert answers["register"].get_json()["error"] == "Name is required"
+    assert answers["unit"].get_json()["errors"]["kind"].startswith("Type: choose one of dry")
+    assert answers["training"].get_json()["errors"] == {"day": "Date is required"}
+    menu = client.get(f"/api/v1/menu/current{query}", headers=headers).get_json()
+    english = headers.get("Accept-Language") == "en"
+    assert ("Saozi noodles" if english else "臊子面") in [d["name"] for d in menu["dishes"]]

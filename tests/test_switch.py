@@ -138,6 +138,36 @@ def test_the_switch_lapses_when_the_tablet_is_left(app, deputy):
     assert who(deputy) == "Manager"
 
 
+@pytest.fixture
+def later(monkeypatch):
+    """Move the sign-in clock forward: later(seconds) (the database rows stay as written)."""
+    import canteen.office.accounts
+    import canteen.office.switch
+    from canteen.models import utcnow
+
+    offset = [dt.timedelta()]
+    moved = lambda: utcnow() + offset[0]  # noqa: E731
+    monkeypatch.setattr(canteen.office.accounts, "utcnow", moved)
+    monkeypatch.setattr(canteen.office.switch, "utcnow", moved)
+    def forward(seconds):
+        offset[0] += dt.timedelta(seconds=seconds)
+    return forward
+
+
+def test_the_switch_lapses_after_the_idle_time_counted_from_the_last_request(app, deputy, later):
+    idle = app.config["SWITCH_IDLE_MINUTES"] * 60
+    assert switch(deputy, "deputy", PIN).status_code == 302
+    later(59)
+    assert who(deputy) == "Deputy"  # a request the database does not note (once a minute)
+    written = in_db(app, lambda: UserSession.get(UserSession.acting_user_id.is_null(False)).last_seen_at)
+    later(idle - 2)  # idle - 2 s after that request, idle + 57 s after the database's note
+    assert who(deputy) == "Deputy"
+    assert in_db(app, lambda: UserSession.get(UserSession.acting_user_id.is_null(False)).last_seen_at) > written
+    later(idle + 1)
+    assert who(deputy) == "Manager"
+    assert in_db(app, lambda: UserSession.select().where(UserSession.acting_user_id.is_null(False)).count()) == 0
+
+
 def test_a_new_password_ends_the_switch_and_not_the_device(app, deputy):
     assert switch(deputy, "deputy", PIN).status_code == 302
     def change():

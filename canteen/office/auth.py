@@ -88,7 +88,7 @@ def load_user(user_id):
         return None  # signed out, idle too long or too old: like no sign-in at all
     g.device_user = user
     # Someone switched in on this shared tablet acts (and is named) instead, for a while.
-    return switch.acting_user(row) or user
+    return switch.acting_on(row) or user
 
 
 # Checked against when the user name is unknown, so that refusing it takes as long as a wrong

@@ -35,19 +35,49 @@ def pin_accepted(user):
     return bool(user.pin_hash) and not passwords_only() and "admin" not in user.role_set
 
 
-def acting_user(row, now=None):
+SEEN_KEY = "switch_seen"  # in the signed session cookie: the time of the switched-in person's last request
+
+
+def acting_user(row, now=None, seen=None):
     """The person switched in on this session row, or None (none, lapsed, or their password
-    changed or account disabled since). A lapsed switch is cleared so the device's owner is back."""
+    changed or account disabled since). A lapsed switch is cleared so the device's owner is back.
+
+    Idle is measured from their last request: `seen` (the session cookie's time, set on each
+    of their requests at no database cost) or the row's last_seen_at, whichever is later — the
+    row alone is written at most once a minute, so it would lapse up to a minute early."""
     if row is None or row.acting_user_id is None:
         return None
     now = now or utcnow()
     idle = dt.timedelta(minutes=current_app.config["SWITCH_IDLE_MINUTES"])
+    last = max(row.last_seen_at, seen) if seen is not None and seen <= now else row.last_seen_at
     user = User.get_or_none(User.id == row.acting_user_id)
-    if (now - row.last_seen_at > idle or user is None or not user.active
+    if (now - last > idle or user is None or not user.active
             or user.session_version != row.acting_version):
         end_acting(row.id)
         return None
     return user
+
+
+def acting_on(row):
+    """acting_user() for this request's session, noting the request as the switched-in
+    person's latest in the signed session cookie."""
+    now = utcnow()
+    user = acting_user(row, now, seen_in_session())
+    if user is not None:
+        session[SEEN_KEY] = round(now.replace(tzinfo=dt.timezone.utc).timestamp(), 3)
+    elif SEEN_KEY in session:  # popping an absent key would rewrite the cookie on every answer
+        session.pop(SEEN_KEY)
+    return user
+
+
+def seen_in_session():
+    value = session.get(SEEN_KEY)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        return dt.datetime.fromtimestamp(value, dt.timezone.utc).replace(tzinfo=None)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def end_acting(row_id):

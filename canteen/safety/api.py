@@ -7,7 +7,7 @@ from flask import jsonify, request
 from ..access import actor, allow, current_roles
 from ..clock import clock
 from ..i18n import current_language
-from ..jsonapi import blueprint, error, read_body
+from ..jsonapi import blueprint, error, in_english, read_body
 from . import registers, service
 from .models import Staff
 from .schema import KINDS, EntryErrors, json_type_errors
@@ -153,10 +153,29 @@ def add_to_register(register_name):
     if failure:
         return failure
     try:
-        row = registers.add(register_name, payload, actor(), strict=True)
+        with in_english():
+            row = registers.add(register_name, payload, actor(), strict=True)
     except registers.RegisterErrors as e:
         return register_errors(e)
     return jsonify(registers.as_json(register_name, row)), 201
+
+
+@bp.patch(f"/safety/registers/{ANY_REGISTER}/<int:entry_id>")
+@allow("manager")
+def change_register_entry(register_name, entry_id):
+    """Take an entry out of use (`{"active": false}`) or bring it back (`true`), audited as the
+    back-office form does; records that name it keep their link."""
+    row = registers.find(register_name, entry_id)
+    if row is None:
+        return error("There is no such entry in this register.", "entry_id", 404)
+    payload, failure = read_body("change")
+    if failure:
+        return failure
+    try:
+        row = registers.change(register_name, row, payload, actor())
+    except registers.RegisterErrors as e:
+        return register_errors(e)
+    return jsonify(registers.as_json(register_name, row)), 200
 
 
 # One rule for both methods: with two, an id beyond the converter's range answers POST with a
@@ -177,7 +196,8 @@ def staff_trainings(staff_id):
     if failure:
         return failure
     try:
-        training = registers.add_training(person, payload, actor(), strict=True)
+        with in_english():
+            training = registers.add_training(person, payload, actor(), strict=True)
     except registers.RegisterErrors as e:
         return register_errors(e)
     return jsonify(registers.as_json("trainings", training)), 201

@@ -25,6 +25,7 @@ class Staff(BaseModel):
     job = CharField(max_length=60, default="")
     health_cert_no = CharField(max_length=40, default="")
     health_cert_expiry = DateField(null=True)
+    shift = CharField(max_length=16, null=True)  # a name from CANTEEN_SHIFTS; none: any shift
     active = BooleanField(default=True)
     created_at = DateTimeField(default=utcnow)
 

@@ -18,6 +18,7 @@ from ..db import write_transaction
 from ..office.forms import printable
 from ..vocabulary import TRAINING_TOPICS
 from .models import UNIT_KINDS, Staff, StorageUnit, Supplier, Training
+from .schema import KINDS
 
 # kind → (model, [(field, type, label)]); the order is the form's and the table's.
 REGISTERS = {
@@ -27,7 +28,8 @@ REGISTERS = {
                             ("owner", "staff", _l("Owner (4D responsibility)")), ("checker", "staff", _l("Checker"))]),
     "staff": (Staff, [("name", "text", _l("Name")), ("job", "text", _l("Job")),
                       ("health_cert_no", "text", _l("Health certificate number")),
-                      ("health_cert_expiry", "date", _l("Health certificate valid until"))]),
+                      ("health_cert_expiry", "date", _l("Health certificate valid until")),
+                      ("shift", "shift", _l("Shift"))]),
 }
 TRAINING_FIELDS = [("topic", "topic", _l("Topic")), ("day", "past_date", _l("Date")),
                    ("trainer", "text", _l("Trainer"))]
@@ -57,7 +59,7 @@ def clean(model, fields, raw, strict=False):
     for field, kind, label in fields:
         raw_value = raw.get(field)
         if strict and field in raw and kind != "staff" and not isinstance(raw_value, str) \
-                and not (kind == "date" and raw_value is None):  # JSON null: no date
+                and not (kind in ("date", "shift") and raw_value is None):  # JSON null: none
             errors[field] = _("%(label)s: must be text", label=label)
             continue
         if strict and kind in ("date", "past_date") and raw_value == "":
@@ -89,6 +91,11 @@ def clean(model, fields, raw, strict=False):
                 errors[field] = _("%(label)s: choose one of %(options)s", label=label,
                                   options=", ".join(TRAINING_TOPICS))
             values[field] = text
+        elif kind == "shift":
+            names = shift_names()
+            if text and text not in names:
+                errors[field] = _("%(label)s: choose one of %(options)s", label=label, options=", ".join(names))
+            values[field] = text or None
         elif kind == "staff":
             values[field], problem = staff_ref(raw_value, strict)
             if problem:
@@ -96,6 +103,19 @@ def clean(model, fields, raw, strict=False):
     if errors:
         raise RegisterErrors(errors)
     return values
+
+
+def shift_names():
+    """The mine's shifts (CANTEEN_SHIFTS), in their configured order."""
+    return [w.name for w in clock().shifts]
+
+
+def shift_label(name, lang):
+    """A shift as people read it: the health log's name for it where it has one."""
+    choice = next((c for c in KINDS["health_check"].field("shift").choices if c[0] == name), None)
+    if choice is None:
+        return name or ""
+    return choice[2] if lang == "en" else choice[1]
 
 
 def staff_ref(raw, strict):
@@ -124,6 +144,37 @@ def add(kind, raw, actor, strict=False):
     except IntegrityError:  # the same name added at the same moment by someone else
         raise RegisterErrors({"name": _("This name is already in the register.")}) from None
     return row
+
+
+def find(kind, row_id):
+    model, _fields = REGISTERS[kind]
+    return model.get_or_none(model.id == row_id)
+
+
+def set_active(kind, row, active, actor):
+    """Take an entry out of use or bring it back, audited; records that name it keep their link.
+    Asking for what already is changes nothing and writes nothing."""
+    if row.active == active:
+        return row
+    with write_transaction():
+        row.active = active
+        row.save()
+        audit.record(actor, f"register.{kind}.active", kind, row.id, rows=[row], active=active)
+    return row
+
+
+def change(kind, row, raw, actor):
+    """The API's change of an entry: `{"active": true|false}` (the only thing that may change).
+    API-only, so its messages are in English as every API message is (see jsonapi.py)."""
+    errors = {name: f"{str(name)[:40]} cannot be changed here; send only active"
+              for name in raw if name != "active"}
+    if "active" not in raw:
+        errors.setdefault("active", "active is required: true brings the entry back, false takes it out of use")
+    elif not isinstance(raw["active"], bool):
+        errors["active"] = "active must be true or false"
+    if errors:
+        raise RegisterErrors(errors)
+    return set_active(kind, row, raw["active"], actor)
 
 
 def add_training(person, raw, actor, strict=False):

@@ -40,6 +40,30 @@ def entries(roster, form, shared):
     return out
 
 
+def split_roster(roster, shift):
+    """(those on `shift` or with no shift set, everyone else): the first are on the page and
+    ticked, the others one tap away."""
+    on = [p for p in roster if not p.shift or p.shift == shift]
+    return on, [p for p in roster if p.shift and p.shift != shift]
+
+
+def roster_shift(selected, local_now, shifts):
+    """The staff register's name for the shift being checked: the log's choice when the
+    canteen's shifts use the log's names (the default), else the shift about to start."""
+    if any(w.name == selected for w in shifts):
+        return selected
+    return shift_at(local_now + dt.timedelta(hours=1), shifts)
+
+
+def left_out(roster, form):
+    """Ids ticked on duty that are no longer on the roster (taken out of the register while the
+    page was open): refused by name, never dropped silently."""
+    listed = set(roster)
+    return sorted(int(key[3:]) for key in form
+                  if key.startswith("on-") and key[3:].isdigit() and len(key) < 24 and form.get(key)
+                  and int(key[3:]) not in listed)
+
+
 def default_shift(local_now, shifts, choices):
     """The shift about to start or running an hour from now (the check is made before it
     starts), if the canteen's shift names are the log's; else the first."""

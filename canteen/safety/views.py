@@ -18,11 +18,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
-from .. import audit
 from ..access import actor, allow, current_roles
 from ..clock import clock
 from ..i18n import current_language
-from ..models import Dish, database, utcnow
+from ..models import Dish, utcnow
 from ..office.catalog import PHOTO_ERRORS
 from ..office.forms import ConfirmForm
 from ..photos import PhotoError, save_photo
@@ -362,7 +361,13 @@ def health_shift():
         if given["occurred_at"] == request.form.get("occurred_default"):
             given.pop("occurred_at", None)  # left as the page put it: the server's time of entry
         batch = shift_check.entries([p.id for p in roster], request.form, given)
-        if not batch:
+        gone = shift_check.left_out([p.id for p in roster], request.form)
+        if gone:  # all or nothing, as for any other mistake on the page
+            names = [s.name for s in Staff.select().where(Staff.id.in_(gone)).order_by(Staff.name)]
+            errors["roster"] = _("Nothing was saved: %(names)s was taken out of the staff register after this "
+                                 "page was opened. Check the list and save again.",
+                                 names=", ".join(names) or _("someone"))
+        elif not batch:
             errors["roster"] = _("Nobody is marked on duty: tick the people of this shift.")
         else:
             try:
@@ -387,8 +392,11 @@ def health_shift():
                         flash(f"{name}: {f.item} · {f.message(current_language())} — {f.action(current_language())}",
                               "warning")
                 return redirect(url_for("safety.records", kind_name="health_check"))
-    return render_template("safety/shift.html", kind=kind, form=form, roster=roster, shared=shared,
-                           posted=posted, errors=errors, rows_errors=rows_errors, answers=shift_check.ANSWERS,
+    on_shift, others = shift_check.split_roster(
+        roster, shift_check.roster_shift(shared.get("shift"), clock().now(), clock().shifts))
+    others_open = any((posted or {}).get(f"on-{p.id}") or p.id in rows_errors for p in others)
+    return render_template("safety/shift.html", kind=kind, form=form, roster=on_shift, others=others,
+                           others_open=others_open, shared=shared, posted=posted, errors=errors, rows_errors=rows_errors, answers=shift_check.ANSWERS,
                            bars_work=shift_check.bars_work, exception_label=exception_label,
                            choices=registers(), lang=current_language(),
                            occurred_default=request.form.get("occurred_default") or now,
@@ -516,6 +524,7 @@ def register(name):
     return render_template("safety/register.html", name=name, fields=fields, rows=rows, errors=errors,
                            values=values, confirm=ConfirmForm(), unit_names=UNIT_NAMES,
                            staff=registers()["staff"], today=clock().today(),
+                           shift_names=registers_rules.shift_names(), shift_label=registers_rules.shift_label,
                            trainings=Training.select().order_by(Training.day.desc()).limit(200)
                            if name == "staff" else []), 422 if errors else 200
 
@@ -527,10 +536,7 @@ def toggle_register(name, row_id):
     model, _fields = register_or_404(name)
     row = model.get_or_none(model.id == row_id) or abort(404)
     if ConfirmForm().validate_on_submit():
-        with database.atomic():
-            row.active = not row.active
-            row.save()
-            audit.record(actor(), f"register.{name}.active", name, row.id, rows=[row], active=row.active)
+        registers_rules.set_active(name, row, not row.active, actor())
     return redirect(url_for("safety.register", name=name))
 
 

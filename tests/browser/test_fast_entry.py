@@ -71,6 +71,42 @@ def test_the_morning_check_of_a_shift_of_30_with_two_exceptions(browser, live):
     context.close()
 
 
+def test_the_shift_check_lists_its_shift_first_and_follows_another_choice(browser, live):
+    lead, crew = crew_of_30(live)
+    def assign():
+        Staff.update(shift="early").where(Staff.id.in_(crew[:3])).execute()
+        Staff.update(shift="middle").where(Staff.id.in_(crew[3:5])).execute()
+        Staff.update(active=False).where(Staff.id.in_(crew[6:])).execute()  # crew[5]: no shift set
+    in_db(live, assign)
+    live.app.extensions["canteen_clock"].frozen = dt.datetime(2026, 11, 30, 7, 20)  # early starts at 8
+    try:
+        context, page = sign_in_page(browser, live, "zhang")
+        page.goto(f"{live.url}/safety/health/shift")
+        page.locator("#checked_by").select_option(str(lead))
+        listed = lambda: page.eval_on_selector_all(  # noqa: E731
+            "[data-on-shift] .person", "rows => rows.map(r => Number(r.dataset.staff))")
+        ticked = lambda: {int(n.split("-")[1]) for n in page.eval_on_selector_all(  # noqa: E731
+            ".on-duty input:checked", "boxes => boxes.map(b => b.name)")}
+        assert sorted(listed()) == sorted([lead, *crew[:3], crew[5]])
+        assert not page.locator(f".person[data-staff='{crew[3]}']").is_visible()  # folded away
+        assert ticked() == {*crew[:3], crew[5]}
+        page.locator("input[name=shift][value=middle]").tap()
+        assert sorted(listed()) == sorted([lead, crew[3], crew[4], crew[5]])
+        assert ticked() == {crew[3], crew[4], crew[5]}
+        summary = page.locator(".other-shifts summary")
+        assert summary.inner_text() in ("Show everyone: 3 people on other shifts", "显示全部：其他班次 3 人")
+        summary.tap()  # one tap away: someone of the early shift stays on
+        page.wait_for_timeout(GUARD)
+        page.locator(f"input[name='on-{crew[0]}']").tap()
+        page.locator("form[data-shift-check] button[type=submit]").tap()
+        page.wait_for_url("**/safety/health_check/")
+        stored = in_db(live, lambda: sorted((r.values()["staff"], r.values()["shift"]) for r in SafetyRecord.select()))
+        assert stored == sorted((p, "middle") for p in (crew[0], crew[3], crew[4], crew[5]))
+        context.close()
+    finally:
+        live.app.extensions["canteen_clock"].frozen = None
+
+
 def test_the_shift_check_fits_a_phone(browser, live):
     crew_of_30(live)
     context, page = sign_in_page(browser, live, "zhang", viewport=(390, 844))
