@@ -6,6 +6,7 @@ import datetime as dt
 import io
 import json
 import re
+import time
 
 from openpyxl import load_workbook
 
@@ -385,3 +386,40 @@ def test_the_answer_rules_hold_without_the_form(app, staff):
         else:
             raise AssertionError("a declined suggestion was marked done")
     assert in_db(app, lambda: Suggestion.get_by_id(s.id).status) == "declined"
+
+
+def test_the_kiosk_keeps_its_you_asked_list_until_something_is_written_or_it_is_a_minute_old(app, staff, dishes):
+    """Every kiosk polls the menu: the outcomes are computed once per process, then again as
+    soon as an answer, decision or change is written (in any process), or after the TTL."""
+    union, manager = signed_in(app, "union"), signed_in(app, "manager")
+    pork = dishes["pork"]
+    today = in_db(app, lambda: clock().today())
+    make_votes(app, pork.id, [3, 2, 3, 3, 2, 3, 3, 2, 3, 3, 3, 2], day=today - dt.timedelta(days=25))
+    make_votes(app, pork.id, [5, 4, 5, 5, 4, 5, 5, 5, 4, 5, 5, 5], day=today - dt.timedelta(days=10))
+    assert record(union, kind="portion", dish=str(pork.id), text="红烧肉份量太少").status_code == 302
+    s = only_suggestion(app)
+    change = in_db(app, lambda: DishChange.create(dish=pork, day=today - dt.timedelta(days=20), kind="portion",
+                                                   author="user:manager"))
+    assert answer(manager, s.id, answer="accepted", plan="加量", due=str(today)).status_code == 302
+    assert link(manager, s.id, change=str(change.id)).status_code == 302
+    kiosk = app.test_client()
+
+    def asked():
+        return [a["teams"] for a in kiosk.get("/api/v1/menu/current?lang=en").get_json()["announcements"]
+                if a["kind"] == "suggestion"]
+
+    assert asked() == []  # accepted, not done yet
+    assert answer(manager, s.id, answer="done").status_code == 302
+    assert asked() == [["综采一队"]]  # the answer is seen at once
+    make_votes(app, pork.id, [1] * 40, day=today - dt.timedelta(days=5))  # the miners change their minds
+    assert asked() == [["综采一队"]]  # votes alone: the kept copy, for up to a minute
+    assert record(union, text="夜班饭太凉").status_code == 302  # any step written: computed again
+    assert asked() == []
+    make_votes(app, pork.id, [5] * 200, day=today - dt.timedelta(days=4))
+    assert asked() == []  # the kept copy again
+    app.config["ANNOUNCE_CACHE_SECONDS"] = 0.5
+    time.sleep(0.6)  # the copy is too old now
+    assert asked() == [["综采一队"]]
+    app.config["ANNOUNCE_CACHE_SECONDS"] = 0  # off: computed on every request
+    make_votes(app, pork.id, [1] * 400, day=today - dt.timedelta(days=3))
+    assert asked() == []

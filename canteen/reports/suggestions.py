@@ -6,17 +6,18 @@ page shows that trial's verdict or the change's before/after as the other report
 Who asked is a team, shift or place; a person's name only when given, and never on a kiosk.
 """
 import datetime as dt
+import time
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from peewee import IntegrityError
+from peewee import IntegrityError, Select, fn
 
 from .. import audit
 from ..access import actor, allow, current_roles
 from ..clock import clock
 from ..db import write_transaction
-from ..feedback.models import DishChange
+from ..feedback.models import DishChange, TrialDecision
 from ..i18n import current_language
 from ..models import Dish, database, utcnow
 from ..office.forms import AnswerForm, BackerForm, LinkForm, SuggestionForm
@@ -89,6 +90,33 @@ def compare_result(compare):
 
 
 def kiosk_items(lang, today, days):
+    """kiosk_announced, kept per process: every kiosk asks for its menu often, and computing the
+    outcomes reads the rollups for each done suggestion. The copy is taken again when a step,
+    a trial decision or a dish change was written since (in any process: one MAX(id) query
+    each), and at the latest after ANNOUNCE_CACHE_SECONDS (votes move a change's scores)."""
+    ttl = current_app.config["ANNOUNCE_CACHE_SECONDS"]
+    if ttl <= 0:
+        return kiosk_announced(lang, today, days)
+    cache = current_app.extensions.setdefault("canteen_kiosk_asked", {})
+    key, stamp, now = (lang, today, days), written_stamp(), time.monotonic()
+    kept = cache.get(key)
+    if kept and now - kept[0] < ttl and kept[1] == stamp:
+        return kept[2]
+    items = kiosk_announced(lang, today, days)
+    for old in [k for k in cache if k[1] != today]:  # yesterday's copies are never asked for again
+        cache.pop(old, None)
+    cache[key] = (now, stamp, items)
+    return items
+
+
+def written_stamp():
+    """The newest suggestion step, trial decision and dish change (ids only grow: every answer,
+    link and backer is a step; decisions and changes are only added)."""
+    newest = [Select(columns=[fn.MAX(m.id)], from_list=[m]) for m in (SuggestionStep, TrialDecision, DishChange)]
+    return Select(columns=newest).bind(database).tuples()[0]
+
+
+def kiosk_announced(lang, today, days):
     """Done suggestions whose dish was kept or scored better, for the kiosk's "you asked, we
     changed": the teams that asked and what was done — never a person."""
     since = clock().local_to_utc(dt.datetime.combine(today - dt.timedelta(days=days), dt.time()))
