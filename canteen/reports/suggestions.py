@@ -89,24 +89,25 @@ def compare_result(compare):
     return "worse" if after["fair"] < before["fair"] else "same"
 
 
-def kiosk_items(lang, today, days):
-    """kiosk_announced, kept per process: every kiosk asks for its menu often, and computing the
-    outcomes reads the rollups for each done suggestion. The copy is taken again when a step,
-    a trial decision or a dish change was written since (in any process: one MAX(id) query
-    each), and at the latest after ANNOUNCE_CACHE_SECONDS (votes move a change's scores)."""
+def kept_for_kiosks(key, compute):
+    """compute(), kept per process: every kiosk asks for its menu often, and the "you asked, we
+    changed" list reads the rollups for each done suggestion's outcome. The copy is taken again
+    when a suggestion step, a trial decision or a dish change was written since (in any process:
+    one MAX(id) query each), and at the latest after ANNOUNCE_CACHE_SECONDS (new votes move a
+    change's scores; a dish renamed in the catalog)."""
     ttl = current_app.config["ANNOUNCE_CACHE_SECONDS"]
     if ttl <= 0:
-        return kiosk_announced(lang, today, days)
-    cache = current_app.extensions.setdefault("canteen_kiosk_asked", {})
-    key, stamp, now = (lang, today, days), written_stamp(), time.monotonic()
+        return compute()
+    cache = current_app.extensions.setdefault("canteen_kiosk_announced", {})
+    stamp, now = written_stamp(), time.monotonic()
     kept = cache.get(key)
     if kept and now - kept[0] < ttl and kept[1] == stamp:
         return kept[2]
-    items = kiosk_announced(lang, today, days)
-    for old in [k for k in cache if k[1] != today]:  # yesterday's copies are never asked for again
+    value = compute()
+    for old in [k for k, v in cache.items() if now - v[0] >= ttl]:  # yesterday's are never asked for again
         cache.pop(old, None)
-    cache[key] = (now, stamp, items)
-    return items
+    cache[key] = (now, stamp, value)
+    return value
 
 
 def written_stamp():
@@ -116,7 +117,7 @@ def written_stamp():
     return Select(columns=newest).bind(database).tuples()[0]
 
 
-def kiosk_announced(lang, today, days):
+def kiosk_items(lang, today, days):
     """Done suggestions whose dish was kept or scored better, for the kiosk's "you asked, we
     changed": the teams that asked and what was done — never a person."""
     since = clock().local_to_utc(dt.datetime.combine(today - dt.timedelta(days=days), dt.time()))
