@@ -111,10 +111,12 @@ def kept_for_kiosks(key, compute):
 
 
 def written_stamp():
-    """The newest suggestion step, trial decision and dish change (ids only grow: every answer,
-    link and backer is a step; decisions and changes are only added)."""
-    newest = [Select(columns=[fn.MAX(m.id)], from_list=[m]) for m in (SuggestionStep, TrialDecision, DishChange)]
-    return Select(columns=newest).bind(database).tuples()[0]
+    """How many suggestion steps, trial decisions and dish changes there are, and the newest of
+    each: rows only get added (every answer, link and backer is a step), and the count also
+    moves when a transaction holding a lower id commits after a higher one (PostgreSQL)."""
+    tables = (SuggestionStep, TrialDecision, DishChange)
+    columns = [Select(columns=[f(m.id)], from_list=[m]) for m in tables for f in (fn.COUNT, fn.MAX)]
+    return Select(columns=columns).bind(database).tuples()[0]
 
 
 def kiosk_items(lang, today, days):
