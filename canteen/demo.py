@@ -312,6 +312,9 @@ SUGGESTIONS = [
 ]
 
 
+DEMO_DUE_DAYS = {"new_dish": 35, "taste": 28}  # a four-week trial; three weeks of votes to compare
+
+
 def seed_suggestions(today):
     """The suggestions above, every step dated as if the union and the manager had entered them."""
     def at(days_ago, hour):
@@ -338,7 +341,7 @@ def seed_suggestions(today):
             else:
                 s.status, s.answered_at = step, s.answered_at or when
                 if step == "accepted":
-                    s.plan, s.due = note, today - dt.timedelta(days=days_ago) + dt.timedelta(days=30)
+                    s.plan, s.due = note, today - dt.timedelta(days=days_ago - DEMO_DUE_DAYS.get(kind, 14))
                 elif step == "declined":
                     s.reason = note
                 else:
