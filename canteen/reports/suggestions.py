@@ -93,7 +93,7 @@ def kept_for_kiosks(key, compute):
     """compute(), kept per process: every kiosk asks for its menu often, and the "you asked, we
     changed" list reads the rollups for each done suggestion's outcome. The copy is taken again
     when a suggestion step, a trial decision or a dish change was written since (in any process:
-    one MAX(id) query each), and at the latest after ANNOUNCE_CACHE_SECONDS (new votes move a
+    one small query, written_stamp), and at the latest after ANNOUNCE_CACHE_SECONDS (new votes move a
     change's scores; a dish renamed in the catalog)."""
     ttl = current_app.config["ANNOUNCE_CACHE_SECONDS"]
     if ttl <= 0:
@@ -104,7 +104,7 @@ def kept_for_kiosks(key, compute):
     if kept and now - kept[0] < ttl and kept[1] == stamp:
         return kept[2]
     value = compute()
-    for old in [k for k, v in cache.items() if now - v[0] >= ttl]:  # yesterday's are never asked for again
+    for old in [k for k, v in cache.items() if now - v[0] >= ttl]:  # e.g. yesterday's, never asked for again
         cache.pop(old, None)
     cache[key] = (now, stamp, value)
     return value
