@@ -7,7 +7,9 @@ changed" list; done suggestions are looked up there with their trial's verdict o
 change's before/after (from the rollups, as the reports compute them). Timed server side
 through the Flask app (median of --repeat), in one run: the baseline is the same request
 on the same database before any suggestion exists; then with --suggestions done ones (half
-linked to a kept trial dish, half to a change that scored better).
+linked to a kept trial dish, half to a change that scored better), as served (each process
+keeps the outcomes, CANTEEN_ANNOUNCE_CACHE_SECONDS), and computed on every request (the
+cache off: what the first request after a write or after the TTL pays).
 """
 import argparse
 import datetime as dt
@@ -81,11 +83,15 @@ def main():
                                              author="bench")
             s.save()
     with_suggestions, menu = timed(client, args.repeat)
+    app.config["ANNOUNCE_CACHE_SECONDS"] = 0
+    computed, _menu = timed(client, args.repeat)
     shown = sum(a["kind"] == "suggestion" for a in menu["announcements"])
     print(f"{args.votes} votes, {args.suggestions} done suggestions ({shown} shown on the kiosk)")
     print(f"menu request, baseline (no suggestions): {baseline * 1000:.1f} ms")
     print(f"menu request, with suggestions:          {with_suggestions * 1000:.1f} ms "
           f"({with_suggestions / baseline:.2f}x the baseline)")
+    print(f"menu request, outcomes computed each time: {computed * 1000:.1f} ms "
+          f"({computed / baseline:.2f}x the baseline; the first request after a write or the TTL)")
 
 
 if __name__ == "__main__":

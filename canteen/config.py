@@ -50,6 +50,9 @@ DEFAULTS = {
     "TRIAL_DROP_HIGH_PERCENT": 40,
     # The kiosk's "you asked, we changed" shows decisions and changes of this many days.
     "ANNOUNCE_DAYS": 30,
+    # Each process keeps the kiosk's "you asked, we changed" this long at most (written answers,
+    # decisions and changes are seen at once; new votes within this time); 0 computes it each time.
+    "ANNOUNCE_CACHE_SECONDS": 60,
     # A representatives' suggestion still unanswered this many days after it was recorded is
     # overdue: the union's tile counts it and the manager gets one alert.
     "SUGGESTION_ANSWER_DAYS": 14,

@@ -19,6 +19,7 @@ from .feedback import follow_up
 from .feedback.models import DishChange, Rating, RatingTag, TrialDecision
 from .models import AppSetting, BaseModel, Dish, MenuItem, database
 from .office.accounts import User
+from .reports.models import Suggestion, SuggestionBacker, SuggestionStep
 from .safety.models import Staff, StorageUnit, Supplier, Training
 
 # name_zh, name_en, price in fen, category, quality (mean score the demo votes lean to)
@@ -161,7 +162,6 @@ def seed(today, rng):
                         trial_start=trial)
         AppSetting.write("demo", "1")
         seed_registers(today)
-        audit.seal("cli", "demo.seed")  # the demo's registers, bound into the audit chain
         if not User.select().exists():
             for username, role in DEMO_USERS.items():
                 user = User(username=username, display_name=f"demo {role}")
@@ -170,6 +170,8 @@ def seed(today, rng):
                 user.save()
         plan_menus(today - dt.timedelta(days=DAYS_BACK), today + dt.timedelta(days=DAYS_AHEAD), rng)
         seed_ratings(today, rng)
+        seed_suggestions(today)
+        audit.seal("cli", "demo.seed")  # the demo's registers and suggestions, bound into the audit chain
 
 
 def plan_menus(first, last, rng):
@@ -283,3 +285,66 @@ def seed_registers(today):
     Supplier.create(name="陕北粮油公司", licence_no="SC10161060100456", licence_expiry=today - dt.timedelta(days=5))
     for name, kind in (("干货库", "dry"), ("1号冷库", "cold_room"), ("冷冻库", "freezer"), ("留样冰箱", "sample_fridge")):
         StorageUnit.create(name=name, kind=kind, owner=cooks[0], checker=cooks[2])
+
+
+# The representatives' suggestions: one in each state, the two done ones linked to what the demo
+# already holds (the big plate chicken's trial, kept; the braised pork's less-salt change), so
+# their outcomes show on the suggestion pages and on the kiosk's "you asked, we changed".
+# (kind, dish, text, team, backers, venue, days ago raised, steps: (step, days ago, note, link))
+SUGGESTIONS = [
+    ("new_dish", None, "想吃大盘鸡，夜班也要有 We'd like big plate chicken, on the night shift too", "综采二队",
+     ("机电队", "运输队"), "committee", 40,
+     (("accepted", 38, "试做大盘鸡四周 A four-week trial of big plate chicken", None),
+      ("linked", 34, "", "trial:大盘鸡"),
+      ("done", 1, "大盘鸡留在菜单上 Big plate chicken stays on the menu", None))),
+    ("taste", "红烧肉", "红烧肉太咸了 The braised pork is too salty", "掘进一队", ("早班",), "teams", 26,
+     (("accepted", 24, "少放盐，三周后看投票 Less salt; we look at the votes in three weeks", None),
+      ("linked", 21, "", "change:红烧肉"),
+      ("done", 2, "少放盐 Less salt", None))),
+    ("portion", "红烧排骨", "12小时班，红烧排骨一份不够吃 A portion of braised ribs is not enough for a 12-hour shift",
+     "综采一队", ("掘进二队",), "congress", 9,
+     (("accepted", 6, "下周起每份排骨加到六块 From next week, six pieces of rib a portion", None),)),
+    ("price", "羊肉泡馍", "羊肉泡馍降到10元 Bring mutton paomo down to 10 yuan", "运输队", (), "committee", 12,
+     (("declined", 8, "羊肉进价涨了，15元已接近成本；每周三供应半份 Mutton costs more this year and 15 yuan is "
+                      "close to cost; half portions every Wednesday instead", None),)),
+    ("service", None, "夜班饭送到井下已经凉了，请用保温箱 The night meal is cold by the time it reaches "
+                      "underground: please use insulated boxes", "通风队", ("机电队",), "teams", 3, ()),
+]
+
+
+DEMO_DUE_DAYS = {"new_dish": 35, "taste": 28}  # a four-week trial; three weeks of votes to compare
+
+
+def seed_suggestions(today):
+    """The suggestions above, every step dated as if the union and the manager had entered them."""
+    def at(days_ago, hour):
+        return clock().local_to_utc(dt.datetime.combine(today - dt.timedelta(days=days_ago), dt.time(hour)))
+
+    dishes = {d.name_zh: d for d in Dish.select()}
+    for kind, dish, text, team, backers, venue, raised, steps in SUGGESTIONS:
+        s = Suggestion.create(kind=kind, text=text, dish=dishes[dish] if dish else None, team=team, venue=venue,
+                              raised_on=today - dt.timedelta(days=raised), author="user:union",
+                              created_at=at(raised, 16))
+        SuggestionStep.create(suggestion=s, step="recorded", author="user:union", at=at(raised, 16))
+        for name in backers:
+            SuggestionBacker.create(suggestion=s, team=name, author="user:union", created_at=at(raised, 16))
+            SuggestionStep.create(suggestion=s, step="backed", note=name, author="user:union", at=at(raised, 16))
+        for step, days_ago, note, link in steps:
+            when = at(days_ago, 10)
+            if link:
+                what, name = link.split(":")
+                if what == "trial":
+                    s.trial_dish = dishes[name]
+                else:
+                    s.change = DishChange.get(DishChange.dish == dishes[name])
+                note = f"{what}:{s.trial_dish_id or s.change_id}"
+            else:
+                s.status, s.answered_at = step, s.answered_at or when
+                if step == "accepted":
+                    s.plan, s.due = note, today - dt.timedelta(days=days_ago - DEMO_DUE_DAYS.get(kind, 14))
+                elif step == "declined":
+                    s.reason = note
+                else:
+                    s.done_at, s.plan = when, note
+            SuggestionStep.create(suggestion=s, step=step, note=note, author="user:manager", at=when)
+        s.save()

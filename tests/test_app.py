@@ -14,6 +14,7 @@ from canteen.config import ConfigError
 from canteen.db import MIGRATIONS
 from canteen.feedback.models import Rating
 from canteen.models import Dish, MenuItem, database
+from canteen.reports.models import Suggestion
 
 from .conftest import close_pool, kiosk_client, make_app, sign_in
 
@@ -97,15 +98,35 @@ def test_demo_seeds_a_living_canteen_once(tmp_path):
     assert (today - oldest).days >= 49
     for username in ("admin", "manager", "union"):  # one demo account per role
         assert sign_in(app.test_client(), username, "canteen-demo").status_code == 302
+    # the representatives' suggestions in every state; the done ones show what they produced
+    from canteen import audit
+    from canteen.reports.suggestions import outcome
+    with app.app_context(), database.connection_context():
+        suggestions = list(Suggestion.select().order_by(Suggestion.id))
+        statuses = sorted(s.status for s in suggestions)
+        done = {outcome(s, today, "en")["result"] for s in suggestions if s.status == "done"}
+        accepted = [s for s in suggestions if s.status == "accepted"]
+        declined = [s for s in suggestions if s.status == "declined"]
+        assert audit.verify().ok  # bound into the audit chain like every suggestion
+    assert statuses == ["accepted", "declined", "done", "done", "open"] and done == {"kept", "better"}
+    assert all(s.plan and s.due > today for s in accepted) and all(s.reason for s in declined)
+    union = app.test_client()
+    assert sign_in(union, "union", "canteen-demo").status_code == 302
+    page = union.get(f"/reports/suggestions/{suggestions[0].id}?lang=en", follow_redirects=True).get_data(as_text=True)
+    assert "What it produced: Kept on the menu" in page and "Counted votes" in page
+    menu = kiosk_client(app).get("/api/v1/menu/current?lang=en").get_json()
+    asked = [a for a in menu["announcements"] if a["kind"] == "suggestion"]
+    assert {a["dish"] for a in asked} == {"Big plate chicken", "Braised pork belly"}
     make_app(f"sqlite:///{tmp_path}/demo.db", tmp_path, DEMO=True)  # a second start adds nothing
     with app.app_context(), database.connection_context():
         assert (Dish.select().count(), Rating.select().count()) == (dishes, ratings)
+        assert Suggestion.select().count() == len(suggestions)
     close_pool()
 
 
 def test_demo_off_leaves_the_database_empty(sqlite_app):
     with sqlite_app.app_context(), database.connection_context():
-        assert Dish.select().count() == 0
+        assert Dish.select().count() == 0 and Suggestion.select().count() == 0
 
 
 def test_every_ui_string_has_a_chinese_translation():

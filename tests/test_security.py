@@ -457,6 +457,8 @@ def test_remove_demo_with_data_leaves_a_clean_real_installation(tmp_path):
     assert result.exit_code == 0, result.output
     with app.app_context(), database.connection_context():
         assert (Dish.select().count(), Rating.select().count(), User.select().count()) == (0, 0, 0)
+        from canteen.reports.models import Suggestion
+        assert Suggestion.select().count() == 0  # the demo's suggestions go with it
         assert AppSetting.read("demo") == "0"
         from canteen import audit
         assert audit.verify().ok  # the trail says what was removed, and still holds together

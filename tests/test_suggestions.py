@@ -6,6 +6,7 @@ import datetime as dt
 import io
 import json
 import re
+import time
 
 from openpyxl import load_workbook
 
@@ -317,3 +318,108 @@ def test_admin_reads_and_phone_pages_never_name_who_asked(app, staff):
     assert admin.get(REGISTER).status_code == 200 and "张师傅" in text(admin.get(f"{REGISTER}/{s.id}"))
     assert "Record a suggestion" not in text(admin.get(REGISTER))
     assert "张师傅" not in text(app.test_client().get("/api/v1/menu/current"))
+
+
+def offered(page):
+    """The answers the suggestion page offers the manager."""
+    form = re.search(r'<select[^>]*name="answer".*?</select>', page, re.S)
+    return re.findall(r'<option[^>]*value="(\w+)"', form.group(0)) if form else []
+
+
+def test_only_the_allowed_answers_follow_each_status(app, staff):
+    union, manager = signed_in(app, "union"), signed_in(app, "manager")
+    for t in ("想吃大盘鸡", "夜班饭太凉", "少放盐"):
+        assert record(union, text=t).status_code == 302
+    first, second, third = in_db(app, lambda: list(Suggestion.select().order_by(Suggestion.id)))
+
+    def state(sid):
+        s = in_db(app, lambda: Suggestion.get_by_id(sid))
+        return s.status, in_db(app, lambda: [st.step for st in s.steps.order_by(SuggestionStep.id)])
+
+    assert offered(text(manager.get(f"{REGISTER}/{first.id}"))) == ["accepted", "declined", "done"]
+    # declined: only taken up again by accepting it, never marked done behind the committee's back
+    assert answer(manager, first.id, answer="declined", reason="厨房没有地方").status_code == 302
+    assert offered(text(manager.get(f"{REGISTER}/{first.id}"))) == ["accepted"]
+    for refused in ({"answer": "done", "plan": "做了"}, {"answer": "declined", "reason": "换个理由"}):
+        r = answer(manager, first.id, **refused)
+        assert r.status_code == 409, refused
+        assert ('role="alert">This suggestion was declined: it can only be accepted again, with what will be '
+                'done and by when.') in text(r)
+        assert offered(text(r)) == ["accepted"]
+    assert state(first.id) == ("declined", ["recorded", "declined"])
+    assert answer(manager, first.id, answer="declined", reason="厨房没有地方").status_code == 302  # a double tap
+    assert answer(manager, first.id, answer="accepted", plan="试做", due="2026-12-31").status_code == 302
+    assert answer(manager, first.id, answer="done", plan="大盘鸡上了菜单").status_code == 302
+    assert state(first.id) == ("done", ["recorded", "declined", "accepted", "done"])
+    page = text(manager.get(f"{REGISTER}/{first.id}"))
+    assert offered(page) == [] and "Record the answer" not in page  # done is final
+    r = answer(manager, first.id, answer="accepted", plan="再来", due="2026-12-31")
+    assert r.status_code == 409 and 'role="alert">This suggestion is done already.' in text(r)
+
+    # accepted, then the plan falls through: declined with a reason the representatives read
+    assert answer(manager, second.id, answer="accepted", plan="加保温箱", due="2026-12-31").status_code == 302
+    assert offered(text(manager.get(f"{REGISTER}/{second.id}"))) == ["accepted", "declined", "done"]
+    assert answer(manager, second.id, answer="declined", reason="保温箱没批下来").status_code == 302
+    assert state(second.id) == ("declined", ["recorded", "accepted", "declined"])
+
+    # done straight away (a small thing the kitchen just did): it says what was done
+    r = answer(manager, third.id, answer="done", plan="")
+    assert r.status_code == 422 and 'role="alert">Say what was done.' in text(r)
+    assert state(third.id) == ("open", ["recorded"])
+    assert answer(manager, third.id, answer="done", plan="红烧肉少放盐了").status_code == 302
+    assert state(third.id) == ("done", ["recorded", "done"])
+
+
+def test_the_answer_rules_hold_without_the_form(app, staff):
+    """Every way in goes through give_answer: the rules hold for a caller that skips the page."""
+    from canteen.reports.suggestions import Refused, give_answer
+
+    union = signed_in(app, "union")
+    assert record(union).status_code == 302
+    s = only_suggestion(app)
+    with app.test_request_context():
+        in_db(app, lambda: give_answer(s.id, "declined", "user:manager", reason="不行"))
+        try:
+            in_db(app, lambda: give_answer(s.id, "done", "user:manager", plan="做了"))
+        except Refused as e:
+            assert (e.field, e.status) == ("answer", 409)
+        else:
+            raise AssertionError("a declined suggestion was marked done")
+    assert in_db(app, lambda: Suggestion.get_by_id(s.id).status) == "declined"
+
+
+def test_the_kiosk_keeps_its_you_asked_list_until_something_is_written_or_it_is_a_minute_old(app, staff, dishes):
+    """Every kiosk polls the menu: the outcomes are computed once per process, then again as
+    soon as an answer, decision or change is written (in any process), or after the TTL."""
+    union, manager = signed_in(app, "union"), signed_in(app, "manager")
+    pork = dishes["pork"]
+    today = in_db(app, lambda: clock().today())
+    make_votes(app, pork.id, [3, 2, 3, 3, 2, 3, 3, 2, 3, 3, 3, 2], day=today - dt.timedelta(days=25))
+    make_votes(app, pork.id, [5, 4, 5, 5, 4, 5, 5, 5, 4, 5, 5, 5], day=today - dt.timedelta(days=10))
+    assert record(union, kind="portion", dish=str(pork.id), text="红烧肉份量太少").status_code == 302
+    s = only_suggestion(app)
+    change = in_db(app, lambda: DishChange.create(dish=pork, day=today - dt.timedelta(days=20), kind="portion",
+                                                   author="user:manager"))
+    assert answer(manager, s.id, answer="accepted", plan="加量", due=str(today)).status_code == 302
+    assert link(manager, s.id, change=str(change.id)).status_code == 302
+    kiosk = app.test_client()
+
+    def asked():
+        return [a["teams"] for a in kiosk.get("/api/v1/menu/current?lang=en").get_json()["announcements"]
+                if a["kind"] == "suggestion"]
+
+    assert asked() == []  # accepted, not done yet
+    assert answer(manager, s.id, answer="done").status_code == 302
+    assert asked() == [["综采一队"]]  # the answer is seen at once
+    make_votes(app, pork.id, [1] * 40, day=today - dt.timedelta(days=5))  # the miners change their minds
+    assert asked() == [["综采一队"]]  # votes alone: the kept copy, for up to a minute
+    assert record(union, text="夜班饭太凉").status_code == 302  # any step written: computed again
+    assert asked() == []
+    make_votes(app, pork.id, [5] * 200, day=today - dt.timedelta(days=4))
+    assert asked() == []  # the kept copy again
+    app.config["ANNOUNCE_CACHE_SECONDS"] = 0.5
+    time.sleep(0.6)  # the copy is too old now
+    assert asked() == [["综采一队"]]
+    app.config["ANNOUNCE_CACHE_SECONDS"] = 0  # off: computed on every request
+    make_votes(app, pork.id, [1] * 400, day=today - dt.timedelta(days=3))
+    assert asked() == []

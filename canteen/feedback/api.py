@@ -73,12 +73,16 @@ def current_menu():
 def announcements(lang):
     """"You asked, we changed": the representatives' suggestions that came true first, then the
     canteen's other decisions and changes (a dish named by a suggestion appears once)."""
-    from ..reports.suggestions import kiosk_items
+    from ..reports.suggestions import kept_for_kiosks, kiosk_items
 
     today, days = clock().today(), current_app.config["ANNOUNCE_DAYS"]
-    asked = kiosk_items(lang, today, days)
-    named = {a["dish_id"] for a in asked}
-    return (asked + [a for a in follow_up.announcements(lang, today, days) if a["dish_id"] not in named])[:6]
+
+    def compute():
+        asked = kiosk_items(lang, today, days)
+        named = {a["dish_id"] for a in asked}
+        return (asked + [a for a in follow_up.announcements(lang, today, days) if a["dish_id"] not in named])[:6]
+
+    return kept_for_kiosks((lang, today, days), compute)
 
 
 @bp.post("/ratings")

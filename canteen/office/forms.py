@@ -287,9 +287,13 @@ class AnswerForm(FlaskForm):
     due = DateField(_l("By when"), validators=[Optional()])
     reason = CleanTextField(_l("Why not (the representatives read this)"), validators=[Optional(), Length(max=1000)])
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, answers=tuple(ANSWERS), **kwargs):
         super().__init__(*args, **kwargs)
-        self.answer.choices = list(ANSWERS.items())
+        self.offer(answers)
+
+    def offer(self, answers):
+        """The answers the page offers (those the suggestion's status allows)."""
+        self.answer.choices = [(a, ANSWERS[a]) for a in answers]
 
     def validate_due(self, field):
         _reasonable_day(field, ahead_days=366)

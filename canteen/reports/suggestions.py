@@ -6,16 +6,18 @@ page shows that trial's verdict or the change's before/after as the other report
 Who asked is a team, shift or place; a person's name only when given, and never on a kiosk.
 """
 import datetime as dt
+import time
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from peewee import IntegrityError
+from flask_babel import lazy_gettext as _l
+from peewee import IntegrityError, Select, fn
 
 from .. import audit
 from ..access import actor, allow, current_roles
 from ..clock import clock
 from ..db import write_transaction
-from ..feedback.models import DishChange
+from ..feedback.models import DishChange, TrialDecision
 from ..i18n import current_language
 from ..models import Dish, database, utcnow
 from ..office.forms import AnswerForm, BackerForm, LinkForm, SuggestionForm
@@ -85,6 +87,36 @@ def compare_result(compare):
     if after["fair"] > before["fair"]:
         return "better"
     return "worse" if after["fair"] < before["fair"] else "same"
+
+
+def kept_for_kiosks(key, compute):
+    """compute(), kept per process: every kiosk asks for its menu often, and the "you asked, we
+    changed" list reads the rollups for each done suggestion's outcome. The copy is taken again
+    when a suggestion step, a trial decision or a dish change was written since (in any process:
+    one small query, written_stamp), and at the latest after ANNOUNCE_CACHE_SECONDS (new votes move a
+    change's scores; a dish renamed in the catalog)."""
+    ttl = current_app.config["ANNOUNCE_CACHE_SECONDS"]
+    if ttl <= 0:
+        return compute()
+    cache = current_app.extensions.setdefault("canteen_kiosk_announced", {})
+    stamp, now = written_stamp(), time.monotonic()
+    kept = cache.get(key)
+    if kept and now - kept[0] < ttl and kept[1] == stamp:
+        return kept[2]
+    value = compute()
+    for old in [k for k, v in cache.items() if now - v[0] >= ttl]:  # e.g. yesterday's, never asked for again
+        cache.pop(old, None)
+    cache[key] = (now, stamp, value)
+    return value
+
+
+def written_stamp():
+    """How many suggestion steps, trial decisions and dish changes there are, and the newest of
+    each: rows only get added (every answer, link and backer is a step), and the count also
+    moves when a transaction holding a lower id commits after a higher one (PostgreSQL)."""
+    tables = (SuggestionStep, TrialDecision, DishChange)
+    columns = [Select(columns=[f(m.id)], from_list=[m]) for m in tables for f in (fn.COUNT, fn.MAX)]
+    return Select(columns=columns).bind(database).tuples()[0]
 
 
 def kiosk_items(lang, today, days):
@@ -221,15 +253,19 @@ def suggestion_page(s, forms=None, status=200):
     forms = forms or {}
     trials, changes = link_choices(lang)
     forms.setdefault("backer", BackerForm(formdata=None))
-    forms.setdefault("answer", AnswerForm(formdata=None, answer="accepted" if s.status == "open" else "done",
-                                          plan=s.plan, due=s.due))
+    answers = allowed_answers(s.status)
+    if "answer" in forms:  # sent back with an error: it offers what the status allows now
+        forms["answer"].offer(answers)
+    else:
+        forms["answer"] = AnswerForm(formdata=None, answers=answers, plan=s.plan, due=s.due,
+                                     answer="done" if s.status == "accepted" else answers[0] if answers else None)
     forms.setdefault("link", LinkForm(formdata=None, trial_dishes=trials, changes=changes,
                                       trial_dish=s.trial_dish_id or 0, change=s.change_id or 0))
     steps = list(s.steps.order_by(SuggestionStep.at, SuggestionStep.id))
     return render_template("reports/suggestion.html", s=s, teams=s.teams(), steps=steps,
                            outcome=outcome(s, today, lang), forms=forms, lang=lang,
                            can_back="union" in roles and s.status in OPEN,
-                           can_answer="manager" in roles and s.status != "done",
+                           can_answer="manager" in roles and bool(answers),
                            can_link="manager" in roles and (s.status in ("accepted", "done") or forms["link"].errors),
                            overdue=s.status == "open" and s.created_at < overdue_before()), status
 
@@ -268,6 +304,65 @@ def back_suggestion(suggestion_id):
     return suggestion_page(s, {"backer": form}, 409)
 
 
+# --- answering: which answer may follow which -----------------------------------------------
+
+# The answers the canteen may give from each status (the one place this is decided; the page
+# offers only these). Accepted again: a plan revised. Accepted, then declined: the plan fell
+# through and the representatives read why. Declined is taken up again only by accepting it
+# (with what and by when), never marked done behind the committee's back. Done is final.
+TRANSITIONS = {"open": ("accepted", "declined", "done"), "accepted": ("accepted", "declined", "done"),
+               "declined": ("accepted",), "done": ()}
+REFUSED = {"declined": _l("This suggestion was declined: it can only be accepted again, with what will be "
+                          "done and by when."),
+           "done": _l("This suggestion is done already.")}
+
+
+def allowed_answers(status):
+    return TRANSITIONS.get(status, ())
+
+
+class Refused(Exception):
+    """An answer the rules refuse: `status` 409 (not from this status) or 422 (missing what it needs)."""
+
+    def __init__(self, field, message, status):
+        super().__init__(str(message))
+        self.field, self.message, self.status = field, message, status
+
+
+def give_answer(suggestion_id, answer, who, plan="", due=None, reason=""):
+    """Record the canteen's answer if the suggestion's current status allows it (read under the
+    write lock, so two answers at once are judged one after the other); the same answer sent
+    twice is one step. Returns the suggestion; raises Refused."""
+    note = {"accepted": plan, "declined": reason, "done": plan}[answer] or ""
+    now = utcnow()
+    with write_transaction():
+        audit.lock_chain()  # the same answer sent twice (a double tap) waits here, then reads it
+        s = Suggestion.get_by_id(suggestion_id)
+        last = s.steps.order_by(SuggestionStep.id.desc()).first()
+        again = (s.status == answer and last is not None and (last.step, last.note) == (answer, note)
+                 and (answer != "accepted" or s.due == due))
+        if again and answer != "done":
+            return s
+        if answer not in allowed_answers(s.status):
+            raise Refused("answer", REFUSED.get(s.status, _l("This answer is not possible now.")), 409)
+        if answer == "done" and s.status == "open" and not plan:  # done straight away: say what
+            raise Refused("plan", _l("Say what was done."), 422)
+        s.status = answer
+        s.answered_at = s.answered_at or now
+        if answer == "accepted":  # a declined one taken up again: its old reason stays in the steps
+            s.plan, s.due, s.reason = plan, due, ""
+        elif answer == "declined":
+            s.reason = reason
+        else:
+            s.done_at = now
+            s.plan = plan or s.plan
+        s.save()
+        step = SuggestionStep.create(suggestion=s, step=answer, note=note, author=who, at=now)
+        audit.record(who, f"suggestion.{answer}", "suggestion", s.id, rows=[s, step], note=note,
+                     due=s.due if answer == "accepted" else None)
+    return s
+
+
 @bp.post("/suggestions/<int:suggestion_id>/answer")
 @allow("manager")
 def answer_suggestion(suggestion_id):
@@ -276,33 +371,13 @@ def answer_suggestion(suggestion_id):
     form = AnswerForm()
     if not form.validate_on_submit():
         return suggestion_page(s, {"answer": form}, 422)
-    who, now, answer = actor(), utcnow(), form.answer.data
-    note = {"accepted": form.plan.data, "declined": form.reason.data, "done": form.plan.data}[answer] or ""
-    with write_transaction():
-        audit.lock_chain()  # the same answer sent twice (a double tap) waits here, then reads "done"
-        s = Suggestion.get_by_id(s.id)
-        closed = s.status == "done"
-        last = s.steps.order_by(SuggestionStep.id.desc()).first()
-        again = (s.status == answer and last is not None and (last.step, last.note) == (answer, note)
-                 and (answer != "accepted" or s.due == form.due.data))  # the same answer sent twice: once
-        if not closed and not again:
-            s.status = answer
-            s.answered_at = s.answered_at or now
-            if answer == "accepted":  # a declined one taken up again: its old reason stays in the steps
-                s.plan, s.due, s.reason = form.plan.data, form.due.data, ""
-            elif answer == "declined":
-                s.reason = form.reason.data
-            else:
-                s.done_at = now
-                s.plan = form.plan.data or s.plan
-            s.save()
-            step = SuggestionStep.create(suggestion=s, step=answer, note=note, author=who, at=now)
-            audit.record(who, f"suggestion.{answer}", "suggestion", s.id, rows=[s, step], note=note,
-                         due=s.due if answer == "accepted" else None)
-    if closed:
-        form.answer.errors.append(_("This suggestion is done already."))
-        return suggestion_page(s, {"answer": form}, 409)
-    flash(_("Answer recorded: %(status)s.", status=SUGGESTION_STATUS[answer]))
+    try:
+        s = give_answer(s.id, form.answer.data, actor(), plan=form.plan.data or "", due=form.due.data,
+                        reason=form.reason.data or "")
+    except Refused as e:
+        form[e.field].errors = [*form[e.field].errors, str(e.message)]
+        return suggestion_page(Suggestion.get_by_id(s.id), {"answer": form}, e.status)
+    flash(_("Answer recorded: %(status)s.", status=SUGGESTION_STATUS[s.status]))
     return redirect(url_for("reports.suggestion", suggestion_id=s.id))
 
 

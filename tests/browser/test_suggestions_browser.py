@@ -122,3 +122,40 @@ def test_a_suggestion_from_the_committee_to_the_weekly_report_and_the_kiosk(brow
                     assert all(b.bounding_box()["height"] >= 44 for b in buttons.all()), (width, lang)
                 assert page.evaluate("() => document.documentElement.scrollWidth <= innerWidth"), (width, lang, path)
         context.close()
+
+
+def test_a_stale_page_cannot_mark_a_declined_suggestion_done(browser, live):
+    """Two managers' pages: one declines, the other (still showing "Mark as done") is refused
+    beside the field, and the page then offers only what a declined suggestion allows."""
+    from canteen.reports.models import Suggestion
+
+    with live.app.app_context(), database.connection_context():
+        make_user("wang", "manager")
+        today = clock().today()
+        s = Suggestion.create(kind="service", text="夜班饭太凉", team="通风队", venue="teams", raised_on=today,
+                              author="user:li", status="accepted", plan="加保温箱", due=today + dt.timedelta(days=7))
+    context, stale = sign_in_page(browser, live, "wang")
+    english(context, live)
+    stale.goto(f"{live.url}/reports/suggestions/{s.id}")
+    answers = stale.get_by_label("Answer")
+    assert [o.get_attribute("value") for o in answers.locator("option").all()] == ["accepted", "declined", "done"]
+    other = context.new_page()
+    other.goto(f"{live.url}/reports/suggestions/{s.id}")
+    other.get_by_label("Answer").select_option("declined")
+    other.get_by_label("Why not (the representatives read this)").fill("保温箱没批下来")
+    other.get_by_role("button", name="Record the answer").click()
+    other.wait_for_load_state()
+    assert other.locator("#status").inner_text().startswith("Declined")
+    assert [o.get_attribute("value") for o in other.get_by_label("Answer").locator("option").all()] == ["accepted"]
+
+    answers.select_option("done")
+    stale.get_by_label("What will be done (or what was done)").fill("加了保温箱")
+    stale.get_by_role("button", name="Record the answer").click()
+    stale.wait_for_load_state()
+    assert stale.locator("#answer-error").inner_text() == (
+        "This suggestion was declined: it can only be accepted again, with what will be done and by when.")
+    assert stale.locator("#status").inner_text().startswith("Declined")
+    assert [o.get_attribute("value") for o in answers.locator("option").all()] == ["accepted"]
+    context.close()
+    with live.app.app_context(), database.connection_context():
+        assert Suggestion.get_by_id(s.id).status == "declined"
