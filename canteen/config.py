@@ -15,6 +15,10 @@ DEFAULTS = {
     "DATABASE_URL": None,
     # Most pooled connections one process keeps (one per server thread is enough).
     "DATABASE_POOL_SIZE": 32,
+    # PostgreSQL: the longest a request waits for the server to answer (a connect, a query, a
+    # commit) before it gets a 503; a frozen server otherwise holds every thread for ever.
+    # Above the slowest legitimate query (reports read rollups: well under a second); 0: no bound.
+    "DB_WAIT_SECONDS": 30.0,
     "HOST": "127.0.0.1",
     "PORT": 5000,
     # waitress worker threads; measured in bench/load.py (see README): concurrent votes share a
