@@ -135,6 +135,9 @@ DEFAULTS = {
     "EXPIRY_HORIZON_DAYS": 30,
     "BACKUP_DAILY": 14,
     "BACKUP_WEEKLY": 8,
+    # A failed backup is tried again at the backup job's next hourly run the same day, until
+    # this many attempts in all (a full disk freed in the morning still gets that day's copy).
+    "BACKUP_ATTEMPTS": 3,
     # Where backups go; empty: instance/backups. Another disk than the database's is safer.
     "BACKUP_DIR": "",
     # Outbound delivery of alerts and digests: both off unless set (the intranet may have neither).
