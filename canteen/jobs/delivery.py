@@ -1,15 +1,28 @@
 """Sending alerts and digests out (webhook and/or SMTP), with retries and never twice.
 
 Each (item, channel) gets one Delivery row; a sender claims it by moving it from pending to
-sending in one UPDATE, so two schedulers cannot both send it.
+sending in one UPDATE (naming its process), so two schedulers cannot both send it, and marks
+it sent once the receiver has taken it.
+
+At most once: what goes out is a copy of something canteen keeps and shows itself (the alert in
+the back office, the digest on its page), and a copy sent twice pages someone twice or mails
+the union's report twice. So a send cut off by a crash (the sender's process gone, or its claim
+older than JOB_LEASE_MINUTES, while the row still says "sending") is never sent again by
+itself: the receiver may or may not have it. The row becomes "unknown" and the administrator
+gets an alert saying what to check; `flask --app app deliveries resend ID` sends it again.
+A send that failed with an answer (the webhook's 503, refused connection, SMTP error) did not
+arrive and is retried as before, up to DELIVERY_MAX_ATTEMPTS.
 """
 import datetime as dt
 import json
+import logging
 import smtplib
 import urllib.request
 from email.message import EmailMessage
 
+import click
 from flask import current_app
+from flask.cli import AppGroup
 from peewee import CharField, DateTimeField, IntegerField, TextField
 
 from ..models import BaseModel, utcnow
@@ -17,17 +30,23 @@ from ..reports.export import XLSX, workbook_bytes
 from ..reports.weekly import as_tables, email_text
 from .digests import Digest
 from .models import Alert
+from .tasks import owner, owner_is_gone, raise_alert
+
+log = logging.getLogger(__name__)
 
 
 class Delivery(BaseModel):
     item_type = CharField(max_length=8)  # alert | digest
     item_id = IntegerField()
     channel = CharField(max_length=8)  # webhook | smtp
-    status = CharField(max_length=8, index=True, default="pending")  # pending | sending | sent | failed
+    # pending | sending | sent | failed | unknown (cut off mid-send: maybe sent, never resent by itself)
+    status = CharField(max_length=8, index=True, default="pending")
     attempts = IntegerField(default=0)
     last_error = TextField(default="")
     next_try_at = DateTimeField(default=utcnow)
     sent_at = DateTimeField(null=True)
+    claimed_by = CharField(max_length=120, default="")  # host:pid:start of the sender
+    claimed_at = DateTimeField(null=True)
 
     class Meta:
         indexes = ((("item_type", "item_id", "channel"), True),)
@@ -95,15 +114,43 @@ def send(channel, body):
         smtp.send_message(message)
 
 
+def cut_off():
+    """Mark "unknown" every send whose sender died mid-send (or holds it past the lease), and
+    raise an alert for each: the receiver may have it, so it is neither resent nor dropped
+    silently. Returns how many."""
+    lease = dt.timedelta(minutes=current_app.config["JOB_LEASE_MINUTES"])
+    found = 0
+    for delivery in list(Delivery.select().where(Delivery.status == "sending")):
+        lapsed = delivery.claimed_at is None or delivery.claimed_at < utcnow() - lease
+        if not (owner_is_gone(delivery.claimed_by) or lapsed):
+            continue  # still being sent by a live process
+        marked = (Delivery.update(status="unknown", last_error="the sender stopped mid-send")
+                  .where((Delivery.id == delivery.id) & (Delivery.status == "sending")
+                         & (Delivery.claimed_by == delivery.claimed_by)).execute())
+        if marked != 1:
+            continue
+        found += 1
+        log.warning("delivery %s (%s %s by %s) was cut off mid-send: marked unknown", delivery.id,
+                    delivery.item_type, delivery.item_id, delivery.channel)
+        raise_alert(f"delivery-unknown:{delivery.id}", "delivery_unknown", "admin",
+                    f"外发 #{delivery.id}（{delivery.item_type} {delivery.item_id}，{delivery.channel}）发送中断，"
+                    f"对方可能已收到也可能没有：请核实，需要时执行 flask deliveries resend {delivery.id}",
+                    f"Delivery #{delivery.id} ({delivery.item_type} {delivery.item_id} by {delivery.channel}) was "
+                    f"cut off mid-send and may or may not have arrived: check the receiver, and if it is "
+                    f"missing run `flask deliveries resend {delivery.id}`")
+    return found
+
+
 def deliver(now=None):
     """Queue what is new, then send what is due. Returns (sent, failed attempts)."""
     if not channels():
         return 0, 0
+    cut_off()
     enqueue()
     sent = failed = 0
     due = Delivery.select().where((Delivery.status == "pending") & (Delivery.next_try_at <= utcnow()))
     for delivery in list(due):
-        claimed = (Delivery.update(status="sending")
+        claimed = (Delivery.update(status="sending", claimed_by=owner(), claimed_at=utcnow())
                    .where((Delivery.id == delivery.id) & (Delivery.status == "pending")).execute())
         if claimed != 1:
             continue  # another scheduler has it
@@ -122,3 +169,30 @@ def deliver(now=None):
              .where(Delivery.id == delivery.id).execute())
             sent += 1
     return sent, failed
+
+
+deliveries_cli = AppGroup("deliveries", help="Outbound alerts and digests.")
+
+
+@deliveries_cli.command("list")
+@click.option("--status", default=None, help="only this status (e.g. unknown)")
+def list_command(status):
+    """Deliveries, newest first: id, status, item, channel, attempts, last error."""
+    query = Delivery.select().order_by(Delivery.id.desc())
+    if status:
+        query = query.where(Delivery.status == status)
+    for d in query.limit(200):
+        click.echo(f"{d.id}\t{d.status}\t{d.item_type} {d.item_id}\t{d.channel}\t{d.attempts}\t{d.last_error[:80]}")
+
+
+@deliveries_cli.command("resend")
+@click.argument("delivery_id", type=int)
+def resend_command(delivery_id):
+    """Queue an "unknown" or "failed" delivery to be sent again (after checking the receiver)."""
+    changed = (Delivery.update(status="pending", next_try_at=utcnow(), claimed_by="", claimed_at=None)
+               .where((Delivery.id == delivery_id) & Delivery.status.in_(["unknown", "failed"])).execute())
+    if changed != 1:
+        raise click.ClickException(f"delivery {delivery_id} is not unknown or failed: nothing to resend")
+    (Alert.update(resolved_at=utcnow(), resolved_by="resent by hand")
+     .where((Alert.key == f"delivery-unknown:{delivery_id}") & Alert.resolved_at.is_null()).execute())
+    click.echo(f"Delivery {delivery_id} queued; the scheduler sends it within a minute.")
