@@ -147,6 +147,9 @@ DEFAULTS = {
     "SMTP_FROM": "canteen@localhost",
     "SMTP_TO": "",
     "DELIVERY_MAX_ATTEMPTS": 6,
+    # How long a webhook or SMTP server may take to answer. A send that got no answer in time
+    # may have arrived: it is marked "unknown" and raised, never resent by itself.
+    "DELIVERY_TIMEOUT_SECONDS": 10.0,
     # Reports: a dish's fair score leans on the canteen mean as if it had this many votes;
     # fewer votes than REPORT_MIN_VOTES give "not enough votes yet"; groups under
     # REPORT_MIN_GROUP voters are not shown at all.

@@ -16,7 +16,9 @@ arrive and is retried as before, up to DELIVERY_MAX_ATTEMPTS.
 import datetime as dt
 import json
 import logging
+import http.client
 import smtplib
+import urllib.error
 import urllib.request
 from email.message import EmailMessage
 
@@ -86,14 +88,26 @@ def payload(delivery):
     return {"type": "digest", "kind": digest.kind, "period": digest.period, "body": digest.data()}
 
 
+class Uncertain(Exception):
+    """The receiver may or may not have the item: sent, then no answer (timeout, connection
+    lost). Never retried by itself (see the module's note)."""
+
+
 def send(channel, body):
+    """Send `body`; raises Uncertain when it may have arrived, anything else when it did not."""
     config = current_app.config
+    wait = config["DELIVERY_TIMEOUT_SECONDS"]
     text = json.dumps(body, ensure_ascii=False, default=str)
     if channel == "webhook":
         request = urllib.request.Request(config["WEBHOOK_URL"], data=text.encode(),
                                          headers={"Content-Type": "application/json"}, method="POST")
-        with urllib.request.urlopen(request, timeout=10) as response:  # raises on 4xx/5xx
-            response.read()
+        try:
+            response = urllib.request.urlopen(request, timeout=wait)
+        except urllib.error.URLError:
+            raise  # not sent (no connection, or the request never went out whole), or answered 4xx/5xx
+        except (OSError, http.client.HTTPException) as e:  # sent, then no answer: did it arrive?
+            raise Uncertain(repr(e)) from e
+        response.close()  # a 2xx: taken
         return
     message = EmailMessage()
     message["From"] = config["SMTP_FROM"]
@@ -110,8 +124,18 @@ def send(channel, body):
     else:
         message["Subject"] = f"[canteen] {subject}"[:200]
         message.set_content(text)
-    with smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=10) as smtp:
+    smtp = smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=wait)  # fails: not sent
+    try:
         smtp.send_message(message)
+    except (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused):
+        raise  # the server answered no: not taken
+    except (OSError, smtplib.SMTPException) as e:  # cut off mid-conversation: maybe taken
+        raise Uncertain(repr(e)) from e
+    finally:
+        try:
+            smtp.quit()  # after a send that worked, a failed goodbye changes nothing
+        except (OSError, smtplib.SMTPException):
+            smtp.close()
 
 
 def cut_off():
@@ -124,21 +148,28 @@ def cut_off():
         lapsed = delivery.claimed_at is None or delivery.claimed_at < utcnow() - lease
         if not (owner_is_gone(delivery.claimed_by) or lapsed):
             continue  # still being sent by a live process
-        marked = (Delivery.update(status="unknown", last_error="the sender stopped mid-send")
-                  .where((Delivery.id == delivery.id) & (Delivery.status == "sending")
-                         & (Delivery.claimed_by == delivery.claimed_by)).execute())
-        if marked != 1:
-            continue
-        found += 1
-        log.warning("delivery %s (%s %s by %s) was cut off mid-send: marked unknown", delivery.id,
-                    delivery.item_type, delivery.item_id, delivery.channel)
-        raise_alert(f"delivery-unknown:{delivery.id}", "delivery_unknown", "admin",
-                    f"外发 #{delivery.id}（{delivery.item_type} {delivery.item_id}，{delivery.channel}）发送中断，"
-                    f"对方可能已收到也可能没有：请核实，需要时执行 flask deliveries resend {delivery.id}",
-                    f"Delivery #{delivery.id} ({delivery.item_type} {delivery.item_id} by {delivery.channel}) was "
-                    f"cut off mid-send and may or may not have arrived: check the receiver, and if it is "
-                    f"missing run `flask deliveries resend {delivery.id}`")
+        found += mark_unknown(delivery, "the sender stopped mid-send")
     return found
+
+
+def mark_unknown(delivery, why):
+    """"unknown" (from sending, by the same claim) and an alert for the administrator: 1, or 0
+    when another process got there first."""
+    marked = (Delivery.update(status="unknown", last_error=why[:500])
+              .where((Delivery.id == delivery.id) & (Delivery.status == "sending")
+                     & (Delivery.claimed_by == delivery.claimed_by)).execute())
+    if marked != 1:
+        return 0
+    log.warning("delivery %s (%s %s by %s) may or may not have arrived (%s): marked unknown", delivery.id,
+                delivery.item_type, delivery.item_id, delivery.channel, why)
+    raise_alert(f"delivery-unknown:{delivery.id}", "delivery_unknown", "admin",
+                f"外发 #{delivery.id}（{delivery.item_type} {delivery.item_id}，{delivery.channel}）已发出但未获确认，"
+                f"对方可能已收到也可能没有：请核实，需要时执行 flask deliveries resend {delivery.id}",
+                f"Delivery #{delivery.id} ({delivery.item_type} {delivery.item_id} by {delivery.channel}) was "
+                f"sent but never confirmed (the sender stopped, or no answer came) and may or may not have "
+                f"arrived: check the receiver, and if it is "
+                f"missing run `flask deliveries resend {delivery.id}`")
+    return 1
 
 
 def deliver(now=None):
@@ -154,9 +185,12 @@ def deliver(now=None):
                    .where((Delivery.id == delivery.id) & (Delivery.status == "pending")).execute())
         if claimed != 1:
             continue  # another scheduler has it
+        delivery.claimed_by = owner()
         try:
             send(delivery.channel, payload(delivery))
-        except Exception as e:  # noqa: BLE001 - any failure is retried later
+        except Uncertain as e:
+            failed += mark_unknown(delivery, f"no answer after sending: {e}")
+        except Exception as e:  # noqa: BLE001 - it did not arrive: retried later
             attempts = delivery.attempts + 1
             give_up = attempts >= current_app.config["DELIVERY_MAX_ATTEMPTS"]
             (Delivery.update(status="failed" if give_up else "pending", attempts=attempts,
