@@ -15,6 +15,9 @@ DEFAULTS = {
     "DATABASE_URL": None,
     # Most pooled connections one process keeps (one per server thread is enough).
     "DATABASE_POOL_SIZE": 32,
+    # SQLite: the most pages (4 KiB each) the database may grow to; at the cap writes get the
+    # same 503 as a full disk (PRAGMA max_page_count). 0: as large as the disk allows.
+    "SQLITE_MAX_PAGE_COUNT": 0,
     # PostgreSQL: the longest a request waits for the server to answer (a connect, a query, a
     # commit) before it gets a 503; a frozen server otherwise holds every thread for ever.
     # Above the slowest legitimate query (reports read rollups: well under a second); 0: no bound.

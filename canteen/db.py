@@ -210,8 +210,9 @@ def bound_waits(seconds, connect_seconds=5):
     extensions.set_wait_callback(_wait_for_postgresql)
 
 
-def open_database(url, pool_size=32, wait_seconds=None):
-    """A pooled peewee database for `url` (sqlite:///path or postgresql://…)."""
+def open_database(url, pool_size=32, wait_seconds=None, max_pages=0):
+    """A pooled peewee database for `url` (sqlite:///path or postgresql://…); on SQLite,
+    `max_pages` caps the file's size (every connection: max_page_count is per connection)."""
     scheme = urlparse(url).scheme.split("+")[0]
     params = db_url.parse(url)
     name = params.pop("database")
@@ -221,7 +222,8 @@ def open_database(url, pool_size=32, wait_seconds=None):
             for existing in (Path(name), Path(name + "-wal"), Path(name + "-shm")):
                 if existing.exists():  # votes and accounts: for canteen's own user only
                     existing.chmod(0o600)
-        return PooledSqliteDatabase(name, pragmas=SQLITE_PRAGMAS, max_connections=pool_size,
+        pragmas = dict(SQLITE_PRAGMAS, **({"max_page_count": max_pages} if max_pages else {}))
+        return PooledSqliteDatabase(name, pragmas=pragmas, max_connections=pool_size,
                                     timeout=10, check_same_thread=False, **params)
     if scheme in ("postgres", "postgresql"):
         # a server that does not answer (network gone) fails the request in seconds (a 503),
@@ -243,8 +245,8 @@ def migrate(db=None):
 def init_app(app):
     url = app.config["DATABASE_URL"] or default_url(app.instance_path)
     app.config["DATABASE_URL"] = url
-    database.initialize(open_database(url, app.config["DATABASE_POOL_SIZE"],
-                                      app.config["DB_WAIT_SECONDS"]))
+    database.initialize(open_database(url, app.config["DATABASE_POOL_SIZE"], app.config["DB_WAIT_SECONDS"],
+                                      app.config["SQLITE_MAX_PAGE_COUNT"]))
     migrate()
 
     @app.before_request
