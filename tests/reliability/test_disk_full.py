@@ -129,11 +129,15 @@ def test_a_backup_that_fails_for_space_leaves_no_half_file_and_raises_an_alert(t
         assert "full" in alert.message_en
 
     subprocess.run(["mount", "-o", "remount,size=8m", str(backups)], check=True)
-    written = run_job(app, "backup", now + dt.timedelta(days=1))
-    assert sorted(p.name for p in backups.iterdir()) == ["canteen-20261201-0300.db",
-                                                         "canteen-20261201-0300.db.audit-head.json"]
-    assert written == str(backups / "canteen-20261201-0300.db")
+    written = run_job(app, "backup", now + dt.timedelta(hours=1))  # the same day's next run tries again
+    assert sorted(p.name for p in backups.iterdir()) == ["canteen-20261130-0400.db",
+                                                         "canteen-20261130-0400.db.audit-head.json"]
+    assert written == str(backups / "canteen-20261130-0400.db")
     assert sqlite_rows(written, "PRAGMA integrity_check") == [("ok",)]
+    with app.app_context(), database.connection_context():
+        run = JobRun.get((JobRun.job == "backup") & (JobRun.slot == "2026-11-30"))
+        assert (run.outcome, run.attempts) == ("ok", 2)
+        assert Alert.get(Alert.key == "job:backup:2026-11-30").resolved_by == "a later attempt succeeded"
     close_pool()
 
 
