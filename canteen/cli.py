@@ -24,6 +24,7 @@ from . import audit, demo
 from .audit import verify_audit_command
 from .clock import clock
 from .jobs.backup import restore_command
+from .jobs.delivery import deliveries_cli
 from .jobs.scheduler import scheduler_command
 from .models import Dish, MenuItem, database
 from .office.forms import printable
@@ -256,5 +257,5 @@ def seed_demo():
 
 def init_app(app):
     for command in (dish_cli, menu_cli, register_cli, seed_demo, verify_audit_command, purge_command, restore_command,
-                    scheduler_command):
+                    scheduler_command, deliveries_cli):
         app.cli.add_command(command)

@@ -15,6 +15,13 @@ DEFAULTS = {
     "DATABASE_URL": None,
     # Most pooled connections one process keeps (one per server thread is enough).
     "DATABASE_POOL_SIZE": 32,
+    # SQLite: the most pages (4 KiB each) the database may grow to; at the cap writes get the
+    # same 503 as a full disk (PRAGMA max_page_count). 0: as large as the disk allows.
+    "SQLITE_MAX_PAGE_COUNT": 0,
+    # PostgreSQL: the longest a request waits for the server to answer (a connect, a query, a
+    # commit) before it gets a 503; a frozen server otherwise holds every thread for ever.
+    # Above the slowest legitimate query (reports read rollups: well under a second); 0: no bound.
+    "DB_WAIT_SECONDS": 30.0,
     "HOST": "127.0.0.1",
     "PORT": 5000,
     # waitress worker threads; measured in bench/load.py (see README): concurrent votes share a
@@ -134,6 +141,9 @@ DEFAULTS = {
     "EXPIRY_HORIZON_DAYS": 30,
     "BACKUP_DAILY": 14,
     "BACKUP_WEEKLY": 8,
+    # A failed backup is tried again at the backup job's next hourly run the same day, until
+    # this many attempts in all (a full disk freed in the morning still gets that day's copy).
+    "BACKUP_ATTEMPTS": 3,
     # Where backups go; empty: instance/backups. Another disk than the database's is safer.
     "BACKUP_DIR": "",
     # Outbound delivery of alerts and digests: both off unless set (the intranet may have neither).
@@ -143,6 +153,9 @@ DEFAULTS = {
     "SMTP_FROM": "canteen@localhost",
     "SMTP_TO": "",
     "DELIVERY_MAX_ATTEMPTS": 6,
+    # How long a webhook or SMTP server may take to answer. A send that got no answer in time
+    # may have arrived: it is marked "unknown" and raised, never resent by itself.
+    "DELIVERY_TIMEOUT_SECONDS": 10.0,
     # Reports: a dish's fair score leans on the canteen mean as if it had this many votes;
     # fewer votes than REPORT_MIN_VOTES give "not enough votes yet"; groups under
     # REPORT_MIN_GROUP voters are not shown at all.

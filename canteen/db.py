@@ -7,7 +7,9 @@ by whichever server thread needs it next, so the cost is paid once per connectio
 """
 import contextlib
 import os
+import select
 import threading
+import time
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -143,8 +145,74 @@ def default_url(instance_path):
     return "sqlite:///" + os.path.join(instance_path, "canteen.db")
 
 
-def open_database(url, pool_size=32):
-    """A pooled peewee database for `url` (sqlite:///path or postgresql://…)."""
+_wait = {"seconds": 30.0, "connect": 5.0, "silent_until": 0.0}
+_checking = threading.local()
+
+
+def _wait_for_postgresql(conn):
+    """psycopg2's wait callback: wait for the server's answer at most DB_WAIT_SECONDS.
+
+    A frozen server (stopped process, hung host) keeps its socket open, the kernel ACKs, and no
+    TCP timeout ever fires: a query would wait for ever and hold a server thread. Raising here
+    makes psycopg2 close the connection (green_panic), so the pool drops it and the request gets
+    its 503. The bound counts from the start of each call (a query, a commit); a connect has
+    its own, connect_timeout (libpq ignores it once psycopg2 does not block)."""
+    import psycopg2
+    from psycopg2 import extensions
+
+    limit = _wait["seconds"]
+    quick = conn.status == extensions.STATUS_SETUP or getattr(_checking, "on", False)
+    if quick:
+        limit = min(limit, _wait["connect"]) if limit > 0 else _wait["connect"]
+        # the pool connects and pings pooled connections under one lock: while the server does
+        # not answer, each waiting request would take its turn to wait the whole bound. One
+        # tries at a time; for `limit` seconds after one timed out, the others fail at once.
+        if time.monotonic() < _wait["silent_until"]:
+            raise psycopg2.OperationalError("PostgreSQL did not answer a moment ago (CANTEEN_DB_WAIT_SECONDS)")
+    deadline = time.monotonic() + limit if limit > 0 else None
+    poller = select.poll()  # not select.select: a busy process may have fds past 1024
+    while True:
+        state = conn.poll()
+        if state == extensions.POLL_OK:
+            return
+        if state not in (extensions.POLL_READ, extensions.POLL_WRITE):
+            raise psycopg2.OperationalError(f"unexpected poll state {state!r}")
+        fd = conn.fileno()  # may change while connecting (another address tried)
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
+            if quick:
+                _wait["silent_until"] = time.monotonic() + limit
+            raise psycopg2.OperationalError(
+                f"PostgreSQL did not answer within {limit:g} s (CANTEEN_DB_WAIT_SECONDS)")
+        poller.register(fd, select.POLLIN if state == extensions.POLL_READ else select.POLLOUT)
+        poller.poll(None if left is None else max(1, int(left * 1000)))
+        poller.unregister(fd)
+
+
+class BoundedPostgresqlDatabase(PooledPostgresqlDatabase):
+    """The pool pings a pooled connection (SELECT 1) before handing it out: with the connect's
+    bound, not a query's, since it holds the pool's lock meanwhile."""
+
+    def _is_closed(self, conn):
+        _checking.on = True
+        try:
+            return super()._is_closed(conn)
+        finally:
+            _checking.on = False
+
+
+def bound_waits(seconds, connect_seconds=5):
+    """Bound every wait for PostgreSQL in this process (0: no bound). psycopg2's callback is
+    process-wide; with it psycopg2 talks to the server without blocking (its "green" mode)."""
+    from psycopg2 import extensions
+
+    _wait["seconds"], _wait["connect"] = float(seconds), float(connect_seconds)
+    extensions.set_wait_callback(_wait_for_postgresql)
+
+
+def open_database(url, pool_size=32, wait_seconds=None, max_pages=0):
+    """A pooled peewee database for `url` (sqlite:///path or postgresql://…); on SQLite,
+    `max_pages` caps the file's size (every connection: max_page_count is per connection)."""
     scheme = urlparse(url).scheme.split("+")[0]
     params = db_url.parse(url)
     name = params.pop("database")
@@ -154,14 +222,16 @@ def open_database(url, pool_size=32):
             for existing in (Path(name), Path(name + "-wal"), Path(name + "-shm")):
                 if existing.exists():  # votes and accounts: for canteen's own user only
                     existing.chmod(0o600)
-        return PooledSqliteDatabase(name, pragmas=SQLITE_PRAGMAS, max_connections=pool_size,
+        pragmas = dict(SQLITE_PRAGMAS, **({"max_page_count": max_pages} if max_pages else {}))
+        return PooledSqliteDatabase(name, pragmas=pragmas, max_connections=pool_size,
                                     timeout=10, check_same_thread=False, **params)
     if scheme in ("postgres", "postgresql"):
         # a server that does not answer (network gone) fails the request in seconds (a 503),
         # instead of waiting for TCP to give up; ?connect_timeout= in the URL overrides it
         params.setdefault("connect_timeout", 5)
-        return PooledPostgresqlDatabase(name, max_connections=pool_size, timeout=10,
-                                        **params)
+        if wait_seconds is not None:
+            bound_waits(wait_seconds, float(params["connect_timeout"]))
+        return BoundedPostgresqlDatabase(name, max_connections=pool_size, timeout=10, **params)
     raise ValueError(f"unsupported database URL scheme {scheme!r}: use sqlite:/// or postgresql://")
 
 
@@ -175,7 +245,8 @@ def migrate(db=None):
 def init_app(app):
     url = app.config["DATABASE_URL"] or default_url(app.instance_path)
     app.config["DATABASE_URL"] = url
-    database.initialize(open_database(url, app.config["DATABASE_POOL_SIZE"]))
+    database.initialize(open_database(url, app.config["DATABASE_POOL_SIZE"], app.config["DB_WAIT_SECONDS"],
+                                      app.config["SQLITE_MAX_PAGE_COUNT"]))
     migrate()
 
     @app.before_request

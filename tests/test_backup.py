@@ -93,3 +93,60 @@ def test_backups_are_pruned_to_daily_and_weekly_retention(tmp_path):
     backup.prune(folder, daily=14, weekly=8)
     kept = sorted(p.name for p in folder.glob("*.db"))
     assert len(kept) <= 14 + 8 and kept[-1].startswith("canteen-20260430")
+
+
+@pytest.mark.timeout(60)
+def test_a_failed_backup_is_tried_again_the_same_day_and_its_alert_resolved(sqlite_file_app, tmp_path):
+    from canteen.jobs.models import Alert, JobRun
+    from canteen.jobs.scheduler import run_job
+
+    app = sqlite_file_app
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the backup folder should be")
+    app.config["BACKUP_DIR"] = str(blocker / "backups")  # mkdir fails: NotADirectoryError
+    night = dt.datetime(2026, 11, 30, 2, 30)
+
+    def state():
+        with app.app_context(), database.connection_context():
+            run = JobRun.get((JobRun.job == "backup") & (JobRun.slot == "2026-11-30"))
+            alert = Alert.get(Alert.key == "job:backup:2026-11-30")
+            return run.outcome, run.attempts, alert.resolved_at is not None, alert.resolved_by
+
+    assert run_job(app, "backup", night) is None
+    assert state() == ("failed", 1, False, None)
+    assert run_job(app, "backup", night + dt.timedelta(hours=1)) is None  # still failing: the 2nd try
+    assert state() == ("failed", 2, False, None)
+
+    blocker.unlink()
+    blocker.mkdir()  # the disk is back
+    written = run_job(app, "backup", night + dt.timedelta(hours=2))  # the 3rd and last try
+    assert written == str(blocker / "backups" / "canteen-20261130-0430.db")
+    assert state() == ("ok", 3, True, "a later attempt succeeded")
+    assert sorted(p.name for p in (blocker / "backups").iterdir()) == [
+        "canteen-20261130-0430.db", "canteen-20261130-0430.db.audit-head.json"]  # no half file
+    assert run_job(app, "backup", night + dt.timedelta(hours=3)) is None  # done for the day
+    assert state()[:2] == ("ok", 3)
+
+
+@pytest.mark.timeout(60)
+def test_a_backup_that_keeps_failing_stops_after_its_attempts_with_the_alert_open(sqlite_file_app, tmp_path):
+    from canteen.jobs.models import Alert, JobRun
+    from canteen.jobs.scheduler import run_job
+
+    app = sqlite_file_app
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    app.config.update(BACKUP_DIR=str(blocker / "backups"), BACKUP_ATTEMPTS=2)
+    night = dt.datetime(2026, 11, 30, 2, 30)
+    for hour in range(4):
+        assert run_job(app, "backup", night + dt.timedelta(hours=hour)) is None
+    blocker.unlink()
+    blocker.mkdir()
+    assert run_job(app, "backup", night + dt.timedelta(hours=5)) is None  # the day's tries are spent
+    assert not (blocker / "backups").exists()
+    with app.app_context(), database.connection_context():
+        run = JobRun.get((JobRun.job == "backup") & (JobRun.slot == "2026-11-30"))
+        assert (run.outcome, run.attempts) == ("failed", 2)
+        assert Alert.get(Alert.key == "job:backup:2026-11-30").resolved_at is None
+    # the next day is a new slot: tried at once
+    assert run_job(app, "backup", night + dt.timedelta(days=1)) == str(blocker / "backups" / "canteen-20261201-0230.db")

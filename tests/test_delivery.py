@@ -182,3 +182,47 @@ def test_a_critical_finding_goes_out_to_the_webhook(tmp_path, webhook):
         assert "10" in sent["message_en"] and "冷藏温度不高于 8 ℃" in sent["message_zh"]
     finally:
         close_pool()
+
+
+@pytest.mark.timeout(30)
+def test_a_webhook_that_takes_the_alert_but_never_answers_is_marked_unknown_not_resent(tmp_path):
+    """Sent, then no answer within CANTEEN_DELIVERY_TIMEOUT_SECONDS: it may have arrived, so it
+    is not retried by itself (at most once) but marked "unknown" and raised to the admin."""
+    from http.server import ThreadingHTTPServer
+
+    from canteen.jobs.models import Alert
+
+    received, hold = [], threading.Event()
+
+    class Silent(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's name
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            if len(received) == 1:
+                hold.wait(10)  # taken in, answered too late
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Silent)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    app = make_app(f"sqlite:///{tmp_path}/d.db", tmp_path, WEBHOOK_URL=f"http://127.0.0.1:{server.server_port}/",
+                   DELIVERY_TIMEOUT_SECONDS=1.0)
+    try:
+        with app.app_context(), database.connection_context():
+            jobs.raise_alert("k1", "missed_log", "manager", "冷库未记录", "cold room not logged")
+            assert delivery.deliver() == (0, 1)
+            hold.set()
+            row = Delivery.get()
+            assert row.status == "unknown" and "no answer after sending" in row.last_error
+            warning = Alert.get(Alert.key == f"delivery-unknown:{row.id}")
+            assert (warning.kind, warning.role) == ("delivery_unknown", "admin")
+            Delivery.update(next_try_at=jobs.utcnow()).execute()
+            assert delivery.deliver() == (1, 0)  # the warning goes out; the alert is not sent again
+            assert delivery.deliver() == (0, 0)
+        assert [r["message_en"] for r in received] == ["cold room not logged", warning.message_en]
+    finally:
+        close_pool()
+        server.shutdown()
+        server.server_close()

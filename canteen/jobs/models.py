@@ -15,6 +15,8 @@ class JobRun(BaseModel):
     detail = TextField(default="")
     # host:pid:process start of the scheduler running it ("" for claims made before 0017)
     owner = CharField(max_length=120, default="")
+    # tries of this slot so far; a failed one may be tried again (scheduler.ATTEMPTS)
+    attempts = IntegerField(default=1)
 
     class Meta:
         indexes = ((("job", "slot"), True),)

@@ -43,10 +43,16 @@ JOBS = {
                      {"trigger": "cron", "hour": 7, "minute": 0}, dt.time(7, 0)),
     "weekly_digest": (digests.weekly, lambda n: "%d-W%02d" % n.isocalendar()[:2],
                       {"trigger": "cron", "day_of_week": "mon", "hour": 7, "minute": 30}, dt.time(7, 30)),
+    # hourly from 02:30: the day's slot is done by the first run that succeeds; the later
+    # runs only try again after a failure (ATTEMPTS), and otherwise find the slot taken
     "backup": (backup.make_backup, lambda n: n.date().isoformat(),
-               {"trigger": "cron", "hour": 2, "minute": 30}, dt.time(2, 30)),
+               {"trigger": "cron", "hour": "2-23", "minute": 30}, dt.time(2, 30)),
     "deliver": (delivery.deliver, _minute, {"trigger": "cron", "minute": "*"}, dt.time(0, 0)),
 }
+
+
+# how many tries a job's slot gets in all (a config key, or 1: a failure waits for the next slot)
+ATTEMPTS = {"backup": "BACKUP_ATTEMPTS"}
 
 
 def next_runs():
@@ -68,7 +74,8 @@ def run_job(app, name, now=None):
     with app.app_context():
         now = now or clock().now()
         try:
-            return tasks.run(name, slot_of(now), fn, now)
+            attempts = current_app.config[ATTEMPTS[name]] if name in ATTEMPTS else 1
+            return tasks.run(name, slot_of(now), fn, now, attempts=attempts)
         except Exception:
             log.exception("job %s failed", name)
             return None

@@ -65,11 +65,12 @@ def owner_is_gone(owner):
     return process_identity(int(pid)) != owner
 
 
-def claim(job, slot, now=None):
+def claim(job, slot, now=None, attempts=1):
     """True for exactly one caller per (job, slot), however many schedulers race for it.
     A claim still "running" whose scheduler was killed (its process is gone, or it is older
     than CANTEEN_JOB_LEASE_MINUTES) is taken over by exactly one caller: the slot runs again
-    once, never twice at the same time."""
+    once, never twice at the same time. A slot that failed is claimed again, by one caller,
+    while it has had fewer than `attempts` tries."""
     from flask import current_app
 
     now = now or utcnow()
@@ -79,6 +80,15 @@ def claim(job, slot, now=None):
     if inserted == 1:
         return True
     held = JobRun.get_or_none((JobRun.job == job) & (JobRun.slot == slot))
+    if held is not None and held.outcome == "failed" and held.attempts < attempts:
+        retried = (JobRun.update(owner=me, started_at=now, finished_at=None, outcome="running",
+                                 attempts=held.attempts + 1)
+                   .where((JobRun.id == held.id) & (JobRun.outcome == "failed")
+                          & (JobRun.attempts == held.attempts))
+                   .execute())
+        if retried == 1:
+            log.warning("job %s %s: attempt %d after a failure", job, slot, held.attempts + 1)
+        return retried == 1
     if held is None or held.outcome != "running" or held.owner == me:
         return False
     lease = dt.timedelta(minutes=current_app.config["JOB_LEASE_MINUTES"])
@@ -100,7 +110,7 @@ def failed(job, slot, problem):
     """Record a failed run and tell the administrator; the database itself may be what failed
     (full disk), so each write is tried on its own and the log keeps the rest."""
     for write in (lambda: finish(job, slot, "failed", repr(problem)),
-                  lambda: raise_alert(f"job:{job}:{slot}", "job_failed", "admin",
+                  lambda: raise_alert(failure_key(job, slot), "job_failed", "admin",
                                       f"计划任务 {job}（{slot}）失败：{problem}",
                                       f"Scheduled job {job} ({slot}) failed: {problem}")):
         try:
@@ -166,10 +176,12 @@ def missed_logs(now):
     return raised, resolved
 
 
-def run(job, slot, fn, *args):
-    """Claim the slot, run `fn`, record the outcome; None when another run had the slot."""
+def run(job, slot, fn, *args, attempts=1):
+    """Claim the slot, run `fn`, record the outcome; None when another run had the slot.
+    With `attempts` > 1 a failed slot is run again by later calls, up to that many tries; the
+    alert its failure raised is resolved when a later try succeeds."""
     with database.connection_context():
-        if not claim(job, slot):
+        if not claim(job, slot, attempts=attempts):
             return None
         try:
             result = fn(*args)
@@ -177,7 +189,13 @@ def run(job, slot, fn, *args):
             failed(job, slot, e)
             raise
         finish(job, slot, "ok", result)
+        (Alert.update(resolved_at=utcnow(), resolved_by="a later attempt succeeded")
+         .where((Alert.key == failure_key(job, slot)) & Alert.resolved_at.is_null()).execute())
         return result
+
+
+def failure_key(job, slot):
+    return f"job:{job}:{slot}"
 
 
 def meal_logs(now):

@@ -60,3 +60,73 @@ def test_postgresql_stopped_and_started_under_load(server, postgres):
     assert stored(postgres.url, "pg") == rows
     assert "Traceback" not in s.output()
     print(f"down {up - down:.1f} s; answering again {recovered:.2f} s after PostgreSQL started; {statuses}")
+
+
+def cluster_pids(cluster):
+    """The postmaster and every backend of the test's own cluster."""
+    import os
+
+    postmaster = int((cluster.data / "postmaster.pid").read_text().split()[0])
+    pids = [postmaster]
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == postmaster:
+                        pids.append(int(entry))
+            except OSError:
+                pass  # ended meanwhile
+    return pids
+
+
+@pytest.mark.timeout(bound(90))
+def test_frozen_postgresql_answers_503_within_the_wait_bound(server, postgres):
+    """SIGSTOP leaves the sockets open: the kernel ACKs, TCP never gives up. Without a bound of
+    its own on waiting, every request would hang (the client's 15 s below would expire)."""
+    import os
+    import signal
+    import threading
+
+    wait = 2
+    s = server(CANTEEN_DATABASE_URL=postgres.url, CANTEEN_DB_WAIT_SECONDS=str(wait))
+    dishes = dish_ids(s.port)  # a few connections in the pool, each with its backend
+    pids = cluster_pids(postgres)
+    answers = []
+
+    def ask(n):
+        began = time.monotonic()
+        if n % 2:
+            status, body = request(s.port, "POST", "/api/v1/ratings",
+                                   {"dish_id": dishes[0], "score": 4, "client_id": f"frozen-{n}"},
+                                   {"X-Canteen-Kiosk": f"frozen-{n}"}, timeout=15)
+        else:
+            status, body = request(s.port, "GET", "/api/v1/menu/current", timeout=15)
+        answers.append((status, body, time.monotonic() - began))
+
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        askers = [threading.Thread(target=ask, args=(n,)) for n in range(6)]
+        for t in askers:
+            t.start()
+        for t in askers:
+            t.join(20)
+        # and once more now that the frozen connections were dropped: a new connect waits too
+        ask(0)
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
+    assert len(answers) == 7
+    for status, body, took in answers:
+        assert status == 503 and body["error"].startswith("The database is unavailable"), (status, body)
+        assert took < wait + 1.5, [(a[0], a[2]) for a in answers]
+    up = time.monotonic()
+    while request(s.port, "GET", "/api/v1/menu/current")[0] != 200:
+        assert time.monotonic() - up < 10, s.output()[-3000:]
+        time.sleep(0.1)
+    status, body = request(s.port, "POST", "/api/v1/ratings",
+                           {"dish_id": dishes[0], "score": 5, "client_id": "after-thaw"},
+                           {"X-Canteen-Kiosk": "thawed"})
+    assert status == 201, body
+    assert s.process.poll() is None and "Traceback" not in s.output()
+    print(f"503s in {max(a[2] for a in answers):.2f} s at most; answering {time.monotonic() - up:.2f} s after SIGCONT")

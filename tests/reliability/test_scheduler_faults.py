@@ -182,3 +182,83 @@ def test_a_claim_is_taken_over_only_from_a_process_gone_or_past_its_lease(tmp_pa
         assert tasks.claim("backup", "gone", now) is False  # taken once: now held by this live process
         assert JobRun.get(JobRun.slot == "gone").owner == tasks.owner()
     close_pool()
+
+
+@pytest.mark.timeout(90)
+def test_killed_mid_send_a_delivery_is_marked_unknown_and_raised_never_resent(tmp_path):
+    """The webhook receives an alert and, before it answers, the scheduler is killed. Did it
+    arrive? The sender cannot know: the next run marks it "unknown" and tells the
+    administrator, and never sends it again by itself (at most once); resending is by hand."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from canteen.jobs import delivery
+    from canteen.jobs.delivery import Delivery
+    from canteen.jobs.models import Alert
+    from canteen.models import database
+
+    from ..conftest import close_pool, make_app
+
+    received, hold = [], threading.Event()
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's name
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            if len(received) == 1:
+                hold.wait(30)  # the first one: taken in, never answered while the sender lives
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    hook = f"http://127.0.0.1:{server.server_port}/hook"
+    instance = tmp_path / "instance"
+    db = instance / "canteen.db"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CANTEEN_")}
+    subprocess.run([sys.executable, "-m", "flask", "--app", "app", "init-db"], cwd=ROOT, check=True, timeout=60,
+                   env=dict(env, PYTHONPATH=str(ROOT), CANTEEN_INSTANCE_PATH=str(instance), CANTEEN_DEMO="0"),
+                   capture_output=True)
+    sqlite_rows(db, "INSERT INTO alert (key, kind, role, message_zh, message_en, created_at) "
+                    "VALUES ('cold-1', 'missed_log', 'manager', '冷库未记录', 'cold room not logged', '2026-11-30 08:00:00')")
+    first = scheduler(instance, tmp_path / "first.log", CANTEEN_WEBHOOK_URL=hook)
+    try:
+        assert wait_for(lambda: received, 60, 0.01), (tmp_path / "first.log").read_text()
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+    finally:
+        first.kill()
+        hold.set()
+    assert received[0]["message_en"] == "cold room not logged"
+    assert sqlite_rows(db, "SELECT d.status FROM delivery d JOIN alert a ON a.id = d.item_id "
+                           "WHERE d.item_type = 'alert' AND a.key = 'cold-1'") == [("sending",)]
+
+    app = make_app(f"sqlite:///{db}", tmp_path, WEBHOOK_URL=hook)
+    try:
+        with app.app_context(), database.connection_context():
+            sent, failed = delivery.deliver()  # the next run: the cut-off send is found
+            cut = Delivery.get((Delivery.item_type == "alert")
+                               & (Delivery.item_id == Alert.get(Alert.key == "cold-1").id))
+            assert cut.status == "unknown" and "mid-send" in cut.last_error
+            alert = Alert.get(Alert.key == f"delivery-unknown:{cut.id}")
+            assert (alert.kind, alert.role, alert.resolved_at) == ("delivery_unknown", "admin", None)
+            assert f"flask deliveries resend {cut.id}" in alert.message_en
+            assert failed == 0 and sent >= 1  # that alert goes out (and the day's digest); not the cut-off one
+            assert delivery.deliver() == (0, 0)  # nor later
+            messages = [r.get("message_en") for r in received]
+            assert messages.count("cold room not logged") == 1 and messages.count(alert.message_en) == 1
+        result = app.test_cli_runner().invoke(args=["deliveries", "resend", str(cut.id)])
+        assert result.exit_code == 0, result.output
+        with app.app_context(), database.connection_context():
+            assert delivery.deliver() == (1, 0)  # sent again because a person said so
+            assert Delivery.get_by_id(cut.id).status == "sent"
+            assert Alert.get(Alert.key == f"delivery-unknown:{cut.id}").resolved_by == "resent by hand"
+        assert [r.get("message_en") for r in received].count("cold room not logged") == 2
+        again = app.test_cli_runner().invoke(args=["deliveries", "resend", str(cut.id)])
+        assert again.exit_code != 0 and "nothing to resend" in again.output
+    finally:
+        close_pool()
+        server.shutdown()
+        server.server_close()
