@@ -20,6 +20,16 @@ def noon_zone():
     return f"Etc/GMT{-offset:+d}" if offset else "UTC"
 
 
+def empty_installation(tmp_path):
+    """A real (not demo) SQLite installation's instance folder, migrated: (folder, database)."""
+    instance = tmp_path / "instance"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CANTEEN_")}
+    subprocess.run([sys.executable, "-m", "flask", "--app", "app", "init-db"], cwd=ROOT, check=True, timeout=60,
+                   env=dict(env, PYTHONPATH=str(ROOT), CANTEEN_INSTANCE_PATH=str(instance), CANTEEN_DEMO="0"),
+                   capture_output=True)
+    return instance, instance / "canteen.db"
+
+
 def scheduler(instance, log, **env):
     environment = {k: v for k, v in os.environ.items() if not k.startswith("CANTEEN_")}
     environment.update(PYTHONPATH=str(ROOT), CANTEEN_INSTANCE_PATH=str(instance), CANTEEN_DEMO="0",
@@ -48,12 +58,7 @@ def finished(db, job):
 
 @pytest.mark.timeout(120)
 def test_killed_during_a_backup_the_next_scheduler_backs_up_once(tmp_path):
-    instance = tmp_path / "instance"
-    db = instance / "canteen.db"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CANTEEN_")}
-    subprocess.run([sys.executable, "-m", "flask", "--app", "app", "init-db"], cwd=ROOT, check=True, timeout=60,
-                   env=dict(env, PYTHONPATH=str(ROOT), CANTEEN_INSTANCE_PATH=str(instance), CANTEEN_DEMO="0"),
-                   capture_output=True)
+    instance, db = empty_installation(tmp_path)
     # ballast, so that the backup takes long enough to be killed in the middle of it
     sqlite_rows(db, "CREATE TABLE ballast (b BLOB)")
     sqlite_rows(db, "INSERT INTO ballast SELECT randomblob(4000) FROM (WITH RECURSIVE n(i) AS "
@@ -215,12 +220,7 @@ def test_killed_mid_send_a_delivery_is_marked_unknown_and_raised_never_resent(tm
     server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     hook = f"http://127.0.0.1:{server.server_port}/hook"
-    instance = tmp_path / "instance"
-    db = instance / "canteen.db"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CANTEEN_")}
-    subprocess.run([sys.executable, "-m", "flask", "--app", "app", "init-db"], cwd=ROOT, check=True, timeout=60,
-                   env=dict(env, PYTHONPATH=str(ROOT), CANTEEN_INSTANCE_PATH=str(instance), CANTEEN_DEMO="0"),
-                   capture_output=True)
+    instance, db = empty_installation(tmp_path)
     sqlite_rows(db, "INSERT INTO alert (key, kind, role, message_zh, message_en, created_at) "
                     "VALUES ('cold-1', 'missed_log', 'manager', '冷库未记录', 'cold room not logged', '2026-11-30 08:00:00')")
     first = scheduler(instance, tmp_path / "first.log", CANTEEN_WEBHOOK_URL=hook)
