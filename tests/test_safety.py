@@ -399,6 +399,34 @@ def test_a_tightened_threshold_changes_new_verdicts_not_old_ones(app, staff, kit
     assert (old.verdict, old.checklist_version) == ("pass", first["checklist_version"])
 
 
+def test_a_corrective_action_step_sent_twice_is_taken_once_and_says_so(app, staff, kitchen):
+    """QA: a double tap on Acknowledge answered the second tap with "Required." under the cause,
+    and a double tap on Record with "Someone other than the person who acted must verify",
+    although both steps had been saved. The form names the step it was shown for."""
+    from canteen.safety.models import CorrectiveAction
+
+    api(app).post("/api/v1/safety/cooking", json=dict(valid_entries(kitchen)["cooking"], core_temp=62))
+    action = in_db(app, lambda: CorrectiveAction.get())
+    manager = signed_in(app, "manager")
+    path = f"/safety/actions/{action.id}"
+    page = manager.get(path).get_data(as_text=True)
+    assert 'name="step" value="open"' in page
+    token = csrf_token(manager, path)
+    for _tap in range(2):
+        r = manager.post(path, data={"csrf_token": token, "step": "open"})
+        assert r.status_code == 302
+    assert "That step was saved already" in manager.get(path).get_data(as_text=True)
+    record = {"csrf_token": token, "step": "acknowledged", "cause": "burner too low",
+              "action_taken": "cooked on to 80 ℃", "disposition": "reworked"}
+    assert manager.post(path, data=record).status_code == 302
+    again = dict(record, cause="a second, different cause")
+    assert manager.post(path, data=again).status_code == 302
+    page = manager.get(path).get_data(as_text=True)
+    assert "That step was saved already" in page and "must verify" not in page
+    done = in_db(app, lambda: CorrectiveAction.get())
+    assert (done.status, done.cause) == ("action_recorded", "burner too low")
+
+
 def test_serious_findings_open_corrective_actions_that_walk_to_verified(app, staff, kitchen):
     from canteen.safety.models import CorrectiveAction
 

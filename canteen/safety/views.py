@@ -616,6 +616,10 @@ def action(action_id):
             abort(403)
         if not ConfirmForm().validate_on_submit():
             abort(400)
+        step = request.form.get("step")
+        if step and step != item.status:  # a double tap, or another tab or person took this step
+            flash(_("That step was saved already; the action now stands as shown."))
+            return redirect(url_for("safety.action", action_id=item.id))
         errors = advance(item, request.form)
         if not errors:
             flash(_("Saved."))
