@@ -317,6 +317,26 @@ def test_the_weekly_report_prints_the_same_numbers_as_the_scoreboard(app, staff,
     assert dishes_sheet[1][0] == "Braised pork belly" and f"{dishes_sheet[1][4]:.2f}" == fair
 
 
+def test_the_weekly_export_names_a_dishs_reasons_in_the_readers_language(app, staff, dishes):
+    """QA: the weekly report's dishes sheet listed reason codes (too_salty / cold) where the
+    scoreboard's export and every page say 咸了 / Too salty."""
+    def tagged():
+        for i in range(6):
+            r = Rating.create(dish=dishes["pork"], score=2, channel="kiosk", client_id=f"w-{i}", day=DAY, meal="lunch")
+            RatingTag.create(rating=r, tag="too_salty")
+    in_db(app, tagged)
+    for lang, word in (("en", "Too salty"), ("zh_CN", "咸了")):
+        union = signed_in(app, "union", lang=lang)
+        book = load_workbook(io.BytesIO(union.get("/reports/weekly?week=2026-W41&format=xlsx").data))
+        rows = list(book["dishes"].iter_rows(values_only=True))
+        reasons = rows[1][list(rows[0]).index("reasons")]
+        assert reasons == word, reasons
+        board = load_workbook(io.BytesIO(union.get(
+            f"/reports/scoreboard?from={DAY}&to={DAY + dt.timedelta(days=6)}&format=xlsx").data))
+        board_rows = list(board.worksheets[0].iter_rows(values_only=True))
+        assert board_rows[1][list(board_rows[0]).index("reasons")] == reasons
+
+
 def test_every_report_export_opens_as_a_workbook(app, staff, dishes):
     make_votes(app, dishes["pork"].id, [4] * 12)
     union = signed_in(app, "union")
