@@ -261,6 +261,23 @@ def test_comments_are_searched_literally_replied_to_and_exported_safely(app, sta
     assert "'=HYPERLINK(\"http://x\")" in [r[4] for r in rows]  # never a live formula
 
 
+@pytest.mark.parametrize("back", ["/reports/comments\r\nSet-Cookie: a=b", "/reports/comments/../..//evil.example",
+                                  "/reports/comments\\..\\evil", "//evil.example/reports/comments"])
+def test_a_reply_with_a_forged_return_address_is_saved_and_goes_back_to_the_comments(app, staff, dishes, back):
+    """QA: a `next` with a line break answered 500 after the reply had been stored."""
+    make_votes(app, dishes["pork"].id, [2], comment="太咸了")
+    target = in_db(app, lambda: Rating.get(Rating.comment == "太咸了").id)
+    manager = signed_in(app, "manager")
+    token = csrf_token(manager, f"/reports/comments/{target}")
+    r = manager.post(f"/reports/comments/{target}", data={"csrf_token": token, "reply": "已减盐", "next": back})
+    assert r.status_code == 302 and r.headers["Location"] == "/reports/comments"
+    assert "a=b" not in r.headers.get("Set-Cookie", "")
+    assert in_db(app, lambda: CommentFollowUp.get(CommentFollowUp.rating == target).reply) == "已减盐"
+    r = manager.post(f"/reports/comments/{target}", data={"csrf_token": token, "reply": "已减盐",
+                                                          "next": "/reports/comments?status=open"})
+    assert r.headers["Location"] == "/reports/comments?status=open"  # the list it came from
+
+
 @pytest.mark.parametrize("comment", [
     "菜里有头发", "菜里有只小虫", "吃完闹肚子了", "肉不熟", "拉稀了", "汤酸了，坏了", "有根毛", "吃出一个钉子",
     "肉不新鲜，有异味", "There was a FLY in my soup", "a worm in the salad", "the chicken was raw", "I threw up",
