@@ -216,6 +216,23 @@ def test_a_correction_keeps_the_original_with_reason_and_author(app, staff, kitc
     assert "misread the display" in page and "3.5" in page and "4.5" in page
 
 
+def test_the_correction_form_says_what_is_wrong_with_the_reason_in_chinese(app, staff, kitchen):
+    """QA: on the Chinese correction form the reason's errors were English ("Give the reason for
+    the correction", "Nothing was changed")."""
+    entry = valid_entries(kitchen)["storage"]
+    record_id = api(app).post("/api/v1/safety/storage", json=entry).get_json()["id"]
+    client = signed_in(app, "manager", lang="zh_CN")
+    path = f"/safety/storage/{record_id}/amend"
+    same = dict(form_data(entry), csrf_token=csrf_token(client, path))
+    for data, said in ((dict(same, temperature="4.5"), "请填写更正的理由"),
+                       (dict(same, reason="读数抄错"), "没有任何改动")):
+        r = client.post(path, data=data)
+        page = r.get_data(as_text=True)
+        assert r.status_code == 422 and said in page, page
+        assert "Give the reason" not in page and "Nothing was changed" not in page
+    assert in_db(app, lambda: SafetyAmendment.select().count()) == 0
+
+
 def test_an_entry_for_an_earlier_time_is_marked_late(app, staff, kitchen):
     client = api(app)
     earlier = (kitchen["now"] - dt.timedelta(hours=3)).isoformat(timespec="minutes")

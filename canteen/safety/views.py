@@ -80,9 +80,18 @@ TIME_SAY = {
 }
 
 
+# Likewise a correction's reason (service.amend).
+REASON_SAY = {
+    "Give the reason for the correction": _l("Give the reason for the correction"),
+    "The reason may have at most 300 characters": _l("The reason may have at most 300 characters"),
+    "Nothing was changed": _l("Nothing was changed"),
+}
+
+
 def said(errors):
-    """The errors of an entry, the time's in the reader's language."""
-    return {k: str(TIME_SAY.get(v, v)) if k == "occurred_at" else v for k, v in errors.items()}
+    """The errors of an entry, the time's and the reason's in the reader's language."""
+    words = {"occurred_at": TIME_SAY, "reason": REASON_SAY}
+    return {k: str(words[k].get(v, v)) if k in words else v for k, v in errors.items()}
 
 
 def say(key, **params):
@@ -471,7 +480,7 @@ def amend(kind_name, record_id):
                 _amendment, verdict = service.amend(entry, values, request.form.get("reason"), actor(),
                                                     current_language(), say)
         except EntryErrors as e:
-            errors = e.errors
+            errors = said(e.errors)
         else:
             if ask is not None:
                 return render_template("safety/form.html", kind=kind, form=form, values=values, errors={},
