@@ -571,7 +571,12 @@ def take_from_lot(lot, quantity, reason, author):
     if reason == "used" and lot.on_hold:
         raise StockError("on_hold")
     with write_transaction():
+        # what is left is judged by the update itself: two taps at once (or two tablets) drew
+        # a 10 kg lot down to -40 kg when each checked the lot it had read before
+        taken = (StockLot.update(remaining=StockLot.remaining - quantity)
+                 .where((StockLot.id == lot.id) & (StockLot.remaining >= quantity)).execute())
+        if not taken:
+            raise StockError("quantity")
         use = StockUse.create(lot=lot, quantity=quantity, reason=reason, author=author, at=utcnow())
-        StockLot.update(remaining=StockLot.remaining - quantity).where(StockLot.id == lot.id).execute()
         audit_record(author, "stock.use", "stock_lot", lot.id, rows=[lot, use], quantity=quantity, reason=reason)
     return use
