@@ -216,6 +216,28 @@ def test_a_correction_keeps_the_original_with_reason_and_author(app, staff, kitc
     assert "misread the display" in page and "3.5" in page and "4.5" in page
 
 
+def test_two_corrections_at_once_become_two_versions_not_a_500(app, staff, kitchen):
+    """QA: six corrections of one entry sent at once answered 500 five times (each took the next
+    version number of the entry it had read). A request holding the entry as it was before
+    another correction now follows that correction."""
+    from canteen.safety import service
+
+    entry = valid_entries(kitchen)["storage"]
+    record_id = api(app).post("/api/v1/safety/storage", json=entry).get_json()["id"]
+    first, stale = (in_db(app, lambda: SafetyRecord.get_by_id(record_id)) for _ in range(2))
+    in_db(app, lambda: service.amend(first, dict(entry, temperature=4.5), "misread", "user:manager"))
+    amendment, _verdict = in_db(app, lambda: service.amend(stale, dict(entry, temperature=5.0), "misread again",
+                                                            "user:deputy"))
+    assert amendment.version == 3
+    assert json.loads(amendment.changed) == ["temperature"]
+    with pytest.raises(EntryErrors):  # the same correction a second time changes nothing
+        in_db(app, lambda: service.amend(stale, dict(entry, temperature=5.0), "double tap", "user:manager"))
+    record = in_db(app, lambda: SafetyRecord.get_by_id(record_id))
+    assert (record.version, record.values()["temperature"]) == (3, 5.0)
+    assert in_db(app, lambda: SafetyAmendment.select().count()) == 2
+    assert app.test_cli_runner().invoke(args=["verify-audit"]).exit_code == 0
+
+
 def test_the_correction_form_says_what_is_wrong_with_the_reason_in_chinese(app, staff, kitchen):
     """QA: on the Chinese correction form the reason's errors were English ("Give the reason for
     the correction", "Nothing was changed")."""

@@ -11,13 +11,14 @@ import secrets
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from peewee import SqliteDatabase
 
 from ..audit import lock_chain, recorded_once
 from ..audit import record as audit_record
 from ..checklists import engine
 from ..clock import clock
 from ..db import write_transaction
-from ..models import Dish, utcnow
+from ..models import Dish, database, utcnow
 from .models import (
     DISPOSITIONS,
     CorrectiveAction,
@@ -415,6 +416,16 @@ def amend(record, data, reason, author, lang="en", say=None):
         raise EntryErrors({"reason": "Nothing was changed"})
     text = json.dumps(clean, ensure_ascii=False, sort_keys=True)
     with write_transaction():
+        # two corrections sent at once (a double tap, two tablets) take turns, each judged on the
+        # version the other left, instead of both taking the next version number (a 500)
+        if not isinstance(database.obj, SqliteDatabase):  # SQLite's writers already take turns
+            SafetyRecord.select(SafetyRecord.id).where(SafetyRecord.id == record.id).for_update().execute()
+        fresh = SafetyRecord.get_by_id(record.id)
+        record.current, record.version = fresh.current, fresh.version
+        before = record.values()
+        changed = sorted(k for k in set(before) | set(clean) if before.get(k) != clean.get(k))
+        if not changed:
+            raise EntryErrors({"reason": "Nothing was changed"})
         version = record.version + 1
         amendment = SafetyAmendment.create(record=record, version=version, data=text,
                                            changed=json.dumps(changed), reason=reason, author=author,
