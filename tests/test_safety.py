@@ -466,6 +466,24 @@ def test_a_corrective_action_step_sent_twice_is_taken_once_and_says_so(app, staf
     assert (done.status, done.cause) == ("action_recorded", "burner too low")
 
 
+def test_two_people_recording_one_step_at_once_do_not_overwrite_each_other(app, staff, kitchen):
+    """QA: the step was judged on the action as each request had read it, so two tablets
+    recording the action at once both wrote it, the later one replacing the earlier's cause."""
+    from canteen.safety.models import CorrectiveAction
+    from canteen.safety.service import advance_action
+
+    api(app).post("/api/v1/safety/cooking", json=dict(valid_entries(kitchen)["cooking"], core_temp=62))
+    get = lambda: CorrectiveAction.get()  # noqa: E731
+    assert in_db(app, lambda: advance_action(get(), {}, "user:manager", str)) == {}
+    mine, theirs = in_db(app, get), in_db(app, get)
+    done = {"cause": "burner too low", "action_taken": "cooked on to 80 ℃", "disposition": "reworked"}
+    assert in_db(app, lambda: advance_action(mine, done, "user:manager", str)) == {}
+    late = dict(done, cause="a different cause")
+    assert in_db(app, lambda: advance_action(theirs, late, "user:deputy", str)) == {"status": "moved"}
+    stored = in_db(app, get)
+    assert (stored.status, stored.cause, stored.acted_by) == ("action_recorded", "burner too low", "user:manager")
+
+
 def test_serious_findings_open_corrective_actions_that_walk_to_verified(app, staff, kitchen):
     from canteen.safety.models import CorrectiveAction
 

@@ -517,6 +517,15 @@ def judge_recheck(action, value):
     return "fail" if any(i.id in failing for i in items) else "pass"
 
 
+def still_at(item, status):
+    """Whether the action still stands at `status` in the database (its row locked on PostgreSQL):
+    two people recording the same step at once must not both write it, the later one silently
+    replacing the earlier one's cause and action."""
+    if not isinstance(database.obj, SqliteDatabase):  # SQLite's writers already take turns
+        CorrectiveAction.select(CorrectiveAction.id).where(CorrectiveAction.id == item.id).for_update().execute()
+    return CorrectiveAction.select(CorrectiveAction.status).where(CorrectiveAction.id == item.id).scalar() == status
+
+
 def advance_action(item, form, me, say):
     """Move the action one step on; returns {field: error} when the step cannot be taken.
     `say(key)` gives the message for a refusal in the reader's language."""
@@ -525,6 +534,7 @@ def advance_action(item, form, me, say):
     now = utcnow()
     text = lambda name: " ".join(printable(form.get(name) or "").split())[:1000]
     written = [item]
+    start = item.status
     if item.status == "open":
         item.status, item.acknowledged_at, item.acknowledged_by = "acknowledged", now, me
     elif item.status == "acknowledged":
@@ -554,6 +564,8 @@ def advance_action(item, form, me, say):
             item.recheck_verdict = judge_recheck(item, value)
             if item.recheck_verdict != "pass":
                 with write_transaction():  # the failed re-check is recorded too
+                    if not still_at(item, start):
+                        return {"status": say("moved")}
                     item.save()
                     audit_record(me, "action.recheck", "corrective_action", item.id, rows=[item],
                                  recheck=value, verdict="fail")
@@ -562,6 +574,8 @@ def advance_action(item, form, me, say):
     else:
         return {"status": say("verified")}
     with write_transaction():
+        if not still_at(item, start):
+            return {"status": say("moved")}
         item.save()
         if item.status == "action_recorded":
             written += settle_stock(item, me, now)

@@ -630,6 +630,9 @@ def action(action_id):
             flash(_("That step was saved already; the action now stands as shown."))
             return redirect(url_for("safety.action", action_id=item.id))
         errors = advance(item, request.form)
+        if "status" in errors:  # another tab or person took a step meanwhile: show where it stands
+            flash(errors["status"], "warning")
+            return redirect(url_for("safety.action", action_id=item.id))
         if not errors:
             flash(_("Saved."))
             return redirect(url_for("safety.action", action_id=item.id))
@@ -646,6 +649,7 @@ ACTION_SAY = {
     "recheck": _l("Enter the re-check reading in ℃."),
     "recheck_failed": _l("The re-check reading is still outside the limit: it is recorded; act again and re-check."),
     "verified": _l("This action is already verified."),
+    "moved": _l("That step was saved already; the action now stands as shown."),
 }
 
 
