@@ -332,6 +332,35 @@ def test_api_tokens_are_shown_once_stored_hashed_and_revocable(app, staff):
     assert r.status_code == 401 and r.get_json()["error"]
 
 
+def test_an_error_in_the_back_office_leads_back_to_the_back_office(app, staff):
+    """QA: every error page offered "Back to the kiosk", so a manager whose form had expired
+    (400) or who followed an old link (404) was sent to the kiosk (outside demo mode, the
+    pairing page)."""
+    manager = signed_in(app, "manager")
+    for r in (manager.get("/safety/cooking/99999"), manager.post("/safety/cooking/new", data={"csrf_token": "old"})):
+        page = r.get_data(as_text=True)
+        assert r.status_code in (400, 404) and 'href="/office/"' in page and 'href="/kiosk"' not in page
+    r = app.test_client().get("/kiosk/nothing-here")
+    assert r.status_code == 404 and 'href="/kiosk"' in r.get_data(as_text=True)
+
+
+def test_cli_refuses_a_user_name_the_accounts_page_could_not_edit(app, staff):
+    """QA: `create-user "zhang san"` made an account whose every edit on the accounts page
+    (disable it, change its roles) failed on the user-name check."""
+    runner = app.test_cli_runner()
+    for bad in ["zhang san", "<b>li</b>", "王师傅", "a" * 41]:
+        r = runner.invoke(args=["create-user", bad, "--role", "union", "--password", "pit-head-2026!x"])
+        assert r.exit_code != 0 and "letters, digits" in r.output, (bad, r.output)
+    assert in_db(app, lambda: User.select().where(User.username.contains("li")).count()) == 0
+    r = runner.invoke(args=["create-user", "Zhang.San_2", "--role", "union", "--password", "pit-head-2026!x"])
+    assert r.exit_code == 0, r.output
+    user = in_db(app, lambda: User.by_username("zhang.san_2"))
+    admin = signed_in(app, "admin")
+    r = post_form(admin, f"/admin/users/{user.id}", {"username": user.username, "roles": ["union"]})
+    assert r.status_code == 302, r.get_data(as_text=True)
+    assert not in_db(app, lambda: User.get_by_id(user.id).active)
+
+
 def test_cli_creates_the_first_admin_and_tokens(sqlite_app):
     runner = sqlite_app.test_cli_runner()
     r = runner.invoke(args=["create-user", "root", "--role", "admin"], input="first-admin-pw\nfirst-admin-pw\n")

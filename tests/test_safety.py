@@ -216,6 +216,45 @@ def test_a_correction_keeps_the_original_with_reason_and_author(app, staff, kitc
     assert "misread the display" in page and "3.5" in page and "4.5" in page
 
 
+def test_two_corrections_at_once_become_two_versions_not_a_500(app, staff, kitchen):
+    """QA: six corrections of one entry sent at once answered 500 five times (each took the next
+    version number of the entry it had read). A request holding the entry as it was before
+    another correction now follows that correction."""
+    from canteen.safety import service
+
+    entry = valid_entries(kitchen)["storage"]
+    record_id = api(app).post("/api/v1/safety/storage", json=entry).get_json()["id"]
+    first, stale = (in_db(app, lambda: SafetyRecord.get_by_id(record_id)) for _ in range(2))
+    in_db(app, lambda: service.amend(first, dict(entry, temperature=4.5), "misread", "user:manager"))
+    amendment, _verdict = in_db(app, lambda: service.amend(stale, dict(entry, temperature=5.0), "misread again",
+                                                            "user:deputy"))
+    assert amendment.version == 3
+    assert json.loads(amendment.changed) == ["temperature"]
+    with pytest.raises(EntryErrors):  # the same correction a second time changes nothing
+        in_db(app, lambda: service.amend(stale, dict(entry, temperature=5.0), "double tap", "user:manager"))
+    record = in_db(app, lambda: SafetyRecord.get_by_id(record_id))
+    assert (record.version, record.values()["temperature"]) == (3, 5.0)
+    assert in_db(app, lambda: SafetyAmendment.select().count()) == 2
+    assert app.test_cli_runner().invoke(args=["verify-audit"]).exit_code == 0
+
+
+def test_the_correction_form_says_what_is_wrong_with_the_reason_in_chinese(app, staff, kitchen):
+    """QA: on the Chinese correction form the reason's errors were English ("Give the reason for
+    the correction", "Nothing was changed")."""
+    entry = valid_entries(kitchen)["storage"]
+    record_id = api(app).post("/api/v1/safety/storage", json=entry).get_json()["id"]
+    client = signed_in(app, "manager", lang="zh_CN")
+    path = f"/safety/storage/{record_id}/amend"
+    same = dict(form_data(entry), csrf_token=csrf_token(client, path))
+    for data, said in ((dict(same, temperature="4.5"), "请填写更正的理由"),
+                       (dict(same, reason="读数抄错"), "没有任何改动")):
+        r = client.post(path, data=data)
+        page = r.get_data(as_text=True)
+        assert r.status_code == 422 and said in page, page
+        assert "Give the reason" not in page and "Nothing was changed" not in page
+    assert in_db(app, lambda: SafetyAmendment.select().count()) == 0
+
+
 def test_an_entry_for_an_earlier_time_is_marked_late(app, staff, kitchen):
     client = api(app)
     earlier = (kitchen["now"] - dt.timedelta(hours=3)).isoformat(timespec="minutes")
@@ -397,6 +436,52 @@ def test_a_tightened_threshold_changes_new_verdicts_not_old_ones(app, staff, kit
     assert second["checklist_version"] != first["checklist_version"]
     old = in_db(strict, lambda: SafetyVerdict.get(SafetyVerdict.record == first["id"]))
     assert (old.verdict, old.checklist_version) == ("pass", first["checklist_version"])
+
+
+def test_a_corrective_action_step_sent_twice_is_taken_once_and_says_so(app, staff, kitchen):
+    """QA: a double tap on Acknowledge answered the second tap with "Required." under the cause,
+    and a double tap on Record with "Someone other than the person who acted must verify",
+    although both steps had been saved. The form names the step it was shown for."""
+    from canteen.safety.models import CorrectiveAction
+
+    api(app).post("/api/v1/safety/cooking", json=dict(valid_entries(kitchen)["cooking"], core_temp=62))
+    action = in_db(app, lambda: CorrectiveAction.get())
+    manager = signed_in(app, "manager")
+    path = f"/safety/actions/{action.id}"
+    page = manager.get(path).get_data(as_text=True)
+    assert 'name="step" value="open"' in page
+    token = csrf_token(manager, path)
+    for _tap in range(2):
+        r = manager.post(path, data={"csrf_token": token, "step": "open"})
+        assert r.status_code == 302
+    assert "That step was saved already" in manager.get(path).get_data(as_text=True)
+    record = {"csrf_token": token, "step": "acknowledged", "cause": "burner too low",
+              "action_taken": "cooked on to 80 ℃", "disposition": "reworked"}
+    assert manager.post(path, data=record).status_code == 302
+    again = dict(record, cause="a second, different cause")
+    assert manager.post(path, data=again).status_code == 302
+    page = manager.get(path).get_data(as_text=True)
+    assert "That step was saved already" in page and "must verify" not in page
+    done = in_db(app, lambda: CorrectiveAction.get())
+    assert (done.status, done.cause) == ("action_recorded", "burner too low")
+
+
+def test_two_people_recording_one_step_at_once_do_not_overwrite_each_other(app, staff, kitchen):
+    """QA: the step was judged on the action as each request had read it, so two tablets
+    recording the action at once both wrote it, the later one replacing the earlier's cause."""
+    from canteen.safety.models import CorrectiveAction
+    from canteen.safety.service import advance_action
+
+    api(app).post("/api/v1/safety/cooking", json=dict(valid_entries(kitchen)["cooking"], core_temp=62))
+    get = lambda: CorrectiveAction.get()  # noqa: E731
+    assert in_db(app, lambda: advance_action(get(), {}, "user:manager", str)) == {}
+    mine, theirs = in_db(app, get), in_db(app, get)
+    done = {"cause": "burner too low", "action_taken": "cooked on to 80 ℃", "disposition": "reworked"}
+    assert in_db(app, lambda: advance_action(mine, done, "user:manager", str)) == {}
+    late = dict(done, cause="a different cause")
+    assert in_db(app, lambda: advance_action(theirs, late, "user:deputy", str)) == {"status": "moved"}
+    stored = in_db(app, get)
+    assert (stored.status, stored.cause, stored.acted_by) == ("action_recorded", "burner too low", "user:manager")
 
 
 def test_serious_findings_open_corrective_actions_that_walk_to_verified(app, staff, kitchen):

@@ -173,3 +173,21 @@ def test_a_correction_that_makes_an_accepted_delivery_fail_asks_too(app, staff, 
     assert in_db(app, lambda: SafetyRecord.get().version) == 1  # nothing saved yet
     assert client.post(path, data=dict(data, decision="reject")).status_code == 302
     assert in_db(app, lambda: SafetyRecord.get().values()["accepted"]) is False and stock(client) == []
+
+
+def test_two_draw_downs_at_once_never_take_more_than_the_lot_holds(app, staff, kitchen):  # noqa: F811
+    """QA: six taps on Take at once drew a 10 kg lot down to -40 kg (each request checked the
+    lot as it had read it). A tablet still showing the full lot now gets the refusal."""
+    from canteen.safety.models import StockUse
+    from canteen.safety.service import StockError, take_from_lot
+
+    client = signed_in(app, "manager")
+    assert client.post("/api/v1/safety/procurement", json=tofu(kitchen)).status_code == 201
+    first, stale = in_db(app, lambda: StockLot.get()), in_db(app, lambda: StockLot.get())
+    in_db(app, lambda: take_from_lot(first, 20, "discarded", "user:manager"))
+    assert stale.remaining == 20  # read before the first draw-down, as a concurrent request would
+    with pytest.raises(StockError):
+        in_db(app, lambda: take_from_lot(stale, 20, "discarded", "user:manager"))
+    assert in_db(app, lambda: StockLot.get().remaining) == 0
+    assert in_db(app, lambda: StockUse.select().count()) == 1
+    assert app.test_cli_runner().invoke(args=["verify-audit"]).exit_code == 0

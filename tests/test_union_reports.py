@@ -261,6 +261,23 @@ def test_comments_are_searched_literally_replied_to_and_exported_safely(app, sta
     assert "'=HYPERLINK(\"http://x\")" in [r[4] for r in rows]  # never a live formula
 
 
+@pytest.mark.parametrize("back", ["/reports/comments\r\nSet-Cookie: a=b", "/reports/comments/../..//evil.example",
+                                  "/reports/comments\\..\\evil", "//evil.example/reports/comments"])
+def test_a_reply_with_a_forged_return_address_is_saved_and_goes_back_to_the_comments(app, staff, dishes, back):
+    """QA: a `next` with a line break answered 500 after the reply had been stored."""
+    make_votes(app, dishes["pork"].id, [2], comment="太咸了")
+    target = in_db(app, lambda: Rating.get(Rating.comment == "太咸了").id)
+    manager = signed_in(app, "manager")
+    token = csrf_token(manager, f"/reports/comments/{target}")
+    r = manager.post(f"/reports/comments/{target}", data={"csrf_token": token, "reply": "已减盐", "next": back})
+    assert r.status_code == 302 and r.headers["Location"] == "/reports/comments"
+    assert "a=b" not in r.headers.get("Set-Cookie", "")
+    assert in_db(app, lambda: CommentFollowUp.get(CommentFollowUp.rating == target).reply) == "已减盐"
+    r = manager.post(f"/reports/comments/{target}", data={"csrf_token": token, "reply": "已减盐",
+                                                          "next": "/reports/comments?status=open"})
+    assert r.headers["Location"] == "/reports/comments?status=open"  # the list it came from
+
+
 @pytest.mark.parametrize("comment", [
     "菜里有头发", "菜里有只小虫", "吃完闹肚子了", "肉不熟", "拉稀了", "汤酸了，坏了", "有根毛", "吃出一个钉子",
     "肉不新鲜，有异味", "There was a FLY in my soup", "a worm in the salad", "the chicken was raw", "I threw up",
@@ -315,6 +332,26 @@ def test_the_weekly_report_prints_the_same_numbers_as_the_scoreboard(app, staff,
     assert book.sheetnames == ["dishes", "meals", "shifts", "places", "trials", "reasons", "comments", "suggestions"]
     dishes_sheet = list(book["dishes"].iter_rows(values_only=True))
     assert dishes_sheet[1][0] == "Braised pork belly" and f"{dishes_sheet[1][4]:.2f}" == fair
+
+
+def test_the_weekly_export_names_a_dishs_reasons_in_the_readers_language(app, staff, dishes):
+    """QA: the weekly report's dishes sheet listed reason codes (too_salty / cold) where the
+    scoreboard's export and every page say 咸了 / Too salty."""
+    def tagged():
+        for i in range(6):
+            r = Rating.create(dish=dishes["pork"], score=2, channel="kiosk", client_id=f"w-{i}", day=DAY, meal="lunch")
+            RatingTag.create(rating=r, tag="too_salty")
+    in_db(app, tagged)
+    for lang, word in (("en", "Too salty"), ("zh_CN", "咸了")):
+        union = signed_in(app, "union", lang=lang)
+        book = load_workbook(io.BytesIO(union.get("/reports/weekly?week=2026-W41&format=xlsx").data))
+        rows = list(book["dishes"].iter_rows(values_only=True))
+        reasons = rows[1][list(rows[0]).index("reasons")]
+        assert reasons == word, reasons
+        board = load_workbook(io.BytesIO(union.get(
+            f"/reports/scoreboard?from={DAY}&to={DAY + dt.timedelta(days=6)}&format=xlsx").data))
+        board_rows = list(board.worksheets[0].iter_rows(values_only=True))
+        assert board_rows[1][list(board_rows[0]).index("reasons")] == reasons
 
 
 def test_every_report_export_opens_as_a_workbook(app, staff, dishes):

@@ -6,6 +6,7 @@ after CANTEEN_SESSION_IDLE_MINUTES without a request or CANTEEN_SESSION_MAX_HOUR
 """
 import datetime as dt
 import logging
+import re
 import secrets
 from urllib.parse import urlsplit
 
@@ -40,7 +41,7 @@ from .accounts import (
     validate_new_password,
 )
 from . import switch
-from .forms import LoginForm, PasswordForm
+from .forms import USERNAME_PATTERN, LoginForm, PasswordForm
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger(__name__)
@@ -239,8 +240,9 @@ def change_password():
 def create_user_command(name, roles, password, display_name):
     """Create a user who signs in to the back office."""
     name = name.strip().lower()
-    if not name or len(name) > 40:
-        raise click.BadParameter("a user name has 1 to 40 characters", param_hint="NAME")
+    if not re.fullmatch(USERNAME_PATTERN, name):
+        raise click.BadParameter("a user name has 1 to 40 letters, digits, dots, dashes or underscores",
+                                 param_hint="NAME")
     if User.by_username(name):
         raise click.ClickException(f"There is already a user {name!r}.")
     if password is None:

@@ -133,10 +133,15 @@ class MenuForm(FlaskForm):
     dishes = MultiCheckboxField(_l("Dishes"), coerce=int, choices=[])
 
 
+# A user name as the accounts form takes it; create-user checks the same, so that every account
+# the command line makes can be edited (disabled, its roles changed) on the accounts page.
+USERNAME_PATTERN = r"^[A-Za-z0-9._-]{1,40}$"
+
+
 class UserForm(FlaskForm):
     username = CleanStringField(_l("User name"), validators=[
         DataRequired(), Length(max=40),
-        Regexp(r"^[A-Za-z0-9._-]+$", message=_l("Letters, digits, dot, dash and underscore only."))])
+        Regexp(USERNAME_PATTERN, message=_l("Letters, digits, dot, dash and underscore only."))])
     display_name = CleanStringField(_l("Full name"), validators=[Optional(), Length(max=80)])
     roles = MultiCheckboxField(_l("Roles"), choices=[],
                                validators=[DataRequired(message=_l("Choose at least one role."))])

@@ -1,5 +1,7 @@
 """Phone comments: filtered, searchable, shown escaped and without who wrote them; the
 manager replies or marks them handled; safety ones link to the meal's retained samples."""
+from urllib.parse import urlsplit
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from peewee import JOIN
@@ -10,6 +12,7 @@ from ..feedback.follow_up import safety_words
 from ..feedback.models import CommentFollowUp, Rating
 from ..i18n import current_language
 from ..models import Dish, database, utcnow
+from ..office.auth import safe_next
 from ..office.forms import CommentReplyForm, printable
 from ..safety.models import SafetyRecord
 from ..vocabulary import MEALS
@@ -98,6 +101,9 @@ def reply(rating_id):
     form = CommentReplyForm()
     if not form.validate_on_submit():  # shown on the comment's own page, whatever list it came from
         return comment(rating.id, form, 422)
+    back = safe_next(request.form.get("next"))  # judged before anything is stored: the list it came from
+    if urlsplit(back).path != url_for("reports.comments"):
+        back = url_for("reports.comments")
     now, who = utcnow(), actor()
     with database.atomic():
         CommentFollowUp.insert(rating=rating.id).on_conflict_ignore().execute()
@@ -112,5 +118,4 @@ def reply(rating_id):
         f.save()
         audit.record(who, "comment.follow_up", "rating", rating.id, reply=f.reply, handled=bool(f.handled_at))
     flash(_("Saved."))
-    return redirect(request.form.get("next") if (request.form.get("next") or "").startswith("/reports/comments")
-                    else url_for("reports.comments"))
+    return redirect(back)

@@ -131,13 +131,19 @@ def group_label(kind, code):
     return code or _("unknown place")
 
 
+def reason_names(codes):
+    """A dish's top reasons as the reader says them (the scoreboard's export does the same)."""
+    return None if codes is None else [str(REASONS.get(code, code)) for code in codes]
+
+
 def as_tables(data, lang):
     """The report's tables for CSV/XLSX."""
     name = "name_en" if lang == "en" else "name_zh"
     stat = ("votes", "mean", "fair", "good_share", "good_interval")
     return [
         ("dishes", ("dish", "price") + stat + ("faces", "reasons"),
-         [[d[name], d["price"]] + [d[k] for k in stat] + [d["faces"], d["reasons"]] for d in data["dishes"]]),
+         [[d[name], d["price"]] + [d[k] for k in stat] + [d["faces"], reason_names(d["reasons"])]
+          for d in data["dishes"]]),
         ("meals", ("meal",) + stat, [[group_label("meal", g["code"])] + [g[k] for k in stat] for g in data["meals"]]),
         ("shifts", ("shift",) + stat, [[group_label("shift", g["code"])] + [g[k] for k in stat] for g in data["shifts"]]),
         ("places", ("place",) + stat, [[group_label("place", g["code"])] + [g[k] for k in stat] for g in data["places"]]),

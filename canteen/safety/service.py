@@ -11,13 +11,14 @@ import secrets
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from peewee import SqliteDatabase
 
 from ..audit import lock_chain, recorded_once
 from ..audit import record as audit_record
 from ..checklists import engine
 from ..clock import clock
 from ..db import write_transaction
-from ..models import Dish, utcnow
+from ..models import Dish, database, utcnow
 from .models import (
     DISPOSITIONS,
     CorrectiveAction,
@@ -415,6 +416,16 @@ def amend(record, data, reason, author, lang="en", say=None):
         raise EntryErrors({"reason": "Nothing was changed"})
     text = json.dumps(clean, ensure_ascii=False, sort_keys=True)
     with write_transaction():
+        # two corrections sent at once (a double tap, two tablets) take turns, each judged on the
+        # version the other left, instead of both taking the next version number (a 500)
+        if not isinstance(database.obj, SqliteDatabase):  # SQLite's writers already take turns
+            SafetyRecord.select(SafetyRecord.id).where(SafetyRecord.id == record.id).for_update().execute()
+        fresh = SafetyRecord.get_by_id(record.id)
+        record.current, record.version = fresh.current, fresh.version
+        before = record.values()
+        changed = sorted(k for k in set(before) | set(clean) if before.get(k) != clean.get(k))
+        if not changed:
+            raise EntryErrors({"reason": "Nothing was changed"})
         version = record.version + 1
         amendment = SafetyAmendment.create(record=record, version=version, data=text,
                                            changed=json.dumps(changed), reason=reason, author=author,
@@ -506,6 +517,15 @@ def judge_recheck(action, value):
     return "fail" if any(i.id in failing for i in items) else "pass"
 
 
+def still_at(item, status):
+    """Whether the action still stands at `status` in the database (its row locked on PostgreSQL):
+    two people recording the same step at once must not both write it, the later one silently
+    replacing the earlier one's cause and action."""
+    if not isinstance(database.obj, SqliteDatabase):  # SQLite's writers already take turns
+        CorrectiveAction.select(CorrectiveAction.id).where(CorrectiveAction.id == item.id).for_update().execute()
+    return CorrectiveAction.select(CorrectiveAction.status).where(CorrectiveAction.id == item.id).scalar() == status
+
+
 def advance_action(item, form, me, say):
     """Move the action one step on; returns {field: error} when the step cannot be taken.
     `say(key)` gives the message for a refusal in the reader's language."""
@@ -514,6 +534,7 @@ def advance_action(item, form, me, say):
     now = utcnow()
     text = lambda name: " ".join(printable(form.get(name) or "").split())[:1000]
     written = [item]
+    start = item.status
     if item.status == "open":
         item.status, item.acknowledged_at, item.acknowledged_by = "acknowledged", now, me
     elif item.status == "acknowledged":
@@ -543,6 +564,8 @@ def advance_action(item, form, me, say):
             item.recheck_verdict = judge_recheck(item, value)
             if item.recheck_verdict != "pass":
                 with write_transaction():  # the failed re-check is recorded too
+                    if not still_at(item, start):
+                        return {"status": say("moved")}
                     item.save()
                     audit_record(me, "action.recheck", "corrective_action", item.id, rows=[item],
                                  recheck=value, verdict="fail")
@@ -551,6 +574,8 @@ def advance_action(item, form, me, say):
     else:
         return {"status": say("verified")}
     with write_transaction():
+        if not still_at(item, start):
+            return {"status": say("moved")}
         item.save()
         if item.status == "action_recorded":
             written += settle_stock(item, me, now)
@@ -571,7 +596,12 @@ def take_from_lot(lot, quantity, reason, author):
     if reason == "used" and lot.on_hold:
         raise StockError("on_hold")
     with write_transaction():
+        # what is left is judged by the update itself: two taps at once (or two tablets) drew
+        # a 10 kg lot down to -40 kg when each checked the lot it had read before
+        taken = (StockLot.update(remaining=StockLot.remaining - quantity)
+                 .where((StockLot.id == lot.id) & (StockLot.remaining >= quantity)).execute())
+        if not taken:
+            raise StockError("quantity")
         use = StockUse.create(lot=lot, quantity=quantity, reason=reason, author=author, at=utcnow())
-        StockLot.update(remaining=StockLot.remaining - quantity).where(StockLot.id == lot.id).execute()
         audit_record(author, "stock.use", "stock_lot", lot.id, rows=[lot, use], quantity=quantity, reason=reason)
     return use

@@ -79,9 +79,18 @@ TIME_SAY = {
 }
 
 
+# Likewise a correction's reason (service.amend).
+REASON_SAY = {
+    "Give the reason for the correction": _l("Give the reason for the correction"),
+    "The reason may have at most 300 characters": _l("The reason may have at most 300 characters"),
+    "Nothing was changed": _l("Nothing was changed"),
+}
+
+
 def said(errors):
-    """The errors of an entry, the time's in the reader's language."""
-    return {k: str(TIME_SAY.get(v, v)) if k == "occurred_at" else v for k, v in errors.items()}
+    """The errors of an entry, the time's and the reason's in the reader's language."""
+    words = {"occurred_at": TIME_SAY, "reason": REASON_SAY}
+    return {k: str(words[k].get(v, v)) if k in words else v for k, v in errors.items()}
 
 
 def say(key, **params):
@@ -479,7 +488,7 @@ def amend(kind_name, record_id):
                 _amendment, verdict = service.amend(entry, values, request.form.get("reason"), actor(),
                                                     current_language(), say)
         except EntryErrors as e:
-            errors = e.errors
+            errors = said(e.errors)
         else:
             if ask is not None:
                 return render_template("safety/form.html", kind=kind, form=form, values=values, errors={},
@@ -622,7 +631,14 @@ def action(action_id):
             abort(403)
         if not ConfirmForm().validate_on_submit():
             abort(400)
+        step = request.form.get("step")
+        if step and step != item.status:  # a double tap, or another tab or person took this step
+            flash(_("That step was saved already; the action now stands as shown."))
+            return redirect(url_for("safety.action", action_id=item.id))
         errors = advance(item, request.form)
+        if "status" in errors:  # another tab or person took a step meanwhile: show where it stands
+            flash(errors["status"], "warning")
+            return redirect(url_for("safety.action", action_id=item.id))
         if not errors:
             flash(_("Saved."))
             return redirect(url_for("safety.action", action_id=item.id))
@@ -639,6 +655,7 @@ ACTION_SAY = {
     "recheck": _l("Enter the re-check reading in ℃."),
     "recheck_failed": _l("The re-check reading is still outside the limit: it is recorded; act again and re-check."),
     "verified": _l("This action is already verified."),
+    "moved": _l("That step was saved already; the action now stands as shown."),
 }
 
 
