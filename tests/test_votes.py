@@ -284,6 +284,22 @@ def test_a_burst_from_one_device_is_kept_but_flagged_and_left_out(app, dishes, s
     assert report["left_out"] == {"flagged": 2, "replaced": 0}
 
 
+def test_the_day_summary_gives_no_mean_for_a_dish_with_fewer_than_five_voters(app, dishes, staff):
+    """Two faces from one meal point at the miners who gave them: the summary API keeps the
+    reports' privacy rule (CANTEEN_REPORT_MIN_GROUP) and says so."""
+    client = kiosk_client(app)
+    faces = [(dishes["rice"], 1), (dishes["rice"], 2)] + [(dishes["pork"], s) for s in (5, 4, 4, 5, 3)]
+    for i, (dish, score) in enumerate(faces):
+        assert post(client, dish, score, f"small-group-{i:04d}", voted_at=at_lunch(app, 10 * i)).status_code == 201
+    day = in_db(app, lambda: Rating.get().day)
+    report = signed_in(app, "union").get(f"/api/v1/summary?day={day}").get_json()
+    by_id = {d["id"]: d for d in report["dishes"]}
+    assert by_id[dishes["rice"].id] | {"name": None} == {"id": dishes["rice"].id, "name": None, "votes": 2,
+                                                        "mean": None, "suppressed": True}
+    assert (by_id[dishes["pork"].id]["votes"], by_id[dishes["pork"].id]["mean"],
+            by_id[dishes["pork"].id]["suppressed"]) == (5, 4.2, False)
+
+
 def test_the_shift_change_pace_is_no_burst_and_the_same_face_from_two_miners_counts_twice(app, dishes):
     """A kiosk takes a miner every ~2.5 s at a shift change: 40 votes 2.5 s apart, the same
     dish and face for two miners in a row, all counted."""

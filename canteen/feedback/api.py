@@ -189,5 +189,5 @@ def summary():
         day = dt.date.fromisoformat(request.args["day"]) if "day" in request.args else clock().today()
     except ValueError:
         return error("day must be a date like 2026-11-26.", "day")
-    dishes, left_out = votes.day_summary(day, current_language())
+    dishes, left_out = votes.day_summary(day, current_language(), current_app.config["REPORT_MIN_GROUP"])
     return jsonify(day=day.isoformat(), dishes=dishes, left_out=left_out)

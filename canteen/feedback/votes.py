@@ -387,9 +387,11 @@ def source_label(source):
     return f"card:{source.card_id}" if source.kind == "card" else f"kiosk-qr:{source.kiosk}"[:64]
 
 
-def day_summary(day, lang):
+def day_summary(day, lang, min_group=5):
     """Counted votes per dish on one service day, and how many flagged and replaced votes were
-    left out: ([{"id", "name", "votes", "mean"}], {"flagged": n, "replaced": n})."""
+    left out: ([{"id", "name", "votes", "mean", "suppressed"}], {"flagged": n, "replaced": n}).
+    A dish with fewer than `min_group` voters has no mean, as in every report: two or three
+    faces from one meal would point at the miners who gave them."""
     rows = (Rating.counted()
             .select(Rating.dish, fn.COUNT(Rating.id).alias("votes"), fn.AVG(Rating.score).alias("mean"))
             .where(Rating.day == day)
@@ -401,5 +403,6 @@ def day_summary(day, lang):
                                           & Rating.flag.is_null()).count(),
     }
     dishes = sorted(({"id": r.dish_id, "name": names.get(r.dish_id), "votes": r.votes,
-                      "mean": round(float(r.mean), 2)} for r in rows), key=lambda d: -d["votes"])
+                      "mean": None if r.votes < min_group else round(float(r.mean), 2),
+                      "suppressed": r.votes < min_group} for r in rows), key=lambda d: -d["votes"])
     return dishes, left_out
