@@ -368,6 +368,11 @@ def test_cli_creates_the_first_admin_and_tokens(sqlite_app):
     assert runner.invoke(args=["create-user", "root", "--role", "admin", "--password", "x" * 12]).exit_code != 0
     short = runner.invoke(args=["create-user", "u2", "--role", "union", "--password", "short"])
     assert short.exit_code != 0 and ("at least 12" in short.output or "至少" in short.output)
+    for bad in ("x" * 65, "  ", "scale\n2"):  # never cut or stored as something else
+        refused = runner.invoke(args=["create-token", bad, "--role", "manager"])
+        assert refused.exit_code == 2 and "1 to 64 printable characters" in refused.output, bad
+    with sqlite_app.app_context(), database.connection_context():
+        assert ApiToken.select().count() == 0
     r = runner.invoke(args=["create-token", "scale-1", "--role", "manager"])
     secret = r.output.strip()
     with sqlite_app.app_context(), database.connection_context():

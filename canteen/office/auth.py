@@ -265,8 +265,11 @@ def create_user_command(name, roles, password, display_name):
 @with_appcontext
 def create_token_command(name, role):
     """Create an API token for a machine; it is printed once."""
+    name = name.strip()
+    if not name or len(name) > 64 or not name.isprintable():  # the back office's form refuses them too
+        raise click.BadParameter("a token's name has 1 to 64 printable characters.", param_hint="NAME")
     with database.atomic():
-        token, secret = ApiToken.issue(name.strip()[:64] or "token", role)
+        token, secret = ApiToken.issue(name, role)
         audit.record("cli", "token.create", "api_token", token.id, name=token.name, role=role)
     click.echo(secret)
 
