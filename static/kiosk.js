@@ -152,6 +152,7 @@
     grid.replaceChildren(...menu.dishes.map(tile));
     grid.dataset.count = String(menu.dishes.length);
     $("menu-empty").hidden = menu.dishes.length > 0;
+    root.dataset.empty = String(!menu.dishes.length); // no "tap the dish", no phone QR: nothing to rate
     renderChanges(menu.announcements || []);
     fitGrid();
   }

@@ -175,8 +175,29 @@ def set_menu(live, n):
         slot = clock().slot()
         days = {slot.day + dt.timedelta(days=d) for d in (-1, 0, 1)} | {clock().today()}
         MenuItem.delete().execute()
-        MenuItem.insert_many([(day, w.name, d.id) for day in days for w in clock().windows for d in dishes[:n]],
-                             fields=[MenuItem.day, MenuItem.meal, MenuItem.dish]).execute()
+        if n:
+            MenuItem.insert_many([(day, w.name, d.id) for day in days for w in clock().windows for d in dishes[:n]],
+                                 fields=[MenuItem.day, MenuItem.meal, MenuItem.dish]).execute()
+
+
+def test_a_meal_with_nothing_on_the_menu_asks_for_nothing(browser, live):
+    """No "tap the dish" and no phone QR when there is nothing to rate: the notice says why."""
+    set_menu(live, 0)
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, has_touch=True)
+    page = context.new_page()
+    pair(page, live, "canteen-exit")
+    page.goto(f"{live.url}/kiosk?lang=en")
+    page.wait_for_selector("#menu-empty", state="visible")
+    page.wait_for_timeout(500)  # the phone QR has had time to load
+    assert page.locator(".dish").count() == 0
+    assert not page.locator("#dishes-title").is_visible() and not page.locator("#phone-qr").is_visible()
+    box = page.locator("#menu-empty").bounding_box()
+    assert box["y"] > 100 and page.locator("#menu-empty").inner_text() == "No dishes are planned for this meal."
+    set_menu(live, 3)  # the menu comes: the screen asks again
+    page.reload()
+    page.wait_for_selector(".dish")
+    assert page.locator("#dishes-title").is_visible() and not page.locator("#menu-empty").is_visible()
+    context.close()
 
 
 def luminance(rgb):
