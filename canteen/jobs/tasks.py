@@ -94,10 +94,12 @@ def claim(job, slot, now=None, attempts=1):
     lease = dt.timedelta(minutes=current_app.config["JOB_LEASE_MINUTES"])
     if not (owner_is_gone(held.owner) or held.started_at < now - lease):
         return False
-    log.warning("job %s %s: taking over the claim of %s (started %s)", job, slot, held.owner or "?", held.started_at)
     taken = (JobRun.update(owner=me, started_at=now, detail=f"taken over from {held.owner or '?'}")
              .where((JobRun.id == held.id) & (JobRun.outcome == "running") & (JobRun.owner == held.owner))
              .execute())
+    if taken == 1:  # said only by the one that did: two schedulers may both find the claim stale
+        log.warning("job %s %s: taking over the claim of %s (started %s)", job, slot, held.owner or "?",
+                    held.started_at)
     return taken == 1
 
 
