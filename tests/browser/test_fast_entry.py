@@ -117,6 +117,19 @@ def test_the_shift_check_fits_a_phone(browser, live):
     context.close()
 
 
+def test_the_staff_register_with_shifts_fits_a_phone_in_english(browser, live):
+    """Six columns (the shift one too) and the retire button: the table scrolls, not the page."""
+    crew_of_30(live)
+    in_db(live, lambda: Staff.create(name="王师傅", job="面点师", health_cert_no="HC-2026-0001", shift="early",
+                                     health_cert_expiry=clock().today() + dt.timedelta(days=90)))
+    context, page = sign_in_page(browser, live, "zhang", viewport=(390, 844))
+    page.get_by_role("button", name="English").click()
+    page.goto(f"{live.url}/safety/registers/staff")
+    assert page.get_by_role("columnheader", name="Shift").is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    context.close()
+
+
 def test_the_forms_start_from_now_remember_and_preset(browser, live):
     def build():
         make_user("zhang", "manager")
