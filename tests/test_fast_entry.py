@@ -274,7 +274,7 @@ def test_the_shift_page_lists_the_shift_about_to_start_first(app, shift):
         assert sorted(listed) == sorted(crew[:4] + no_shift)  # the early shift and those with no shift set
         assert sorted(folded) == sorted(crew[4:11])
         assert ticked == set(crew[:4] + no_shift)  # the fold starts unticked
-        assert "Show everyone: 7 people on other shifts" in html
+        assert "Show everyone: 7 on other shifts" in html
         # one tap away: someone from the fold ticked is checked with the others
         data = shift_form(client, crew[:4] + [crew[5]], shift["lead"])
         assert client.post("/safety/health/shift", data=data).status_code == 302
