@@ -310,6 +310,20 @@ def test_someone_taken_off_the_register_while_the_page_was_open_is_named_and_not
         crew[:2] + crew[3:5])
 
 
+@pytest.mark.parametrize("key", ["on-99999999999999999999", "on-0", "on-\uff11\uff12"])
+def test_a_forged_id_ticked_on_duty_is_refused_not_a_server_error(app, shift, key):
+    """An id no page ever listed (past any database id, none, full-width digits) stores nothing
+    and answers beside the roster, as a person taken off the register would."""
+    client = signed_in(app, "zhang")
+    data = shift_form(client, shift["crew"][:3], shift["lead"], **{key: "1"})
+    r = client.post("/safety/health/shift", data=data)
+    if key.startswith("on-\uff11"):  # not a number the page writes: ignored, as any unknown field
+        assert r.status_code == 302
+    else:
+        assert r.status_code == 422 and "Nothing was saved" in unescape(r.get_data(as_text=True))
+        assert in_db(app, lambda: SafetyRecord.select().count()) == 0
+
+
 def test_the_roster_follows_the_canteens_own_shift_names():
     from canteen.meals import parse_shifts
     from canteen.safety.shift_check import roster_shift
