@@ -230,7 +230,8 @@ def resend_command(delivery_id):
         found = Delivery.get_or_none(Delivery.id == delivery_id)
         if found is None:
             raise click.ClickException(f"There is no delivery {delivery_id} (see: flask deliveries list).")
-        raise click.ClickException(f"delivery {delivery_id} is {found.status}, not unknown or failed: nothing to resend")
+        raise click.ClickException(
+            f"delivery {delivery_id} is {found.status}, not unknown or failed: nothing to resend")
     (Alert.update(resolved_at=utcnow(), resolved_by="resent by hand")
      .where((Alert.key == f"delivery-unknown:{delivery_id}") & Alert.resolved_at.is_null()).execute())
     click.echo(f"Delivery {delivery_id} queued; the scheduler sends it within a minute.")
