@@ -1,4 +1,5 @@
 """canteen: kiosk-first staff-canteen feedback and food-safety tracker."""
+import contextlib
 import os
 from pathlib import Path
 
@@ -41,6 +42,22 @@ def serving():
     return ctx is None or ctx.info_name == "run"
 
 
+@contextlib.contextmanager
+def stops_when_full(app):
+    """Migrating or seeding at start-up on a full disk (or past CANTEEN_SQLITE_MAX_PAGE_COUNT)
+    stops with one clear line, not a traceback: the operator has something to free or raise."""
+    from peewee import OperationalError
+    try:
+        yield
+    except OperationalError as e:
+        if "database or disk is full" not in str(e).lower():
+            raise
+        cap = app.config["SQLITE_MAX_PAGE_COUNT"]
+        raise ConfigError("the database is full and cannot be prepared: "
+                          + (f"CANTEEN_SQLITE_MAX_PAGE_COUNT={cap} pages is too few, raise it"
+                             if cap else "free space on its disk") + f" ({app.config['DATABASE_URL']})") from e
+
+
 def create_app(test_config=None):
     """Application factory: defaults, then CANTEEN_* environment, then `test_config`."""
     # CANTEEN_INSTANCE_PATH moves the database, secret key and photos out of ./instance.
@@ -68,12 +85,14 @@ def create_app(test_config=None):
     clock.init_app(app)
     app.extensions["canteen_checklist"] = checklists.load_for(app)
     i18n.init_app(app)
-    db.init_app(app)
+    with stops_when_full(app):
+        db.init_app(app)
     audit.init_app(app)
     cli.init_app(app)
     app.cli.add_command(demo.remove_demo_command)
     if serving():  # CLI commands (create-user, remove-demo, …) never seed nor refuse
-        demo.ensure_demo(app) if app.config["DEMO"] else demo.ensure_real(app)
+        with stops_when_full(app):
+            demo.ensure_demo(app) if app.config["DEMO"] else demo.ensure_real(app)
     auth.init_app(app)
     ratelimits.init_app(app)
     web.init_app(app)  # before the blueprints: their <int:…> rules take its id converter

@@ -7,7 +7,8 @@ Checked once, before every request, from the view's declaration: a new route is 
 until someone opens it on purpose, and tests/test_access.py walks the URL map to prove it.
 """
 from flask import current_app, g, jsonify, redirect, request, url_for
-from flask_babel import gettext as _
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from .models import AppSetting, utcnow
@@ -78,8 +79,10 @@ def current_kiosk():
 
 
 def denied(status, message):
+    """`message` is lazy: the API says it in English whatever the request's language (jsonapi.py)."""
     if request.path.startswith("/api/"):
-        return jsonify(error=message, field=None), status
+        with force_locale("en"):
+            return jsonify(error=str(message), field=None), status
     if status == 401:
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     from flask import render_template
@@ -95,7 +98,7 @@ def enforce():
     if secret is not None:
         token = ApiToken.lookup(secret) if secret else None
         if token is None or token.revoked_at is not None:
-            return denied(401, _("The API token is invalid or has been revoked."))
+            return denied(401, _l("The API token is invalid or has been revoked."))
         g.api_token = token
         if token.last_used_at is None or (utcnow() - token.last_used_at).total_seconds() > 60:
             ApiToken.update(last_used_at=utcnow()).where(ApiToken.id == token.id).execute()
@@ -104,9 +107,9 @@ def enforce():
         return None
     roles = current_roles()
     if not roles and not current_user.is_authenticated:
-        return denied(401, _("Please sign in."))
+        return denied(401, _l("Please sign in."))
     if not roles & access:
-        return denied(403, _("Your account may not use this page."))
+        return denied(403, _l("Your account may not use this page."))
     return None
 
 

@@ -190,9 +190,12 @@
     const list = $("changes-list");
     list.replaceChildren(...items.slice(0, 3).map((a) => {
       const li = document.createElement("li");
+      const line = document.createElement("span");  // two lines at most: a note may be 1000 characters
+      line.className = "change-line";
       const dish = document.createElement("strong");
       dish.textContent = a.dish;
-      li.append(dish, " · " + a.text + (a.note ? " — " + a.note : ""));
+      line.append(dish, " · " + a.text + (a.note ? " — " + a.note : ""));
+      li.append(line);
       return li;
     }));
     $("changes").hidden = items.length === 0;

@@ -215,3 +215,9 @@ def test_the_served_document_lists_this_installations_tags(tmp_path):
     assert rating["properties"]["tags"]["items"]["enum"] == ["cold", "too_salty"]
     assert "CANTEEN_REPLAY_MAX_DAYS (3)" in rating["properties"]["voted_at"]["description"]
     close_pool()
+
+
+def test_a_page_cap_too_small_for_the_database_stops_start_with_a_clear_message(tmp_path):
+    """Migrations cannot fit in 50 pages: the operator reads which setting, not a traceback."""
+    with pytest.raises(ConfigError, match="CANTEEN_SQLITE_MAX_PAGE_COUNT=50 pages is too few"):
+        make_app(f"sqlite:///{tmp_path}/x.db", tmp_path, SQLITE_MAX_PAGE_COUNT=50)

@@ -226,3 +226,20 @@ def test_a_webhook_that_takes_the_alert_but_never_answers_is_marked_unknown_not_
         close_pool()
         server.shutdown()
         server.server_close()
+
+
+def test_the_deliveries_command_refuses_what_it_cannot_do_by_name(app):
+    """A mistyped status is an error (not an empty list); an id that is no delivery says so
+    (not "not unknown or failed"), an id past the database's range too (not a traceback)."""
+    with app.app_context(), database.connection_context():
+        sent = Delivery.create(item_type="alert", item_id=1, channel="webhook", status="sent")
+    runner = app.test_cli_runner()
+    typo = runner.invoke(args=["deliveries", "list", "--status", "unknwon"])
+    assert typo.exit_code == 2 and "unknown" in typo.output and "pending" in typo.output
+    assert runner.invoke(args=["deliveries", "list", "--status", "sent"]).output.startswith(f"{sent.id}\tsent")
+    missing = runner.invoke(args=["deliveries", "resend", "424242"])
+    assert missing.exit_code == 1 and "There is no delivery 424242" in missing.output
+    huge = runner.invoke(args=["deliveries", "resend", str(2**70)])
+    assert huge.exit_code == 2 and "Invalid value" in huge.output
+    done = runner.invoke(args=["deliveries", "resend", str(sent.id)])
+    assert done.exit_code == 1 and "is sent, not unknown or failed" in done.output

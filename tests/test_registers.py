@@ -273,6 +273,11 @@ def test_every_api_error_is_english_and_names_follow_the_language_asked(app, sta
         "body": client.post(f"{BASE}/staff{query}", data="{", content_type="application/json", headers=h),
         "missing": client.patch(f"{BASE}/staff/424242{query}", json={"active": False}, headers=h),
         "summary": client.get(f"/api/v1/summary{query}{'&' if query else '?'}day=x", headers=h),
+        # refused before any view runs: a reader signed in with the Chinese screen, nobody, a bad token
+        "role": signed_in(app, "union", lang="zh_CN").patch(f"{BASE}/staff/{person}{query}",
+                                                            json={"active": False}, headers=headers),
+        "anonymous": client.patch(f"{BASE}/staff/{person}{query}", json={"active": False}, headers=headers),
+        "token": client.get(f"{BASE}/staff{query}", headers=dict(headers, Authorization="Bearer nope")),
     }
     for name, r in answers.items():
         body = r.get_json()

@@ -423,3 +423,20 @@ def test_the_kiosk_keeps_its_you_asked_list_until_something_is_written_or_it_is_
     app.config["ANNOUNCE_CACHE_SECONDS"] = 0  # off: computed on every request
     make_votes(app, pork.id, [1] * 400, day=today - dt.timedelta(days=3))
     assert asked() == []
+
+
+def test_two_suggestions_that_produced_the_same_dish_show_it_once_on_the_kiosk(app, staff, dishes):
+    """The kiosk shows three items: two suggestions closed by the same change name the dish
+    once (the newest), as a dish named by a suggestion is not shown again as a decision."""
+    union, manager = signed_in(app, "union"), signed_in(app, "manager")
+    pork = dishes["pork"]
+    today, first, change = portion_change_that_scored_better(app, union, pork)
+    assert record(union, kind="taste", dish=str(pork.id), text="红烧肉太咸", team="掘进二队").status_code == 302
+    second = in_db(app, lambda: Suggestion.select().order_by(Suggestion.id.desc()).get())
+    for s in (first, second):
+        assert answer(manager, s.id, answer="accepted", plan="加量", due=str(today)).status_code == 302
+        assert link(manager, s.id, change=str(change.id)).status_code == 302
+        assert answer(manager, s.id, answer="done").status_code == 302
+    menu = app.test_client().get("/api/v1/menu/current?lang=en").get_json()
+    shown = [(a["dish_id"], a.get("teams")) for a in menu["announcements"]]
+    assert shown.count((pork.id, ["掘进二队"])) == 1 and [d for d, _t in shown].count(pork.id) == 1

@@ -206,3 +206,30 @@ def test_signing_out_while_switched_ends_the_device_sign_in(app, deputy):
     assert deputy.get("/office/").status_code == 302  # to the sign-in page: nobody is left signed in
     entry = in_db(app, lambda: AuditEntry.select().where(AuditEntry.action == "auth.sign_out").get())
     assert entry.actor == "user:deputy" and '"device_user": "manager"' in entry.detail
+
+
+@pytest.mark.parametrize("change", ["back", "lapse", "another"])
+def test_a_page_opened_by_one_person_is_never_saved_in_anothers_name(app, deputy, later, change):
+    """The deputy opens a form, then the device changes hands — "Back to …" in another tab, the
+    switch lapses, or a third person switches in. The form sent afterwards is refused as
+    expired (nothing stored) instead of being saved as whoever acts now."""
+    from canteen.safety.models import Staff
+
+    assert switch(deputy, "deputy", PIN).status_code == 302
+    opened = {"csrf_token": csrf_token(deputy, "/safety/registers/staff"), "name": "刘师傅"}
+    if change == "back":
+        assert back(deputy).status_code == 302
+    elif change == "lapse":
+        later(app.config["SWITCH_IDLE_MINUTES"] * 60 + 1)
+    else:
+        in_db(app, lambda: make_user("third", "manager"))
+        assert set_pin(signed_in(app, "third"), "3849").status_code == 302
+        assert switch(deputy, "third", "3849").status_code == 302
+    r = deputy.post("/safety/registers/staff", data=opened)
+    assert r.status_code == 400 and "reload the page" in r.get_data(as_text=True)
+    assert in_db(app, lambda: Staff.select().where(Staff.name == "刘师傅").count()) == 0
+    again = dict(opened, csrf_token=csrf_token(deputy, "/safety/registers/staff"))  # reloaded: as who acts now
+    assert deputy.post("/safety/registers/staff", data=again).status_code == 302
+    author = in_db(app, lambda: AuditEntry.select().where(AuditEntry.action == "register.staff.create")
+                   .order_by(AuditEntry.id.desc()).get().actor)
+    assert author == {"back": "user:manager", "lapse": "user:manager", "another": "user:third"}[change]

@@ -35,6 +35,7 @@ from .models import Alert
 from .tasks import owner, owner_is_gone, raise_alert
 
 log = logging.getLogger(__name__)
+STATUSES = ("pending", "sending", "sent", "failed", "unknown")  # unknown: cut off mid-send, see below
 
 
 class Delivery(BaseModel):
@@ -209,7 +210,7 @@ deliveries_cli = AppGroup("deliveries", help="Outbound alerts and digests.")
 
 
 @deliveries_cli.command("list")
-@click.option("--status", default=None, help="only this status (e.g. unknown)")
+@click.option("--status", default=None, type=click.Choice(STATUSES), help="only this status (e.g. unknown)")
 def list_command(status):
     """Deliveries, newest first: id, status, item, channel, attempts, last error."""
     query = Delivery.select().order_by(Delivery.id.desc())
@@ -220,13 +221,17 @@ def list_command(status):
 
 
 @deliveries_cli.command("resend")
-@click.argument("delivery_id", type=int)
+@click.argument("delivery_id", type=click.IntRange(1, 2**31 - 1))  # an id the database can hold
 def resend_command(delivery_id):
     """Queue an "unknown" or "failed" delivery to be sent again (after checking the receiver)."""
     changed = (Delivery.update(status="pending", next_try_at=utcnow(), claimed_by="", claimed_at=None)
                .where((Delivery.id == delivery_id) & Delivery.status.in_(["unknown", "failed"])).execute())
     if changed != 1:
-        raise click.ClickException(f"delivery {delivery_id} is not unknown or failed: nothing to resend")
+        found = Delivery.get_or_none(Delivery.id == delivery_id)
+        if found is None:
+            raise click.ClickException(f"There is no delivery {delivery_id} (see: flask deliveries list).")
+        raise click.ClickException(
+            f"delivery {delivery_id} is {found.status}, not unknown or failed: nothing to resend")
     (Alert.update(resolved_at=utcnow(), resolved_by="resent by hand")
      .where((Alert.key == f"delivery-unknown:{delivery_id}") & Alert.resolved_at.is_null()).execute())
     click.echo(f"Delivery {delivery_id} queued; the scheduler sends it within a minute.")

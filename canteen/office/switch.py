@@ -62,12 +62,25 @@ def acting_on(row):
     """acting_user() for this request's session, noting the request as the switched-in
     person's latest in the signed session cookie."""
     now = utcnow()
+    was_acting = row is not None and row.acting_user_id is not None
     user = acting_user(row, now, seen_in_session())
+    if user is None and was_acting:  # lapsed just now (access.enforce asks before the CSRF check)
+        new_form_tokens()
     if user is not None:
         session[SEEN_KEY] = round(now.replace(tzinfo=dt.timezone.utc).timestamp(), 3)
     elif SEEN_KEY in session:  # popping an absent key would rewrite the cookie on every answer
         session.pop(SEEN_KEY)
     return user
+
+
+def new_form_tokens():
+    """Whoever acts on this device changed: pages opened before carry the old CSRF token and
+    are refused when sent (400, "reload the page"), so a form filled in by one person is never
+    saved in another's name (a switch lapsed, "Back to …" pressed in another tab, or another
+    person switched in meanwhile)."""
+    name = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    session.pop(name, None)
+    g.pop(name, None)  # the token this request may have made already
 
 
 def seen_in_session():
@@ -114,6 +127,7 @@ def switch_in(secret, owner, person):
     ends the switch."""
     row = session_row(secret)
     now = utcnow()
+    new_form_tokens()
     if person.id == owner.id:
         end_acting(row.id)
     else:
@@ -173,6 +187,7 @@ def switch_back():
 
     row = session_row(session.get(SESSION_KEY))
     if switched() and row is not None:
+        new_form_tokens()
         with write_transaction():
             end_acting(row.id)
             audit.record(f"user:{current_user.username}", "auth.switch_back", "user", current_user.id,

@@ -131,6 +131,8 @@ def kiosk_items(lang, today, days):
         if result["result"] not in SHOWN_ON_KIOSK:
             continue
         dish = Dish.get_by_id(s.trial_dish_id) if s.trial_dish_id else result["change"].dish
+        if any(item["dish_id"] == dish.id for item in out):
+            continue  # a dish appears once (the newest): the screen shows three items
         teams = s.teams()
         text = (_("Kept on the menu") if result["result"] == "kept" else _("Scored better since the change"))
         out.append({"dish_id": dish.id, "dish": dish.name(lang), "kind": "suggestion",

@@ -60,7 +60,8 @@ def left_out(roster, form):
     page was open): refused by name, never dropped silently."""
     listed = set(roster)
     return sorted(int(key[3:]) for key in form
-                  if key.startswith("on-") and key[3:].isdigit() and len(key) < 24 and form.get(key)
+                  if key.startswith("on-") and key[3:].isascii() and key[3:].isdigit() and len(key) < 24
+                  and form.get(key)
                   and int(key[3:]) not in listed)
 
 

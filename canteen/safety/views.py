@@ -26,7 +26,7 @@ from ..office.catalog import PHOTO_ERRORS
 from ..office.forms import ConfirmForm
 from ..photos import PhotoError, save_photo
 from ..vocabulary import MEALS
-from ..web import form_id
+from ..web import MAX_ID, form_id
 from . import registers as registers_rules
 from . import service, shift_check
 from .models import (
@@ -372,7 +372,8 @@ def health_shift():
         batch = shift_check.entries([p.id for p in roster], request.form, given)
         gone = shift_check.left_out([p.id for p in roster], request.form)
         if gone:  # all or nothing, as for any other mistake on the page
-            names = [s.name for s in Staff.select().where(Staff.id.in_(gone)).order_by(Staff.name)]
+            in_range = [i for i in gone if i <= MAX_ID]  # SQLite cannot even compare a larger one
+            names = [s.name for s in Staff.select().where(Staff.id.in_(in_range)).order_by(Staff.name)]
             errors["roster"] = _("Nothing was saved: %(names)s was taken out of the staff register after this "
                                  "page was opened. Check the list and save again.",
                                  names=", ".join(names) or _("someone"))

@@ -278,3 +278,27 @@ def test_everything_fits_every_screen_in_both_languages_with_1_to_30_dishes(brow
             assert done and all(inside((b["x"] + b["width"], b["y"] + b["height"]), view) for b in done)
             context.close()
     assert checked == 3 * 2 * 4
+
+
+def test_long_notes_on_you_asked_we_changed_leave_the_dishes_their_room(browser, live):
+    """A plan may be 1000 characters (a suggestion's answer) and is the kiosk's note: each item
+    is cut to two lines on the screen, so the dish tiles keep their size (they were squeezed to
+    26 px with two such notes on a 1280×800 screen)."""
+    more_dishes(live, 7)
+    set_menu(live, 8)
+    with live.app.app_context(), database.connection_context():
+        for i, dish in enumerate(Dish.select().order_by(Dish.id).limit(3)):
+            DishChange.create(dish=dish, day=clock().today() - dt.timedelta(days=i), kind="recipe",
+                              note="以后每一份都少放盐，厨师长开餐前亲自尝味 less salt, tasted before lunch " * 16,
+                              author="user:manager")
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, has_touch=True)
+    page = context.new_page()
+    pair(page, live)
+    page.goto(f"{live.url}/kiosk")
+    page.locator("#changes").wait_for(state="visible")
+    page.wait_for_timeout(100)
+    items = boxes(page, "#changes li")
+    assert len(items) == 3 and all(item["height"] <= 64 for item in items), items  # two lines each
+    assert all(tile["height"] >= 120 for tile in boxes(page, ".dish")), boxes(page, ".dish")
+    assert page.get_by_text("less salt", exact=False).first.is_visible()
+    context.close()
