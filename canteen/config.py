@@ -220,10 +220,10 @@ def coerce(config):
             continue
         if isinstance(default, bool):
             config[key] = _as_bool(key, value)
-        elif isinstance(default, int):
-            config[key] = _as_int(key, value)
-        elif isinstance(default, float):
-            config[key] = _as_float(key, value)
+        elif isinstance(default, (int, float)):
+            config[key] = (_as_int if isinstance(default, int) else _as_float)(key, value)
+            if config[key] < 0:  # every number here is a count, a size or a time: -5 means nothing
+                raise ConfigError(f"CANTEEN_{key} cannot be negative, not {value!r}")
         elif isinstance(default, str) or default is None:
             config[key] = str(value)
     return config

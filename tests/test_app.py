@@ -45,6 +45,8 @@ def test_environment_configures_the_app(monkeypatch, tmp_path):
     ("MEALS", "lunch=11-13", "CANTEEN_MEALS"),
     ("TIMEZONE", "Mars/Olympus", "CANTEEN_TIMEZONE"),
     ("REASON_TAGS", "tasty,Too Salty", "CANTEEN_REASON_TAGS"),
+    ("DB_WAIT_SECONDS", "-5", "CANTEEN_DB_WAIT_SECONDS cannot be negative"),
+    ("THREADS", "-1", "CANTEEN_THREADS cannot be negative"),
 ])
 def test_bad_configuration_stops_start_with_a_clear_message(tmp_path, key, value, words):
     with pytest.raises(ConfigError, match=words):

@@ -23,6 +23,7 @@ from .test_union_reports import make_votes, text
 from .test_votes import in_db
 
 REGISTER = "/reports/suggestions"
+LATER = str(dt.date.today() + dt.timedelta(days=60))  # a due date always ahead of the canteen's today
 
 
 def record(client, **fields):
@@ -75,7 +76,7 @@ def test_a_suggestion_goes_to_a_trial_and_comes_back_to_the_kiosk(app, staff):
     assert r.status_code == 409 and "This team is already counted." in text(r)
     assert "4 teams: 综采一队, 掘进二队, 机电队, 通风队" in text(union.get(page))
     # the union cannot answer, the manager cannot record or back
-    assert answer(union, s.id, answer="accepted", plan="x", due="2026-12-01").status_code == 403
+    assert answer(union, s.id, answer="accepted", plan="x", due=LATER).status_code == 403
     assert record(manager).status_code == 403
 
     # accepting needs what and by when
@@ -246,7 +247,7 @@ def test_the_weekly_report_has_a_section_on_suggestions(app, staff):
     for t in ("想吃大盘鸡", "夜班饭太凉"):
         assert record(union, text=t).status_code == 302
     first, second = in_db(app, lambda: list(Suggestion.select().order_by(Suggestion.id)))
-    assert answer(manager, first.id, answer="accepted", plan="试做", due="2026-12-31").status_code == 302
+    assert answer(manager, first.id, answer="accepted", plan="试做", due=LATER).status_code == 302
     week = "%d-W%02d" % in_db(app, lambda: clock().today()).isocalendar()[:2]
     page = text(union.get(f"/reports/weekly?week={week}"))
     assert "<h2>Workers' representatives' suggestions</h2>" in page
@@ -277,8 +278,10 @@ def test_bad_input_never_fails_the_server(app, staff):
     assert s.text == "ok"
     assert answer(manager, s.id, answer="maybe").status_code == 422
     assert answer(manager, s.id, answer="accepted", plan="x", due="31-12-2026").status_code == 422
+    past = answer(manager, s.id, answer="accepted", plan="x", due="2000-01-01")  # late the moment it is made
+    assert past.status_code == 422 and "cannot be in the past" in text(past)
     assert answer(manager, s.id, answer="declined", reason="no room in the kitchen").status_code == 302
-    assert answer(manager, s.id, answer="accepted", plan="after all", due="2026-12-31").status_code == 302
+    assert answer(manager, s.id, answer="accepted", plan="after all", due=LATER).status_code == 302
     again = in_db(app, lambda: Suggestion.get_by_id(s.id))
     assert (again.status, again.reason, again.plan) == ("accepted", "", "after all")
     assert in_db(app, lambda: [st.note for st in again.steps.order_by(SuggestionStep.id)]) == [
@@ -309,8 +312,8 @@ def test_the_same_answer_sent_twice_is_one_step(app, staff):
     assert record(union).status_code == 302
     s = only_suggestion(app)
     for _twice in range(2):
-        assert answer(manager, s.id, answer="accepted", plan="周三加大盘鸡", due="2026-12-31").status_code == 302
-    assert answer(manager, s.id, answer="accepted", plan="周四加大盘鸡", due="2026-12-31").status_code == 302
+        assert answer(manager, s.id, answer="accepted", plan="周三加大盘鸡", due=LATER).status_code == 302
+    assert answer(manager, s.id, answer="accepted", plan="周四加大盘鸡", due=LATER).status_code == 302
     assert [answer(manager, s.id, answer="done", plan="").status_code for _twice in range(2)] == [302, 409]
     steps = in_db(app, lambda: [(st.step, st.note) for st in s.steps.order_by(SuggestionStep.id)])
     assert steps == [("recorded", ""), ("accepted", "周三加大盘鸡"), ("accepted", "周四加大盘鸡"), ("done", "")]
@@ -354,16 +357,16 @@ def test_only_the_allowed_answers_follow_each_status(app, staff):
         assert offered(text(r)) == ["accepted"]
     assert state(first.id) == ("declined", ["recorded", "declined"])
     assert answer(manager, first.id, answer="declined", reason="厨房没有地方").status_code == 302  # a double tap
-    assert answer(manager, first.id, answer="accepted", plan="试做", due="2026-12-31").status_code == 302
+    assert answer(manager, first.id, answer="accepted", plan="试做", due=LATER).status_code == 302
     assert answer(manager, first.id, answer="done", plan="大盘鸡上了菜单").status_code == 302
     assert state(first.id) == ("done", ["recorded", "declined", "accepted", "done"])
     page = text(manager.get(f"{REGISTER}/{first.id}"))
     assert offered(page) == [] and "Record the answer" not in page  # done is final
-    r = answer(manager, first.id, answer="accepted", plan="再来", due="2026-12-31")
+    r = answer(manager, first.id, answer="accepted", plan="再来", due=LATER)
     assert r.status_code == 409 and 'role="alert">This suggestion is done already.' in text(r)
 
     # accepted, then the plan falls through: declined with a reason the representatives read
-    assert answer(manager, second.id, answer="accepted", plan="加保温箱", due="2026-12-31").status_code == 302
+    assert answer(manager, second.id, answer="accepted", plan="加保温箱", due=LATER).status_code == 302
     assert offered(text(manager.get(f"{REGISTER}/{second.id}"))) == ["accepted", "declined", "done"]
     assert answer(manager, second.id, answer="declined", reason="保温箱没批下来").status_code == 302
     assert state(second.id) == ("declined", ["recorded", "accepted", "declined"])

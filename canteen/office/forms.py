@@ -313,6 +313,10 @@ class AnswerForm(FlaskForm):
             if not field.data and not field.errors:
                 field.errors = [*field.errors, message]
                 ok = False
+        if self.answer.data == "accepted" and self.due.data and not self.due.errors \
+                and self.due.data < clock().today():  # a promise late the moment it is made
+            self.due.errors = [*self.due.errors, _l("The day it will be done by cannot be in the past.")]
+            ok = False
         return ok
 
 
