@@ -41,8 +41,9 @@ def shift_form(client, people, lead, **extra):
     page = client.get("/safety/health/shift").get_data(as_text=True)
     shown = re.search(r'name="occurred_default" value="([^"]+)"', page).group(1)
     once = re.search(r'name="once" value="([0-9a-f]{32})"', page).group(1)
+    seen = re.search(r'name="seen" value="(\d+)"', page).group(1)
     data = {"csrf_token": csrf_token(client, "/safety/health/shift"), "shift": "early", "checked_by": str(lead),
-            "occurred_at": shown, "occurred_default": shown, "once": once}
+            "occurred_at": shown, "occurred_default": shown, "once": once, "seen": seen}
     data.update({f"on-{p}": "1" for p in people})
     data.update(extra)
     return data
@@ -308,6 +309,29 @@ def test_someone_taken_off_the_register_while_the_page_was_open_is_named_and_not
     assert client.post("/safety/health/shift", data=data).status_code == 302
     assert in_db(app, lambda: sorted(r.values()["staff"] for r in SafetyRecord.select())) == sorted(
         crew[:2] + crew[3:5])
+
+
+def test_the_shift_page_open_in_two_tabs_never_checks_a_person_twice(app, shift):
+    """Two tabs (or two tablets) opened on the same morning: the second Save names whoever the
+    first one checked meanwhile, stores nothing, and saves the others once sent again."""
+    client = signed_in(app, "zhang")
+    crew = shift["crew"]
+    first_tab = shift_form(client, crew[:5], shift["lead"])
+    second_tab = shift_form(client, crew[1:3], shift["lead"])
+    assert client.post("/safety/health/shift", data=second_tab).status_code == 302
+    r = client.post("/safety/health/shift", data=first_tab)
+    assert r.status_code == 422
+    html = unescape(r.get_data(as_text=True))
+    assert ("Nothing was saved: 厨工02, 厨工03 got a morning check today after this page was opened "
+            "(on another tab or tablet). They are unticked now; save again.") in html
+    assert in_db(app, lambda: sorted(r.values()["staff"] for r in SafetyRecord.select())) == sorted(crew[1:3])
+    ticked = set(int(i) for i in re.findall(r'name="on-(\d+)" value="1" checked', html))
+    assert ticked == {crew[0], crew[3], crew[4]}
+    again = dict(first_tab, seen=re.search(r'name="seen" value="(\d+)"', html).group(1))
+    for person in crew[1:3]:
+        again.pop(f"on-{person}")
+    assert client.post("/safety/health/shift", data=again).status_code == 302
+    assert in_db(app, lambda: sorted(r.values()["staff"] for r in SafetyRecord.select())) == sorted(crew[:5])
 
 
 @pytest.mark.parametrize("key", ["on-99999999999999999999", "on-0", "on-\uff11\uff12"])

@@ -11,7 +11,7 @@ import secrets
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from peewee import SqliteDatabase
+from peewee import SqliteDatabase, fn
 
 from ..audit import lock_chain, recorded_once
 from ..audit import record as audit_record
@@ -334,11 +334,36 @@ def refuse_again(kind_name, once):
             raise BatchSaved(int(first.entity_id))
 
 
-def create_many(kind_name, entries, author, lang="en", say=None, once=None):
+class CheckedMeanwhile(ValueError):
+    """Some people of a shift's page got an entry of the same day after the page was opened
+    (another tab, another tablet): `records` are those entries. Nothing was stored."""
+
+    def __init__(self, records):
+        super().__init__(records)
+        self.records = records
+
+
+def newest_id(kind_name):
+    """The id of the newest entry of this log (0 for none): a page remembers what it has seen."""
+    return SafetyRecord.select(fn.MAX(SafetyRecord.id)).where(SafetyRecord.kind == kind_name).scalar() or 0
+
+
+def entered_since(kind_name, prepared, seen):
+    """Entries of this log stored after entry `seen` for the same person on the same day as one
+    of `prepared` [(occurred, clean)]."""
+    wanted = {(clock().to_local(occurred).date(), clean.get("staff")) for occurred, clean in prepared}
+    rows = SafetyRecord.select().where((SafetyRecord.kind == kind_name) & (SafetyRecord.id > seen)
+                                       & SafetyRecord.day.in_(sorted({day for day, _ in wanted})))
+    return [r for r in rows if (r.day, r.values().get("staff")) in wanted]
+
+
+def create_many(kind_name, entries, author, lang="en", say=None, once=None, seen=None):
     """Several entries of one log (a shift's health checks), all or nothing: each validated,
     judged and audited as create() does, stored in one transaction. Returns [(record, verdict)];
     raises BatchErrors naming every entry at fault before anything is written. `batch` is the
-    page's one-time token (hex): the same page sent again raises BatchSaved and stores nothing."""
+    page's one-time token (hex): the same page sent again raises BatchSaved and stores nothing.
+    `seen`: the newest entry the page knew of; a person entered since (the same page open in two
+    tabs or on two tablets) raises CheckedMeanwhile and stores nothing."""
     prepared, errors = [], {}
     for position, data in enumerate(entries):
         try:
@@ -349,6 +374,9 @@ def create_many(kind_name, entries, author, lang="en", say=None, once=None):
         raise BatchErrors(errors)
     with write_transaction():
         refuse_again(kind_name, once)
+        meanwhile = entered_since(kind_name, prepared, seen) if seen is not None else []
+        if meanwhile:
+            raise CheckedMeanwhile(meanwhile)
         return [store(kind_name, occurred, clean, author, once) for occurred, clean in prepared]
 
 

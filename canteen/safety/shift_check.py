@@ -7,6 +7,8 @@ Pure: no Flask, no database. The form posts, for each person on the roster:
   <id>-<field>       present when that answer is the exception (fever: yes; hair covered: no)
   <id>-unfit         present when the person is sent off food work
   once               the page's one-time token: the same Save sent twice (a double tap) stores once
+  seen               the newest health record when the page was made: a person checked since
+                     (the page open twice) is refused, never checked twice unnoticed
 """
 import datetime as dt
 
@@ -63,6 +65,13 @@ def left_out(roster, form):
                   if key.startswith("on-") and key[3:].isascii() and key[3:].isdigit() and len(key) < 24
                   and form.get(key)
                   and int(key[3:]) not in listed)
+
+
+def seen(form):
+    """The newest record id the page knew of, or None for a page that did not say (checked then
+    as before: by the one-time token only)."""
+    value = form.get("seen") or ""
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 19 else None
 
 
 def default_shift(local_now, shifts, choices):

@@ -382,10 +382,19 @@ def health_shift():
         else:
             try:
                 saved = service.create_many("health_check", [e for _i, e in batch], actor(),
-                                            current_language(), say, once=service.form_token(request.form))
+                                            current_language(), say, once=service.form_token(request.form),
+                                            seen=shift_check.seen(request.form))
             except service.BatchSaved:  # a double tap on Save: the first one stored it
                 flash(_("This shift's check was saved already."))
                 return redirect(url_for("safety.records", kind_name="health_check"))
+            except service.CheckedMeanwhile as e:  # the same page open in two tabs or on two tablets
+                twice = {r.values().get("staff"): r for r in e.records}
+                names = [p.name for p in roster if p.id in twice]
+                errors["roster"] = _("Nothing was saved: %(names)s got a morning check today after this page was "
+                                     "opened (on another tab or tablet). They are unticked now; save again.",
+                                     names=", ".join(names))
+                posted = {k: v for k, v in request.form.items()
+                          if not (k.startswith("on-") and k[3:].isdigit() and int(k[3:]) in twice)}
             except service.BatchErrors as e:
                 for position, problems in e.errors.items():
                     for name, message in said(problems).items():
@@ -411,6 +420,7 @@ def health_shift():
                            choices=registers(), lang=current_language(),
                            occurred_default=request.form.get("occurred_default") or now,
                            once=service.form_token(request.form) or service.new_form_token(),
+                           seen=service.newest_id("health_check"),
                            checked_today=checked_today()), 422 if (errors or rows_errors) else 200
 
 
