@@ -103,6 +103,10 @@ def create_app(test_config=None):
         app.register_blueprint(blueprint)
     # The JSON API takes no form posts: browsers cannot send application/json across sites
     # without a CORS preflight we never grant, so CSRF tokens would add nothing there.
+    # A form's token lives as long as the sign-in it belongs to (idle and maximum lifetimes in
+    # auth.py), not Flask-WTF's one hour: a delivery form opened before the lorry came is
+    # still good when it has been unloaded.
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     csrf = CSRFProtect(app)
     csrf.exempt(feedback_api.bp)
     csrf.exempt(safety_api.bp)

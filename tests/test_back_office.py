@@ -89,6 +89,26 @@ def test_a_post_without_the_csrf_token_is_refused(app, staff):
     assert in_db(app, lambda: Dish.select().count()) == 0
 
 
+def test_a_form_opened_two_hours_ago_is_still_good_while_its_sign_in_lasts(app, staff):
+    """A delivery form opened before the lorry came: its token was signed two hours ago (the
+    same token, its timestamp moved back), the sign-in is alive, so the save goes through."""
+    import time
+
+    from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+
+    class TwoHoursAgo(TimestampSigner):
+        def get_timestamp(self):
+            return int(time.time()) - 2 * 3600
+
+    client = signed_in(app, "manager")
+    fresh = csrf_token(client, "/kitchen/dishes/new")
+    raw = URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token").loads(fresh)
+    old = URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token", signer=TwoHoursAgo).dumps(raw)
+    r = client.post("/kitchen/dishes/new", data=dict(dish_data(), csrf_token=old))
+    assert r.status_code == 302, r.get_data(as_text=True)[:300]
+    assert in_db(app, lambda: Dish.select().count()) == 1
+
+
 def test_change_password(app, staff):
     client = signed_in(app, "union")
     r = post_form(client, "/account/password", {"current": "nope", "new": "a-new-password-1",
