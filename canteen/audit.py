@@ -107,7 +107,7 @@ def _plain(value):
 # Columns added to covered tables after their rows were first bound: while such a column is
 # still empty (NULL) the row digests as it did before the column existed, so an upgrade does
 # not make every old row look edited; once it holds a value, the value is vouched for too.
-ADDED_LATER = {"staff": ("shift",)}
+ADDED_LATER = {"staff": ("shift",), "safety_amendment": ("occurred_before", "occurred_after")}
 
 
 def row_digest(row, table=None):

@@ -216,6 +216,58 @@ def test_a_correction_keeps_the_original_with_reason_and_author(app, staff, kitc
     assert "misread the display" in page and "3.5" in page and "4.5" in page
 
 
+def test_a_correction_may_move_when_it_happened_and_the_first_time_stays_on_record(app, staff, kitchen):
+    """A reading written down at 08:30 that was taken at 07:30: the time is corrected like any
+    value (reason, author, audited), the entry becomes late, and the first time is kept."""
+    client = api(app)
+    entry = valid_entries(kitchen)["storage"]
+    minute = "%Y-%m-%dT%H:%M"
+    taken = kitchen["now"] - dt.timedelta(minutes=5)
+    record_id = client.post("/api/v1/safety/storage", json=dict(entry, occurred_at=taken.strftime(minute))).get_json()["id"]
+    first = in_db(app, lambda: SafetyRecord.get_by_id(record_id).occurred_at)
+    url = f"/api/v1/safety/storage/{record_id}/amendments"
+    same = client.post(url, json={"entry": dict(entry, occurred_at=taken.strftime(minute)), "reason": "same"})
+    assert same.status_code == 422 and same.get_json()["field"] == "reason"  # nothing changed
+    ahead = client.post(url, json={"entry": dict(entry, occurred_at=(kitchen["now"] + dt.timedelta(hours=2))
+                                                 .strftime(minute)), "reason": "typo"})
+    assert ahead.status_code == 422 and ahead.get_json()["field"] == "occurred_at"
+    earlier = kitchen["now"] - dt.timedelta(minutes=65)
+    r = client.post(url, json={"entry": dict(entry, occurred_at=earlier.strftime(minute)),
+                               "reason": "read at 07:30, written down later"})
+    assert r.status_code == 201, r.get_json()
+    moved = in_db(app, lambda: clock().local_to_utc(earlier))
+    assert (r.get_json()["occurred_at"], r.get_json()["late"], r.get_json()["version"]) == \
+        (moved.isoformat() + "Z", True, 2)
+    record = in_db(app, lambda: SafetyRecord.get_by_id(record_id))
+    assert (record.occurred_at, record.day, record.values()) == (moved, earlier.date(), record.original())
+    amendment = in_db(app, lambda: SafetyAmendment.get())
+    assert (amendment.occurred_before, amendment.occurred_after, json.loads(amendment.changed)) == \
+        (first, moved, ["occurred_at"])
+    assert app.test_cli_runner().invoke(args=["verify-audit"]).exit_code == 0
+    logged = in_db(app, lambda: AuditEntry.select().where(AuditEntry.action == "safety.storage.amend").get())
+    assert logged.details()["before"] == {"occurred_at": first.isoformat()}
+    assert logged.details()["after"] == {"occurred_at": moved.isoformat()}
+    page = signed_in(app, "manager").get(f"/safety/storage/{record_id}").get_data(as_text=True)
+    shown = in_db(app, lambda: [clock().to_local(t).strftime("%Y-%m-%d %H:%M") for t in (first, moved)])
+    assert f"When it happened: {shown[0]} → {shown[1]}" in page
+
+
+def test_the_correction_form_offers_when_it_happened(app, staff, kitchen):
+    entry = valid_entries(kitchen)["storage"]
+    record_id = api(app).post("/api/v1/safety/storage", json=entry).get_json()["id"]
+    client = signed_in(app, "manager")
+    path = f"/safety/storage/{record_id}/amend"
+    shown = in_db(app, lambda: clock().to_local(SafetyRecord.get_by_id(record_id).occurred_at))
+    assert f'name="occurred_at" type="datetime-local" value="{shown.strftime("%Y-%m-%dT%H:%M")}"' in \
+        client.get(path).get_data(as_text=True)
+    earlier = shown - dt.timedelta(minutes=40)
+    data = dict(form_data(entry), csrf_token=csrf_token(client, path), reason="taken before the delivery",
+                occurred_at=earlier.strftime("%Y-%m-%dT%H:%M"))
+    assert client.post(path, data=data).status_code == 302
+    record = in_db(app, lambda: SafetyRecord.get_by_id(record_id))
+    assert in_db(app, lambda: clock().to_local(record.occurred_at)) == earlier.replace(second=0, microsecond=0)
+
+
 def test_two_corrections_at_once_become_two_versions_not_a_500(app, staff, kitchen):
     """QA: six corrections of one entry sent at once answered 500 five times (each took the next
     version number of the entry it had read). A request holding the entry as it was before

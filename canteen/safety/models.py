@@ -89,6 +89,9 @@ class SafetyAmendment(BaseModel):
     reason = CharField(max_length=300)
     author = CharField(max_length=80)
     at = DateTimeField(default=utcnow)
+    # set when this correction moved the time the event happened (UTC); null: not moved
+    occurred_before = DateTimeField(null=True)
+    occurred_after = DateTimeField(null=True)
 
     class Meta:
         indexes = ((("record", "version"), True),)

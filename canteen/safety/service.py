@@ -427,6 +427,10 @@ def known_things(kind_name, limit=400):
     return known
 
 
+def _minute(when):
+    return when.replace(second=0, microsecond=0)
+
+
 def amend(record, data, reason, author, lang="en", say=None):
     """A correction: the whole entry as it should read, with a reason. The original and every
     earlier version stay; the new version is judged afresh. Returns (amendment, verdict)."""
@@ -437,10 +441,18 @@ def amend(record, data, reason, author, lang="en", say=None):
         raise EntryErrors({"reason": "Give the reason for the correction"})
     if len(reason) > 300:
         raise EntryErrors({"reason": "The reason may have at most 300 characters"})
+    data = dict(data) if isinstance(data, dict) else data
+    given = data.pop("occurred_at", None) if isinstance(data, dict) else None
     clean = check(record.kind, data, lang, say)
+    # the event's time moved (to the minute, as forms show it); left out or the same: kept
+    moved = occurred_at_from(given, utcnow()) if given not in (None, "") else None
+    if moved is not None and _minute(moved) == _minute(record.occurred_at):
+        moved = None
+    if moved is not None and moved > record.recorded_at + dt.timedelta(minutes=10):
+        raise EntryErrors({"occurred_at": "occurred_at cannot be after the entry was recorded"})
     before = record.values()
     changed = sorted(k for k in set(before) | set(clean) if before.get(k) != clean.get(k))
-    if not changed:
+    if not changed and moved is None:
         raise EntryErrors({"reason": "Nothing was changed"})
     text = json.dumps(clean, ensure_ascii=False, sort_keys=True)
     with write_transaction():
@@ -450,25 +462,37 @@ def amend(record, data, reason, author, lang="en", say=None):
             SafetyRecord.select(SafetyRecord.id).where(SafetyRecord.id == record.id).for_update().execute()
         fresh = SafetyRecord.get_by_id(record.id)
         record.current, record.version = fresh.current, fresh.version
+        record.occurred_at, record.day = fresh.occurred_at, fresh.day
         before = record.values()
         changed = sorted(k for k in set(before) | set(clean) if before.get(k) != clean.get(k))
-        if not changed:
+        if moved is not None and _minute(moved) == _minute(record.occurred_at):
+            moved = None
+        if not changed and moved is None:
             raise EntryErrors({"reason": "Nothing was changed"})
+        was = record.occurred_at
+        after = {k: clean.get(k) for k in changed}
+        if moved is not None:
+            changed.append("occurred_at")
+            before["occurred_at"], after["occurred_at"] = was.isoformat(), moved.isoformat()
         version = record.version + 1
         amendment = SafetyAmendment.create(record=record, version=version, data=text,
                                            changed=json.dumps(changed), reason=reason, author=author,
-                                           at=utcnow())
-        (SafetyRecord.update(current=text, version=version)
+                                           at=utcnow(), occurred_before=was if moved else None,
+                                           occurred_after=moved)
+        when = {"occurred_at": moved, "day": clock().to_local(moved).date()} if moved else {}
+        (SafetyRecord.update(current=text, version=version, **when)
          .where((SafetyRecord.id == record.id) & (SafetyRecord.version == record.version))
          .execute())
         record.current, record.version = text, version
+        if moved:
+            record.occurred_at, record.day = when["occurred_at"], when["day"]
         verdict, written = judge(record, clean)
         if record.kind == "procurement":
             written += sync_lot(record, clean, verdict, author, utcnow())
         audit_record(author, f"safety.{record.kind}.amend", "safety_record", record.id,
                      rows=[record, amendment, *written],
                      version=version, reason=reason, before={k: before.get(k) for k in changed},
-                     after={k: clean.get(k) for k in changed}, verdict=verdict.verdict)
+                     after=after, verdict=verdict.verdict)
     return amendment, verdict
 
 

@@ -76,6 +76,7 @@ TIME_SAY = {
     "occurred_at must be a time like 2026-11-26T08:30": _l("The time must be like 2026-11-26 08:30"),
     "occurred_at cannot be in the future": _l("The time cannot be in the future"),
     "occurred_at is more than a year ago": _l("The time is more than a year ago"),
+    "occurred_at cannot be after the entry was recorded": _l("It cannot have happened after it was entered"),
 }
 
 
@@ -468,7 +469,7 @@ def record(kind_name, record_id):
     """One entry: current values, the original, every correction with its reason and author."""
     kind = kind_or_404(kind_name)
     entry = service.find(kind_name, record_id) or abort(404)
-    labels = {f.name: f.label(current_language()) for f in kind.fields}
+    labels = {f.name: f.label(current_language()) for f in kind.fields} | {"occurred_at": _("When it happened")}
     amendments = [(a, [labels.get(name, name) for name in json.loads(a.changed)])
                   for a in entry.amendments.order_by(SafetyAmendment.version.desc())]
     return render_template("safety/record.html", kind=kind, entry=entry, current=display(kind, entry.values()),
@@ -486,11 +487,11 @@ def amend(kind_name, record_id):
     kind = kind_or_404(kind_name)
     entry = service.find(kind_name, record_id) or abort(404)
     form = ConfirmForm()
-    errors, values = {}, entry.values()
+    errors, values = {}, dict(entry.values(), occurred_at=local_minute(clock().to_local(entry.occurred_at)))
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
-        previous, values = values, dict(request.form)
+        previous, values = entry.values(), dict(request.form)
         ask = None
         try:
             values = form_values(kind, previous)
