@@ -150,3 +150,46 @@ def test_a_backup_that_keeps_failing_stops_after_its_attempts_with_the_alert_ope
         assert Alert.get(Alert.key == "job:backup:2026-11-30").resolved_at is None
     # the next day is a new slot: tried at once
     assert run_job(app, "backup", night + dt.timedelta(days=1)) == str(blocker / "backups" / "canteen-20261201-0230.db")
+
+
+def as_before_the_upgrade(path):
+    """Make a backup file look taken by the last release: without what migrations 0015
+    (suggestions), 0019 (staff.shift) and 0021 (an amendment's event times) added."""
+    conn = sqlite3.connect(path)
+    for table in ("suggestion_step", "suggestion_backer", "suggestion"):
+        conn.execute(f"DROP TABLE {table}")
+    conn.execute("ALTER TABLE staff DROP COLUMN shift")
+    conn.execute("ALTER TABLE safety_amendment DROP COLUMN occurred_before")
+    conn.execute("ALTER TABLE safety_amendment DROP COLUMN occurred_after")
+    conn.execute("DELETE FROM schema_migration WHERE name LIKE '0015%' OR name LIKE '0019%' OR name LIKE '0021%'")
+    conn.commit()
+    conn.close()
+
+
+def test_a_backup_from_before_the_upgrade_restores_and_is_upgraded(sqlite_file_app, tmp_path):
+    """The release installations run made its backups without the tables and columns added
+    since: restoring one checks its rows as they were stored (was: no such column staff.shift)."""
+    from canteen.safety.models import Staff
+
+    app = sqlite_file_app
+    with app.app_context(), database.connection_context():
+        Staff.create(name="王师傅", job="厨师")
+        audit.seal("test", "test.staff")
+        old = backup.make_backup(dt.datetime(2026, 11, 26, 2, 30))
+    as_before_the_upgrade(old)
+    tampered = tmp_path / "tampered.db"
+    tampered.write_bytes(Path(old).read_bytes())
+    conn = sqlite3.connect(tampered)
+    conn.execute("UPDATE staff SET name = '李四'")
+    conn.commit()
+    conn.close()
+    result = app.test_cli_runner().invoke(args=["restore", str(tampered)])
+    assert result.exit_code != 0 and "audit chain is broken" in result.output  # old rows still checked
+    result = app.test_cli_runner().invoke(args=["restore", old])
+    assert result.exit_code == 0, result.output
+    assert "verified" in result.output
+    from canteen.db import migrate
+    assert len(migrate()) == 3  # the next start upgrades the restored database
+    with app.app_context(), database.connection_context():
+        assert audit.verify().ok
+        assert [(s.name, s.shift) for s in Staff.select()] == [("王师傅", None)]
