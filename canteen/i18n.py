@@ -1,8 +1,11 @@
 """Languages: zh_CN by default, English on request; catalogs compiled at start.
 
 The .po files are the source of truth in git; their .mo files are compiled into the
-instance folder on start whenever a .po is newer, so a fresh clone needs no build step.
+instance folder on start whenever a .po differs from the one last compiled, so a fresh clone
+needs no build step.
 """
+import hashlib
+import io
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -26,15 +29,22 @@ def compile_catalogs(target):
     for po_path in CATALOGS.glob("*/LC_MESSAGES/*.po"):
         locale = str(Locale.parse(po_path.parent.parent.name))
         mo_path = Path(target) / locale / "LC_MESSAGES" / po_path.with_suffix(".mo").name
-        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+        # compiled from exactly this .po? (not "is the .mo newer": an upgrade can bring a .po
+        # older than the .mo the previous release compiled — a copy keeping times, a package)
+        source = po_path.read_bytes()
+        digest = hashlib.sha256(source).hexdigest()
+        stamp = mo_path.with_name(mo_path.name + ".sha256")
+        if mo_path.exists() and stamp.exists() and stamp.read_text().strip() == digest:
             continue
         mo_path.parent.mkdir(parents=True, exist_ok=True)
-        with po_path.open("rb") as po:
-            catalog = read_po(po)
+        catalog = read_po(io.BytesIO(source))
         tmp = mo_path.with_suffix(".mo.tmp")
         with tmp.open("wb") as mo:
             write_mo(mo, catalog)
         tmp.replace(mo_path)  # atomic: a concurrent start never reads half a file
+        tmp_stamp = stamp.with_name(stamp.name + ".tmp")
+        tmp_stamp.write_text(digest)
+        tmp_stamp.replace(stamp)  # written after the .mo: a start killed between compiles again
 
 
 def requested_language():

@@ -223,3 +223,33 @@ def test_a_page_cap_too_small_for_the_database_stops_start_with_a_clear_message(
     """Migrations cannot fit in 50 pages: the operator reads which setting, not a traceback."""
     with pytest.raises(ConfigError, match="CANTEEN_SQLITE_MAX_PAGE_COUNT=50 pages is too few"):
         make_app(f"sqlite:///{tmp_path}/x.db", tmp_path, SQLITE_MAX_PAGE_COUNT=50)
+
+
+def test_an_upgrade_recompiles_a_catalog_even_when_the_old_mo_is_newer(tmp_path):
+    """The previous release compiled its .mo into the instance folder; the new release's .po
+    may carry an older time (copied keeping times, a package): its strings must still show."""
+    import io
+    import os
+
+    from babel.messages.mofile import read_mo, write_mo
+    from babel.messages.pofile import read_po
+
+    from canteen.i18n import CATALOGS, compile_catalogs
+
+    po = CATALOGS / "zh_CN/LC_MESSAGES/messages.po"
+    with po.open("rb") as f:
+        catalog = read_po(f)
+    wanted = catalog["The time cannot be in the future"].string
+    del catalog["The time cannot be in the future"]  # the old release did not have it
+    mo = tmp_path / "zh_Hans_CN/LC_MESSAGES/messages.mo"
+    mo.parent.mkdir(parents=True)
+    with mo.open("wb") as f:
+        write_mo(f, catalog)
+    later = po.stat().st_mtime + 3600
+    os.utime(mo, (later, later))
+    compile_catalogs(tmp_path)
+    compiled = read_mo(io.BytesIO(mo.read_bytes()))
+    assert compiled["The time cannot be in the future"].string == wanted
+    before = mo.stat().st_mtime_ns
+    compile_catalogs(tmp_path)  # unchanged .po: not compiled again
+    assert mo.stat().st_mtime_ns == before
