@@ -224,6 +224,8 @@ def coerce(config):
             config[key] = (_as_int if isinstance(default, int) else _as_float)(key, value)
             if config[key] < 0:  # every number here is a count, a size or a time: -5 means nothing
                 raise ConfigError(f"CANTEEN_{key} cannot be negative, not {value!r}")
+            if key.endswith("PORT") and config[key] > 65535:  # the socket would take it modulo 65536
+                raise ConfigError(f"CANTEEN_{key} must be a port number up to 65535, not {value!r}")
         elif isinstance(default, str) or default is None:
             config[key] = str(value)
     return config

@@ -47,6 +47,8 @@ def test_environment_configures_the_app(monkeypatch, tmp_path):
     ("REASON_TAGS", "tasty,Too Salty", "CANTEEN_REASON_TAGS"),
     ("DB_WAIT_SECONDS", "-5", "CANTEEN_DB_WAIT_SECONDS cannot be negative"),
     ("THREADS", "-1", "CANTEEN_THREADS cannot be negative"),
+    ("PORT", "70000", "CANTEEN_PORT must be a port number up to 65535"),  # served on 4464 unsaid
+    ("SMTP_PORT", "65536", "CANTEEN_SMTP_PORT must be a port number up to 65535"),
 ])
 def test_bad_configuration_stops_start_with_a_clear_message(tmp_path, key, value, words):
     with pytest.raises(ConfigError, match=words):
