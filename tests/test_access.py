@@ -44,6 +44,7 @@ EXPECTED = {
     "safety.register": {"manager", "union", "admin"},
     "safety.toggle_register": {"manager"},
     "safety.add_training": {"manager"},
+    "safety.set_staff_shift": {"manager"},
     "safety.stock": {"manager", "union", "admin"},
     "safety.actions": {"manager", "union", "admin"},
     "standing.rounds": {"manager", "union", "admin"},

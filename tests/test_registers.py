@@ -151,12 +151,44 @@ def test_a_staff_members_shift_is_optional_everywhere(app, staff):
     r = manager.post(page, data={"csrf_token": csrf_token(manager, page), "name": "某人", "shift": "weekend"})
     assert r.status_code == 422 and "Shift: choose one of early, middle, night" in r.get_data(as_text=True)
     html = manager.get(page).get_data(as_text=True)
-    assert '<option value="night" >Night shift</option>' in html and "<td>Middle shift</td>" in html
+    assert '<option value="night" >Night shift</option>' in html and '<option value="middle" selected>' in html
+    assert "<td>Middle shift</td>" in signed_in(app, "union").get(page).get_data(as_text=True)  # reads only
     r = cli(app, "register", "add", "staff", "--name", "早班厨工", "--shift", "early")
     assert r.exit_code == 0 and json.loads(r.output)["shift"] == "early"
     assert in_db(app, lambda: [(s.name, s.shift) for s in Staff.select().order_by(Staff.id)]) == [
         ("夜班厨工", None), ("无班次", None), ("中班厨工", "middle"), ("早班厨工", "early")]
     assert cli(app, "register", "add", "staff", "--name", "x", "--shift", "weekend").exit_code == 1
+
+
+def test_someone_registered_without_a_shift_is_put_on_one_later(app, staff):
+    """Everyone registered before shifts existed (an upgraded installation) has none: the API
+    and the register page put them on one, audited; nothing else can be changed that way."""
+    from canteen import audit
+
+    manager = signed_in(app, "manager")
+    person = manager.post(f"{BASE}/staff", json={"name": "老厨工"}).get_json()
+    assert person["shift"] is None
+    r = manager.patch(f"{BASE}/staff/{person['id']}", json={"shift": "night"})
+    assert r.status_code == 200 and r.get_json() == dict(person, shift="night")
+    assert in_db(app, lambda: AuditEntry.select().order_by(AuditEntry.id.desc()).get().action) == "register.staff.shift"
+    for body, field in (({"shift": "weekend"}, "shift"), ({"shift": 1}, "shift"),
+                        ({"shift": "early", "active": "no"}, "active"), ({"shift": "early", "name": "x"}, "name")):
+        r = manager.patch(f"{BASE}/staff/{person['id']}", json=body)
+        assert r.status_code == 422 and r.get_json()["field"] == field, body
+    supplier = manager.post(f"{BASE}/suppliers", json=GOOD["suppliers"]).get_json()
+    r = manager.patch(f"{BASE}/suppliers/{supplier['id']}", json={"shift": "early"})
+    assert r.status_code == 422 and r.get_json()["field"] == "shift"
+    assert signed_in(app, "union").patch(f"{BASE}/staff/{person['id']}", json={"shift": "early"}).status_code == 403
+    page = "/safety/registers/staff"
+    form = f"{page}/{person['id']}/shift"
+    assert manager.post(form, data={"csrf_token": csrf_token(manager, page), "shift": "middle"}).status_code == 302
+    assert manager.get(f"{BASE}/staff").get_json()["items"][0]["shift"] == "middle"
+    r = manager.post(form, data={"csrf_token": csrf_token(manager, page), "shift": "weekend"}, follow_redirects=True)
+    assert "Shift: choose one of early, middle, night" in r.get_data(as_text=True)
+    assert manager.post(form, data={"csrf_token": csrf_token(manager, page), "shift": ""}).status_code == 302
+    assert signed_in(app, "union").post(form, data={"shift": "early"}).status_code in (400, 403)
+    assert in_db(app, lambda: Staff.get_by_id(person["id"]).shift) is None
+    assert in_db(app, lambda: audit.verify().ok)
 
 
 def cli(app, *args):

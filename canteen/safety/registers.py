@@ -163,18 +163,41 @@ def set_active(kind, row, active, actor):
     return row
 
 
+def set_shift(row, shift, actor):
+    """Put a staff member on a shift (a CANTEEN_SHIFTS name) or on none, audited: the people
+    registered before shifts existed get theirs this way. The same shift again writes nothing."""
+    if shift is not None and shift not in shift_names():
+        raise RegisterErrors({"shift": _("%(label)s: choose one of %(options)s", label=_("Shift"),
+                                         options=", ".join(shift_names()))})
+    if row.shift == shift:
+        return row
+    with write_transaction():
+        row.shift = shift
+        row.save()
+        audit.record(actor, "register.staff.shift", "staff", row.id, rows=[row], shift=shift)
+    return row
+
+
 def change(kind, row, raw, actor):
-    """The API's change of an entry: `{"active": true|false}` (the only thing that may change).
-    API-only, so its messages are in English as every API message is (see jsonapi.py)."""
-    errors = {name: f"{str(name)[:40]} cannot be changed here; send only active"
-              for name in raw if name != "active"}
-    if "active" not in raw:
+    """The API's change of an entry: `{"active": true|false}`, and for staff `{"shift": name|null}`
+    (the only things that may change). API-only, so its messages are in English as every API
+    message is (see jsonapi.py)."""
+    allowed = ("active", "shift") if kind == "staff" else ("active",)
+    errors = {name: f"{str(name)[:40]} cannot be changed here; send only {' or '.join(allowed)}"
+              for name in raw if name not in allowed}
+    if not any(name in raw for name in allowed):
         errors.setdefault("active", "active is required: true brings the entry back, false takes it out of use")
-    elif not isinstance(raw["active"], bool):
+    if "active" in raw and not isinstance(raw["active"], bool):
         errors["active"] = "active must be true or false"
+    if "shift" in raw and raw["shift"] is not None and raw["shift"] not in shift_names():
+        errors["shift"] = f"shift must be one of {', '.join(shift_names())} or null"
     if errors:
         raise RegisterErrors(errors)
-    return set_active(kind, row, raw["active"], actor)
+    if "shift" in raw:  # both checked above, so neither is refused after the other is written
+        set_shift(row, raw["shift"], actor)
+    if "active" in raw:
+        set_active(kind, row, raw["active"], actor)
+    return row
 
 
 def add_training(person, raw, actor, strict=False):

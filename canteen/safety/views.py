@@ -561,6 +561,20 @@ def toggle_register(name, row_id):
     return redirect(url_for("safety.register", name=name))
 
 
+@bp.post("/registers/staff/<int:staff_id>/shift")
+@allow("manager")
+def set_staff_shift(staff_id):
+    """Put a staff member on a shift, or none (those registered before shifts existed too)."""
+    person = Staff.get_or_none(Staff.id == staff_id) or abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        registers_rules.set_shift(person, request.form.get("shift") or None, actor())
+    except registers_rules.RegisterErrors as e:
+        flash(next(iter(e.errors.values())), "warning")
+    return redirect(url_for("safety.register", name="staff"))
+
+
 @bp.post("/registers/staff/<int:staff_id>/training")
 @allow("manager")
 def add_training(staff_id):
