@@ -335,9 +335,10 @@ def _bound_state(entries):
     return state
 
 
-def verify(anchor=None, check_rows=True):
+def verify(anchor=None, check_rows=True, as_stored=False):
     """Recompute the chain and every covered row; a Report naming each problem, first first.
-    `anchor`: a head to compare with (default: the instance folder's)."""
+    `anchor`: a head to compare with (default: the instance folder's). `as_stored`: read only
+    the tables and columns the database has (a backup file from an older release)."""
     secret = key()
     entries = list(AuditEntry.select().order_by(AuditEntry.id))
     report = Report(entries=len(entries), head=head())
@@ -356,7 +357,7 @@ def verify(anchor=None, check_rows=True):
             elif anchor["last_id"] and by_id[anchor["last_id"]].hash != anchor["hash"]:
                 report.problems.append({"problem": "head_changed", "entry": anchor["last_id"]})
     if check_rows and any(e.scheme == KEYED for e in entries):
-        report.problems += row_problems(_bound_state(entries))
+        report.problems += row_problems(_bound_state(entries), as_stored)
     return report
 
 
@@ -370,10 +371,10 @@ def _stored_fields(model):
     return [f for f in model._meta.sorted_fields if f.column_name in columns]
 
 
-def row_problems(state):
+def row_problems(state, as_stored=False):
     problems, seen = [], set()
     for table, model in COVERED.items():
-        fields = _stored_fields(model)
+        fields = _stored_fields(model) if as_stored else model._meta.sorted_fields
         if not fields:
             continue
         for row in model.select(*fields).dicts().order_by(model._meta.primary_key):
@@ -406,7 +407,7 @@ def verify_database(db, anchor=None):
             prev = e.hash
         return Report(entries=len(rows))
     with db.bind_ctx(models):
-        return verify(anchor=anchor if anchor is not None else {})
+        return verify(anchor=anchor if anchor is not None else {}, as_stored=True)
 
 
 def init_app(app):
