@@ -78,6 +78,11 @@ def current_language():
     return locale.language
 
 
+def names_list(names, lang=None):
+    """Names run together as the language writes a list: 掘进一队、综采二队 / Team 1, Team 2."""
+    return (", " if (lang or current_language()) == "en" else "、").join(names)
+
+
 def in_each_language(fn):
     """{"zh_CN": fn(), "en": fn()}, each said in its language: for what is stored now and read
     later by someone in either language (alerts, digests)."""

@@ -231,6 +231,9 @@ def test_a_correction_may_move_when_it_happened_and_the_first_time_stays_on_reco
     ahead = client.post(url, json={"entry": dict(entry, occurred_at=(kitchen["now"] + dt.timedelta(hours=2))
                                                  .strftime(minute)), "reason": "typo"})
     assert ahead.status_code == 422 and ahead.get_json()["field"] == "occurred_at"
+    after_entry = client.post(url, json={"entry": dict(entry, occurred_at=(kitchen["now"] + dt.timedelta(minutes=5))
+                                                       .strftime(minute)), "reason": "typo"})
+    assert after_entry.status_code == 422 and after_entry.get_json()["field"] == "occurred_at"
     earlier = kitchen["now"] - dt.timedelta(minutes=65)
     r = client.post(url, json={"entry": dict(entry, occurred_at=earlier.strftime(minute)),
                                "reason": "read at 07:30, written down later"})

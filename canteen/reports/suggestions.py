@@ -18,7 +18,7 @@ from ..access import actor, allow, current_roles
 from ..clock import clock
 from ..db import write_transaction
 from ..feedback.models import DishChange, TrialDecision
-from ..i18n import current_language
+from ..i18n import current_language, names_list
 from ..models import Dish, database, utcnow
 from ..office.forms import AnswerForm, BackerForm, LinkForm, SuggestionForm
 from ..vocabulary import CHANGE_KIND_NAMES, SUGGESTION_KINDS, SUGGESTION_STATUS, SUGGESTION_VENUES
@@ -136,7 +136,7 @@ def kiosk_items(lang, today, days):
         teams = s.teams()
         text = (_("Kept on the menu") if result["result"] == "kept" else _("Scored better since the change"))
         out.append({"dish_id": dish.id, "dish": dish.name(lang), "kind": "suggestion",
-                    "text": _("%(teams)s asked: %(what)s", teams="、".join(teams) if lang != "en" else ", ".join(teams),
+                    "text": _("%(teams)s asked: %(what)s", teams=names_list(teams, lang),
                               what=text),
                     "note": s.plan, "since": clock().to_local(s.done_at).date().isoformat(), "teams": teams})
         if len(out) == 3:

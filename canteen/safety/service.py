@@ -448,7 +448,7 @@ def amend(record, data, reason, author, lang="en", say=None):
     moved = occurred_at_from(given, utcnow()) if given not in (None, "") else None
     if moved is not None and _minute(moved) == _minute(record.occurred_at):
         moved = None
-    if moved is not None and moved > record.recorded_at + dt.timedelta(minutes=10):
+    if moved is not None and _minute(moved) > _minute(record.recorded_at):  # forms give minutes
         raise EntryErrors({"occurred_at": "occurred_at cannot be after the entry was recorded"})
     before = record.values()
     changed = sorted(k for k in set(before) | set(clean) if before.get(k) != clean.get(k))

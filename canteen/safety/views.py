@@ -20,7 +20,7 @@ from markupsafe import Markup
 
 from ..access import actor, allow, current_roles
 from ..clock import clock
-from ..i18n import current_language
+from ..i18n import current_language, names_list
 from ..models import Dish, utcnow
 from ..office.catalog import PHOTO_ERRORS
 from ..office.forms import ConfirmForm
@@ -377,7 +377,7 @@ def health_shift():
             names = [s.name for s in Staff.select().where(Staff.id.in_(in_range)).order_by(Staff.name)]
             errors["roster"] = _("Nothing was saved: %(names)s was taken out of the staff register after this "
                                  "page was opened. Check the list and save again.",
-                                 names=", ".join(names) or _("someone"))
+                                 names=names_list(names) or _("someone"))
         elif not batch:
             errors["roster"] = _("Nobody is marked on duty: tick the people of this shift.")
         else:
@@ -393,7 +393,7 @@ def health_shift():
                 names = [p.name for p in roster if p.id in twice]
                 errors["roster"] = _("Nothing was saved: %(names)s got a morning check today after this page was "
                                      "opened (on another tab or tablet). They are unticked now; save again.",
-                                     names=", ".join(names))
+                                     names=names_list(names))
                 posted = {k: v for k, v in request.form.items()
                           if not (k.startswith("on-") and k[3:].isdigit() and int(k[3:]) in twice)}
             except service.BatchErrors as e:
