@@ -128,6 +128,9 @@ def parse_wrk(out):
         "p99_ms": to_ms(pct["99"]),
         "requests": requests,
         "errors": (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, sock.groups())) if sock else 0),
+        # which kind: answers that were not 2xx, and connect/read/write/timeout socket errors
+        "non2xx": int(non2xx.group(1)) if non2xx else 0,
+        "socket": dict(zip(("connect", "read", "write", "timeout"), map(int, sock.groups()))) if sock else {},
     }
 
 
@@ -253,8 +256,13 @@ def main():
             results["rows"].append({"clients": clients, "bare": floor, "votes": votes, "static": static})
             print(f"{clients:>7} {floor['rps']:>7.0f} {floor['p99_ms']:>6.1f} {votes['rps']:>8.0f} "
                   f"{votes['rps'] / floor['rps']:>6.2f} {votes['p50_ms']:>7.1f} {votes['p99_ms']:>7.1f} "
-                  f"{votes['p99_ms'] / floor['p99_ms']:>6.2f} {votes['errors'] + floor['errors']:>6} "
+                  f"{votes['p99_ms'] / floor['p99_ms']:>6.2f} {votes['errors'] + floor['errors']:>6} "  # canteen + baseline
                   f"{static['rps']:>9.0f}")
+        for row in results["rows"]:
+            for side in ("votes", "bare"):
+                if row[side]["errors"]:
+                    print(f"  {row['clients']} clients, {'canteen' if side == 'votes' else 'bare insert'}: "
+                          f"{row[side]['non2xx']} non-2xx answers, socket errors {row[side]['socket']}")
         print(f"resident memory of python app.py: idle {results['idle_mb']:.0f} MB, "
               f"peak under {opts.clients[-1]} clients {results['loaded_mb']:.0f} MB "
               f"(bare server: {results['bare_idle_mb']:.0f} / {results['bare_loaded_mb']:.0f} MB)")
