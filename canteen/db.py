@@ -49,6 +49,14 @@ def write_transaction():
             yield txn
 
 
+def lock_row(model, ident):
+    """Inside a write transaction: hold the row `ident` of `model` until it ends, so that two
+    requests changing the same thing take turns, each seeing what the other wrote. SQLite's
+    writers take turns already (write_transaction); PostgreSQL locks the row (FOR UPDATE)."""
+    if not isinstance(database.obj, PooledSqliteDatabase):
+        model.select(model._meta.primary_key).where(model._meta.primary_key == ident).for_update().execute()
+
+
 _statements = {}
 
 

@@ -20,7 +20,7 @@ from peewee import IntegrityError, SqliteDatabase, fn
 
 from ..access import demo_mode
 from ..clock import clock
-from ..db import db_time, execute, grouped_write, inserted_id, write_transaction
+from ..db import db_time, execute, grouped_write, inserted_id, lock_row, write_transaction
 from ..models import Dish, MenuItem, database, utcnow
 from . import follow_up
 from .models import Rating, RatingTag
@@ -288,9 +288,7 @@ def change(client_id, sender, change, now=None):
     if changed_at - voted_at > window or now - rating.created_at > window:
         return refused("A vote can be changed only in the first minutes after it was cast.", "changed_at", 409)
     with write_transaction():
-        if not isinstance(database.obj, SqliteDatabase):  # SQLite's writers already take turns
-            # two changes of one vote take turns, or each deletes what the other just added
-            Rating.select(Rating.id).where(Rating.id == rating.id).for_update().execute()
+        lock_row(Rating, rating.id)  # two changes of one vote take turns, or each deletes what the other added
         if change.withdraw:
             withdraw(rating, now)
         else:

@@ -11,14 +11,14 @@ import secrets
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from peewee import SqliteDatabase, fn
+from peewee import fn
 
 from ..audit import lock_chain, recorded_once
 from ..audit import record as audit_record
 from ..checklists import engine
 from ..clock import clock
-from ..db import write_transaction
-from ..models import Dish, database, utcnow
+from ..db import lock_row, write_transaction
+from ..models import Dish, utcnow
 from .models import (
     DISPOSITIONS,
     CorrectiveAction,
@@ -450,16 +450,11 @@ def amend(record, data, reason, author, lang="en", say=None):
         moved = None
     if moved is not None and _minute(moved) > _minute(record.recorded_at):  # forms give minutes
         raise EntryErrors({"occurred_at": "occurred_at cannot be after the entry was recorded"})
-    before = record.values()
-    changed = sorted(k for k in set(before) | set(clean) if before.get(k) != clean.get(k))
-    if not changed and moved is None:
-        raise EntryErrors({"reason": "Nothing was changed"})
     text = json.dumps(clean, ensure_ascii=False, sort_keys=True)
     with write_transaction():
         # two corrections sent at once (a double tap, two tablets) take turns, each judged on the
         # version the other left, instead of both taking the next version number (a 500)
-        if not isinstance(database.obj, SqliteDatabase):  # SQLite's writers already take turns
-            SafetyRecord.select(SafetyRecord.id).where(SafetyRecord.id == record.id).for_update().execute()
+        lock_row(SafetyRecord, record.id)
         fresh = SafetyRecord.get_by_id(record.id)
         record.current, record.version = fresh.current, fresh.version
         record.occurred_at, record.day = fresh.occurred_at, fresh.day
@@ -573,8 +568,7 @@ def still_at(item, status):
     """Whether the action still stands at `status` in the database (its row locked on PostgreSQL):
     two people recording the same step at once must not both write it, the later one silently
     replacing the earlier one's cause and action."""
-    if not isinstance(database.obj, SqliteDatabase):  # SQLite's writers already take turns
-        CorrectiveAction.select(CorrectiveAction.id).where(CorrectiveAction.id == item.id).for_update().execute()
+    lock_row(CorrectiveAction, item.id)
     return CorrectiveAction.select(CorrectiveAction.status).where(CorrectiveAction.id == item.id).scalar() == status
 
 
