@@ -394,8 +394,9 @@ def health_shift():
                 errors["roster"] = _("Nothing was saved: %(names)s got a morning check today after this page was "
                                      "opened (on another tab or tablet). They are unticked now; save again.",
                                      names=names_list(names))
-                posted = {k: v for k, v in request.form.items()
-                          if not (k.startswith("on-") and k[3:].isdigit() and int(k[3:]) in twice)}
+                posted = request.form.to_dict()
+                for ident in twice:
+                    posted.pop(f"on-{ident}", None)
             except service.BatchErrors as e:
                 for position, problems in e.errors.items():
                     for name, message in said(problems).items():
